@@ -1,0 +1,11 @@
+"""Feed aggregator and syndication service for a network of local and regional governments."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import Settings, load_settings
+from .core import Aggregator
+from .exceptions import AggregatorError
+
+__all__ = ["Aggregator", "AggregatorError", "Settings", "__version__", "load_settings"]

@@ -1,0 +1,245 @@
+"""Thin commands: parse arguments, call the Aggregator, turn errors into a message + exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from . import __version__
+from .core import Aggregator
+from .dates import iso
+from .exceptions import AggregatorError, ConfigError
+from .models import CycleReport, SourceHealth, StoredEntry
+from .progress import TerminalProgress
+
+log = logging.getLogger("aggregator")
+
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args)
+    try:
+        result: int = args.handler(args)
+        return result
+    except ConfigError as e:
+        print("config error:\n  " + "\n  ".join(e.errors), file=sys.stderr)
+        return EXIT_ERROR
+    except AggregatorError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+def _common() -> argparse.ArgumentParser:
+    # SUPPRESS defaults let the options stand before or after the command name.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="config file (default: $AGGREGATOR_CONFIG or ./config.yaml)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log debug details to stderr")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="log only errors")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="aggregator", parents=[common],
+        description="Gather member and partner news feeds and republish them as Atom feeds.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], text: str
+            ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=text, description=text)
+        p.set_defaults(handler=handler)
+        return p
+
+    add("run", cmd_run, "run the service: poll due sources on schedule, rebuild, serve")
+    poll = add("poll", cmd_poll, "poll every enabled source (or the named ones) once now")
+    poll.add_argument("--source", action="append", default=[], metavar="ID",
+                      help="poll only this source (repeatable)")
+    add("build", cmd_build, "rebuild all outputs from the store")
+    add("serve", cmd_serve, "serve the output directory over HTTP")
+    status = add("status", cmd_status, "show per-source health")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    entries = add("entries", cmd_entries, "list or count stored entries")
+    entries.add_argument("--category", metavar="ID", help="only entries in this category")
+    entries.add_argument("--source", metavar="ID", help="only entries from this source")
+    entries.add_argument("--count", action="store_true", help="print the number alone")
+    entries.add_argument("--json", action="store_true", help="print JSON")
+    add("check-config", cmd_check_config, "validate the config file")
+    return parser
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    return Path(getattr(args, "config", None) or os.environ.get("AGGREGATOR_CONFIG")
+                or "config.yaml")
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    service = args.command in ("run", "serve")
+    level = (logging.DEBUG if getattr(args, "verbose", False)
+             else logging.ERROR if getattr(args, "quiet", False)
+             else logging.INFO if service else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+# -- commands --------------------------------------------------------------------------------
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from .config import load_settings
+
+    settings = load_settings(config_path(args))
+    print(f"{settings.config_path}: ok ({len(settings.sources)} sources, "
+          f"{len(settings.categories)} categories)")
+    return EXIT_OK
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    with Aggregator.from_config(config_path(args)) as agg:
+        progress = TerminalProgress(enabled=None if not getattr(args, "quiet", False) else False)
+        try:
+            report = agg.update(args.source, progress=progress)
+        finally:
+            progress.finish()
+        agg.publish()
+        print_report(report, {s.id: s.name for s in agg.settings.sources})
+    return EXIT_OK
+
+
+def print_report(report: CycleReport, names: dict[str, str]) -> None:
+    width = max((len(r.source_id) for r in report.results), default=0)
+    for r in report.results:
+        if r.outcome == "error":
+            detail = r.error or "failed"
+        elif r.outcome == "not_modified":
+            detail = "not modified"
+        else:
+            detail = f"{r.new} new, {r.changed} updated"
+        print(f"{r.source_id:<{width}}  {r.outcome:<12}  {detail}")
+    print(f"total: {len(report.results)} sources, {report.new} new, {report.updated} updated, "
+          f"{report.failed} failed")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    with Aggregator.from_config(config_path(args), readonly=True) as agg:
+        changed = agg.publish()
+        print(f"{len(changed)} file(s) written to {agg.settings.output.dir}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .config import load_settings
+    from .server import make_server
+
+    settings = load_settings(config_path(args))
+    settings.output.dir.mkdir(parents=True, exist_ok=True)
+    server = make_server(settings.output.dir, settings.serve.host, settings.serve.port)
+    log.info("serving %s at http://%s:%d/", settings.output.dir, *server.server_address[:2])
+    stop = _stop_on_signals()
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    stop.wait()
+    server.shutdown()
+    server.server_close()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .scheduler import PollService
+    from .server import serve_in_background
+
+    with Aggregator.from_config(config_path(args)) as agg:
+        settings = agg.settings
+        agg.publish()  # serve what the store already holds right away
+        server = serve_in_background(settings.output.dir, settings.serve.host,
+                                     settings.serve.port)
+        log.info("serving %s at http://%s:%d/", settings.output.dir, *server.server_address[:2])
+        service = PollService(agg)
+        stop = _stop_on_signals()
+        service.start()
+        stop.wait()
+        log.info("stopping: waiting for the current cycle to finish")
+        service.stop()
+        server.shutdown()
+        server.server_close()
+    log.info("stopped")
+    return EXIT_OK
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with Aggregator.from_config(config_path(args), readonly=True) as agg:
+        health = agg.status()
+    if args.json:
+        print(json.dumps([asdict(h) for h in health], ensure_ascii=False, indent=2))
+    else:
+        print_status(health)
+    return EXIT_OK
+
+
+def print_status(health: Sequence[SourceHealth]) -> None:
+    header = ("SOURCE", "STATE", "LAST ATTEMPT", "LAST SUCCESS", "HTTP", "FAILS",
+              "NEXT CHECK", "ENTRIES", "LAST ERROR")
+    rows = [(h.id, h.state, h.last_attempt or "-", h.last_success or "-",
+             str(h.http_status or "-"), str(h.failures), h.next_check or "-", str(h.entries),
+             h.last_error or "") for h in health]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+
+
+def cmd_entries(args: argparse.Namespace) -> int:
+    with Aggregator.from_config(config_path(args), readonly=True) as agg:
+        if args.category and args.category not in {*(c.id for c in agg.settings.categories),
+                                                   "uncategorized"}:
+            raise ConfigError(f"unknown category id {args.category!r}")
+        if args.source:
+            agg.settings.source(args.source)
+        entries = agg.entries(category=args.category, source_id=args.source)
+    if args.count:
+        print(len(entries))
+    elif args.json:
+        print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=2))
+    else:
+        for e in entries:
+            print(f"{e.published:%Y-%m-%d}  {e.source_id:<16}  {','.join(e.categories):<24}  "
+                  f"{e.title}  <{e.link or '-'}>")
+    return EXIT_OK
+
+
+def entry_json(e: StoredEntry) -> dict[str, Any]:
+    return {"key": e.key, "id": e.entry_id, "source": e.source_id, "title": e.title,
+            "link": e.link, "published": iso(e.published), "updated": iso(e.updated),
+            "categories": list(e.categories), "language": e.language, "via": list(e.via)}

@@ -1,0 +1,430 @@
+"""config.yaml -> Settings: validated once, frozen, passed explicitly.
+
+Every error names the key path (``sources[3].url``) and the line in the file. All errors of a
+file are collected, so an operator fixes them in one go.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .exceptions import ConfigError
+from .models import SourceKind
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$")
+_SIZE_UNITS = {"B": 1, "KB": 10**3, "KiB": 2**10, "MB": 10**6, "MiB": 2**20,
+               "GB": 10**9, "GiB": 2**30}
+_SOURCE_ID = re.compile(r"^[a-z0-9-]+$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    title: str
+    base_url: str
+    id: str
+    language: str = "en"
+    languages: tuple[str, ...] = ("en",)
+    contact: str | None = None
+    rights: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    path: Path
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    dir: Path
+    entries_per_feed: int = 50
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    interval: timedelta = timedelta(hours=1)
+    workers: int = 8
+    per_host: int = 2
+    timeout: timedelta = timedelta(seconds=30)
+    max_bytes: int = 10 * 2**20
+    allow_private_networks: bool = False
+    allow_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class CategorySettings:
+    id: str
+    labels: dict[str, str] = field(default_factory=dict)
+    synonyms: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    def label(self, language: str) -> str:
+        return self.labels.get(language) or self.labels.get("en") or self.id
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    id: str
+    name: str
+    kind: SourceKind
+    url: str | None = None
+    path: Path | None = None
+    language: str | None = None
+    categories: tuple[str, ...] = ()
+    category_map: dict[str, str] = field(default_factory=dict)
+    interval: timedelta | None = None
+    enabled: bool = True
+
+    @property
+    def location(self) -> str:
+        """The URL we poll, or the local path as a file: URL."""
+        return self.url if self.url else self.path.as_uri() if self.path else ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    hub: HubSettings
+    store: StoreSettings
+    output: OutputSettings
+    poll: PollSettings
+    serve: ServeSettings
+    categories: tuple[CategorySettings, ...]
+    sources: tuple[SourceSettings, ...]
+
+    def source(self, source_id: str) -> SourceSettings:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        raise ConfigError(f"no source with id {source_id!r} in {self.config_path}")
+
+    def interval_of(self, source: SourceSettings) -> timedelta:
+        return source.interval or self.poll.interval
+
+
+def load_settings(path: Path | str) -> Settings:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: config file not found") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read config file: {e}") from e
+    return parse_settings(text, path)
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(e, 'problem', e)}") from e
+    lines: dict[str, int] = {}
+    if node is not None:
+        _collect_lines(node, "", lines)
+    checker = _Checker(path, lines)
+    settings = checker.settings(data)
+    if checker.errors or settings is None:
+        raise ConfigError(checker.errors)
+    return settings
+
+
+def _collect_lines(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
+    out[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = f"{prefix}.{key.value}" if prefix else str(key.value)
+            out[child] = key.start_mark.line + 1
+            _collect_lines(value, child, out)
+            out[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _collect_lines(item, f"{prefix}[{i}]", out)
+
+
+def parse_duration(value: str) -> timedelta:
+    m = _DURATION.match(value)
+    if not m:
+        raise ValueError("must be a duration like 90s, 30m, 2h or 1d")
+    return timedelta(seconds=float(m.group(1)) * _DURATION_UNITS[m.group(2)])
+
+
+def parse_size(value: str | int) -> int:
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError("must be a size like 512KiB or 10MiB")
+    return int(m.group(1)) * _SIZE_UNITS[m.group(2) or "B"]
+
+
+class _Checker:
+    """Walks the raw YAML data, collecting one error per bad key."""
+
+    def __init__(self, path: Path, lines: dict[str, int]) -> None:
+        self.path = path
+        self.base = path.resolve().parent
+        self.lines = lines
+        self.errors: list[str] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def error(self, key: str, message: str) -> None:
+        line = self.lines.get(key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        self.errors.append(f"{where}: {key or '(top level)'}: {message}")
+
+    def mapping(self, data: Any, key: str, known: set[str], required: frozenset[str] | set[str] = frozenset()
+                ) -> dict[str, Any]:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.error(key, "must be a mapping")
+            return {}
+        for k in data:
+            if k not in known:
+                expected = ", ".join(sorted(known))
+                self.error(_join(key, str(k)), f"unknown key (expected one of: {expected})")
+        for k in sorted(required - set(data)):
+            self.error(_join(key, k), "is required")
+        return {k: v for k, v in data.items() if k in known}
+
+    def string(self, data: dict[str, Any], key: str, name: str, default: str | None = None
+               ) -> str | None:
+        value = data.get(name, default)
+        if value is None or (isinstance(value, str) and value.strip()):
+            return value.strip() if isinstance(value, str) else value
+        self.error(_join(key, name), "must be a non-empty string")
+        return default
+
+    def integer(self, data: dict[str, Any], key: str, name: str, default: int, lo: int, hi: int
+                ) -> int:
+        value = data.get(name, default)
+        if isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi:
+            return value
+        self.error(_join(key, name), f"must be an integer from {lo} to {hi}")
+        return default
+
+    def boolean(self, data: dict[str, Any], key: str, name: str, default: bool) -> bool:
+        value = data.get(name, default)
+        if isinstance(value, bool):
+            return value
+        self.error(_join(key, name), "must be true or false")
+        return default
+
+    def duration(self, data: dict[str, Any], key: str, name: str, default: timedelta | None
+                 ) -> timedelta | None:
+        if name not in data:
+            return default
+        try:
+            value = parse_duration(str(data[name]))
+        except ValueError as e:
+            self.error(_join(key, name), f"{e} (got {data[name]!r})")
+            return default
+        if value.total_seconds() <= 0:
+            self.error(_join(key, name), "must be longer than zero")
+        return value
+
+    def strings(self, data: dict[str, Any], key: str, name: str) -> tuple[str, ...]:
+        value = data.get(name) or []
+        if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+            return tuple(v.strip() for v in value)
+        self.error(_join(key, name), "must be a list of non-empty strings")
+        return ()
+
+    def language(self, data: dict[str, Any], key: str, name: str, default: str | None
+                 ) -> str | None:
+        value = self.string(data, key, name, default)
+        if value is not None and not _LANG.match(value):
+            self.error(_join(key, name), f"must be a language tag like en or fr-CA (got {value!r})")
+        return value
+
+    # -- sections --------------------------------------------------------------------------
+
+    def settings(self, data: Any) -> Settings | None:
+        top = self.mapping(data, "", {"hub", "store", "output", "poll", "serve", "categories",
+                                      "sources"}, {"hub", "sources"})
+        hub = self.hub(top.get("hub"))
+        categories = self.categories(top.get("categories"))
+        sources = self.sources(top.get("sources"), {c.id for c in categories})
+        settings = Settings(
+            config_path=self.path.resolve(), hub=hub, store=self.store(top.get("store")),
+            output=self.output(top.get("output")), poll=self.poll(top.get("poll")),
+            serve=self.serve(top.get("serve")), categories=categories, sources=sources)
+        return None if self.errors else settings
+
+    def hub(self, data: Any) -> HubSettings:
+        d = self.mapping(data, "hub", {"title", "base_url", "id", "language", "languages",
+                                       "contact", "rights"}, {"title", "base_url"})
+        base_url = self.string(d, "hub", "base_url", "http://127.0.0.1:8080/") or ""
+        if not _is_http_url(base_url):
+            self.error("hub.base_url", "must be an http or https URL")
+        base_url = base_url if base_url.endswith("/") else base_url + "/"
+        languages = self.strings(d, "hub", "languages") or ("en",)
+        for i, lang in enumerate(languages):
+            if not _LANG.match(lang):
+                self.error(f"hub.languages[{i}]", f"must be a language tag (got {lang!r})")
+        return HubSettings(
+            title=self.string(d, "hub", "title", "News hub") or "", base_url=base_url,
+            id=self.string(d, "hub", "id", base_url) or base_url,
+            language=self.language(d, "hub", "language", "en") or "en", languages=languages,
+            contact=self.string(d, "hub", "contact"), rights=self.string(d, "hub", "rights"))
+
+    def store(self, data: Any) -> StoreSettings:
+        d = self.mapping(data, "store", {"path"})
+        return StoreSettings(path=self.base / (self.string(d, "store", "path",
+                                                           "data/store.json") or ""))
+
+    def output(self, data: Any) -> OutputSettings:
+        d = self.mapping(data, "output", {"dir", "entries_per_feed"})
+        return OutputSettings(
+            dir=self.base / (self.string(d, "output", "dir", "feeds") or ""),
+            entries_per_feed=self.integer(d, "output", "entries_per_feed", 50, 1, 10000))
+
+    def poll(self, data: Any) -> PollSettings:
+        k = "poll"
+        d = self.mapping(data, k, {"interval", "workers", "per_host", "timeout", "max_bytes",
+                                   "allow_private_networks", "allow_hosts"})
+        max_bytes = PollSettings.max_bytes
+        if "max_bytes" in d:
+            try:
+                max_bytes = parse_size(d["max_bytes"])
+            except ValueError as e:
+                self.error("poll.max_bytes", f"{e} (got {d['max_bytes']!r})")
+        return PollSettings(
+            interval=self.duration(d, k, "interval", None) or PollSettings.interval,
+            workers=self.integer(d, k, "workers", 8, 1, 256),
+            per_host=self.integer(d, k, "per_host", 2, 1, 64),
+            timeout=self.duration(d, k, "timeout", None) or PollSettings.timeout,
+            max_bytes=max_bytes,
+            allow_private_networks=self.boolean(d, k, "allow_private_networks", False),
+            allow_hosts=self.strings(d, k, "allow_hosts"))
+
+    def serve(self, data: Any) -> ServeSettings:
+        d = self.mapping(data, "serve", {"host", "port"})
+        return ServeSettings(host=self.string(d, "serve", "host", "127.0.0.1") or "127.0.0.1",
+                             port=self.integer(d, "serve", "port", 8080, 0, 65535))
+
+    def categories(self, data: Any) -> tuple[CategorySettings, ...]:
+        if data is None:
+            return ()
+        if not isinstance(data, list):
+            self.error("categories", "must be a list")
+            return ()
+        out: list[CategorySettings] = []
+        for i, item in enumerate(data):
+            key = f"categories[{i}]"
+            d = self.mapping(item, key, {"id", "labels", "synonyms", "keywords"}, {"id"})
+            cid = self.string(d, key, "id") or ""
+            if cid and not _SOURCE_ID.match(cid):
+                self.error(f"{key}.id", "must match [a-z0-9-]+")
+            if cid in {c.id for c in out}:
+                self.error(f"{key}.id", f"duplicate category id {cid!r}")
+            out.append(CategorySettings(id=cid, labels=self.labels(d.get("labels"), key),
+                                        synonyms=self.strings(d, key, "synonyms"),
+                                        keywords=self.keywords(d, key)))
+        return tuple(out)
+
+    def labels(self, data: Any, key: str) -> dict[str, str]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            self.error(f"{key}.labels", "must map language codes to labels")
+            return {}
+        return dict(data)
+
+    def keywords(self, d: dict[str, Any], key: str) -> tuple[str, ...]:
+        patterns = self.strings(d, key, "keywords")
+        for i, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                self.error(f"{key}.keywords[{i}]", f"invalid regular expression: {e}")
+        return patterns
+
+    def sources(self, data: Any, category_ids: set[str]) -> tuple[SourceSettings, ...]:
+        if not isinstance(data, list):
+            self.error("sources", "must be a list of sources")
+            return ()
+        out: list[SourceSettings] = []
+        for i, item in enumerate(data):
+            source = self.source(item, f"sources[{i}]", category_ids)
+            if source.id in {s.id for s in out}:
+                self.error(f"sources[{i}].id", f"duplicate source id {source.id!r}")
+            out.append(source)
+        return tuple(out)
+
+    def source(self, data: Any, key: str, category_ids: set[str]) -> SourceSettings:
+        d = self.mapping(data, key, {"id", "name", "url", "path", "kind", "language",
+                                     "categories", "category_map", "interval", "enabled"},
+                         {"id"})
+        sid = self.string(d, key, "id") or ""
+        if sid and not _SOURCE_ID.match(sid):
+            self.error(f"{key}.id", f"must match [a-z0-9-]+ (got {sid!r})")
+        kind = d.get("kind", "member")
+        if kind not in ("member", "partner"):
+            self.error(f"{key}.kind", f"must be member or partner (got {kind!r})")
+            kind = "member"
+        categories = self.strings(d, key, "categories")
+        for j, cid in enumerate(categories):
+            if cid not in category_ids:
+                self.error(f"{key}.categories[{j}]", f"unknown category id {cid!r}")
+        url, path = self.location(d, key)
+        return SourceSettings(
+            id=sid, name=self.string(d, key, "name", sid) or sid, kind=kind, url=url, path=path,
+            language=self.language(d, key, "language", None), categories=categories,
+            category_map=self.category_map(d.get("category_map"), key, category_ids),
+            interval=self.duration(d, key, "interval", None),
+            enabled=self.boolean(d, key, "enabled", True))
+
+    def location(self, d: dict[str, Any], key: str) -> tuple[str | None, Path | None]:
+        if ("url" in d) == ("path" in d):
+            self.error(key, "needs exactly one of url or path")
+            return None, None
+        if "url" in d:
+            url = self.string(d, key, "url")
+            if url is not None and not _is_http_url(url):
+                self.error(f"{key}.url", f"must be an http or https URL (got {url!r})")
+            return url, None
+        raw = self.string(d, key, "path") or ""
+        path = (self.base / raw).resolve()
+        if not path.is_relative_to(self.base):
+            self.error(f"{key}.path", f"must stay inside the config directory {self.base}")
+        return None, path
+
+    def category_map(self, data: Any, key: str, category_ids: set[str]) -> dict[str, str]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.error(f"{key}.category_map", "must map category words to category ids")
+            return {}
+        for word, cid in data.items():
+            if cid not in category_ids:
+                self.error(f"{key}.category_map.{word}", f"unknown category id {cid!r}")
+        return {str(k): str(v) for k, v in data.items()}
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -1,0 +1,135 @@
+"""The Aggregator facade: the only thing the CLI, the scheduler and the server call."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from .config import Settings, SourceSettings, load_settings
+from .dates import iso
+from .exceptions import ConfigError
+from .fetch import Fetcher
+from .models import CycleReport, SourceHealth, SourceState, StoredEntry
+from .publish import publish
+from .store import Store, open_store
+from .update import Poller, Progress
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Aggregator:
+    """Poll, store, publish and report, for one Settings and one Store."""
+
+    def __init__(self, settings: Settings, store: Store | None = None,
+                 clock: Callable[[], datetime] = utcnow, readonly: bool = False,
+                 parse_processes: int | None = None) -> None:
+        self.settings = settings
+        self.store = store if store is not None else open_store(settings.store.path, readonly)
+        self.clock = clock
+        self._fetcher: Fetcher | None = None
+        self._processes = (min(4, os.cpu_count() or 1) if parse_processes is None
+                           else parse_processes)
+        self._pool: Executor | None = None
+        self._pool_lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, path: Path | str, readonly: bool = False) -> Aggregator:
+        return cls(load_settings(path), readonly=readonly)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def update(self, source_ids: Iterable[str] = (), due_only: bool = False,
+               progress: Progress | None = None) -> CycleReport:
+        """Poll the named sources (default: every enabled one, or only the due ones)."""
+        sources = self._select(list(source_ids), due_only)
+        if self._fetcher is None:
+            self._fetcher = Fetcher.create(self.settings)
+        poller = Poller(self.settings, self.store, self._fetcher, self.clock, self._parse_pool)
+        return poller.run(sources, progress)
+
+    def publish(self) -> list[Path]:
+        return publish(self.settings, self.store, self.status())
+
+    def status(self) -> list[SourceHealth]:
+        states = self.store.source_states()
+        counts = self.store.count_by_source()
+        return [_health(s, states.get(s.id), counts.get(s.id, 0)) for s in self.settings.sources]
+
+    def entries(self, category: str | None = None, source_id: str | None = None
+                ) -> list[StoredEntry]:
+        return self.store.entries(category=category, source_id=source_id)
+
+    def due_sources(self) -> list[SourceSettings]:
+        return self._select([], due_only=True)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._fetcher is not None:
+            self._fetcher.close()
+        self.store.close()
+
+    def __enter__(self) -> Aggregator:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _select(self, source_ids: list[str], due_only: bool) -> list[SourceSettings]:
+        if source_ids:
+            unknown = [s for s in source_ids if s not in {x.id for x in self.settings.sources}]
+            if unknown:
+                raise ConfigError(f"unknown source id(s): {', '.join(unknown)}")
+            return [s for s in self.settings.sources if s.id in source_ids]
+        enabled = [s for s in self.settings.sources if s.enabled]
+        if not due_only:
+            return enabled
+        now = self.clock()
+        states = self.store.source_states()
+        return [s for s in enabled if _is_due(states.get(s.id), now)]
+
+    def _parse_pool(self) -> Executor | None:
+        """Created on first need: a one-shot poll of small feeds never pays for it."""
+        if self._processes < 2:
+            return None
+        with self._pool_lock:
+            if self._pool is None:
+                # forkserver: forking a process that runs fetch threads is unsafe.
+                context = multiprocessing.get_context("forkserver")
+                self._pool = ProcessPoolExecutor(self._processes, mp_context=context)
+            return self._pool
+
+
+def _is_due(state: SourceState | None, now: datetime) -> bool:
+    return state is None or state.next_check_at is None or state.next_check_at <= now
+
+
+def _health(source: SourceSettings, state: SourceState | None, entries: int) -> SourceHealth:
+    if not source.enabled:
+        label = "disabled"
+    elif state is None:
+        label = "never polled"
+    else:
+        label = "backing off" if state.failures else "active"
+    return SourceHealth(
+        id=source.id, name=source.name, kind=source.kind, url=source.location, state=label,
+        last_attempt=iso(state.last_attempt) if state else None,
+        last_success=iso(state.last_success) if state else None,
+        http_status=state.http_status if state else None,
+        failures=state.failures if state else 0,
+        last_error=state.last_error if state else None,
+        next_check=iso(state.next_check_at) if state else None, entries=entries)

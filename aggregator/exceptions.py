@@ -1,0 +1,51 @@
+"""The one exception tree of the aggregator.
+
+AggregatorError
+ +-- ConfigError        config.yaml is missing, unreadable or invalid (message names the key)
+ +-- StoreError         the store cannot be used
+ |    +-- StoreCorrupt  the store file is not a valid store (it is left untouched)
+ |    +-- StoreLocked   another process holds the store for writing
+ +-- FetchError         one source could not be fetched (recorded per source, never
+ |                      raised out of a cycle)
+ +-- ParseError         one source's body is not a feed we can read (idem)
+
+Foreign exceptions are wrapped once, with ``raise ... from e``.
+"""
+
+from __future__ import annotations
+
+
+class AggregatorError(Exception):
+    """Root of every error the aggregator raises on purpose."""
+
+
+class ConfigError(AggregatorError):
+    """The configuration is invalid; ``errors`` holds one message per problem."""
+
+    def __init__(self, errors: list[str] | str) -> None:
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+class StoreError(AggregatorError):
+    """The store cannot be opened, read or written."""
+
+
+class StoreCorrupt(StoreError):
+    """The store file exists but does not hold a valid store."""
+
+
+class StoreLocked(StoreError):
+    """Another process has the store open for writing."""
+
+
+class FetchError(AggregatorError):
+    """A source could not be fetched; ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class ParseError(AggregatorError):
+    """A fetched body is not a feed we can read."""

@@ -1,0 +1,170 @@
+"""Frozen data that crosses module boundaries.
+
+No feedparser dict, TinyDB document or requests object leaves its own module: each is turned
+into one of these first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+SourceKind = Literal["member", "partner"]
+Outcome = Literal["updated", "not_modified", "error"]
+
+
+@dataclass(frozen=True)
+class FeedMeta:
+    """What we keep of the origin feed, for ``atom:source`` (RFC 4287 section 4.2.11)."""
+
+    id: str | None = None
+    title: str = ""
+    link: str | None = None
+    updated: datetime | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryData:
+    """One entry as parsed and normalized from a source's feed; not yet identified or classified."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str | None = None
+    content: str | None = None
+    authors: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    raw_categories: tuple[str, ...] = ()
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document read into our own types."""
+
+    format: str
+    meta: FeedMeta
+    entries: tuple[EntryData, ...]
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A body was received (status 200) from ``url`` (the final URL after redirects)."""
+
+    url: str
+    body: bytes
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    status: int | None = 200  # None for a local file
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """304 to our conditional GET, or the same bytes as last time (status as received)."""
+
+    status: int | None = 304
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as the store keeps it and the renderers read it.
+
+    ``key`` is unique in the store (source id + identity hash). ``duplicate_of`` is set on an
+    entry that is a copy of another source's story; the primary lists its copies in ``via``.
+    """
+
+    key: str
+    source_id: str
+    entry_id: str
+    title: str
+    link: str | None
+    canonical_link: str | None
+    published: datetime
+    updated: datetime
+    first_seen: datetime
+    content_hash: str
+    guid: str | None = None
+    summary: str | None = None
+    content: str | None = None
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    raw_categories: tuple[str, ...] = ()
+    language: str | None = None
+    origin: FeedMeta = field(default_factory=FeedMeta)
+    duplicate_of: str | None = None
+    via: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers about polling one source."""
+
+    source_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    http_status: int | None = None
+    failures: int = 0
+    last_error: str | None = None
+    next_check_at: datetime | None = None
+    feed: FeedMeta | None = None
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """The outcome of polling one source in one cycle."""
+
+    source_id: str
+    outcome: Outcome
+    new: int = 0
+    changed: int = 0
+    http_status: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one poll cycle did; ``changed`` says whether outputs need a rebuild."""
+
+    results: tuple[SourceResult, ...]
+
+    @property
+    def new(self) -> int:
+        return sum(r.new for r in self.results)
+
+    @property
+    def updated(self) -> int:
+        return sum(r.changed for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        return sum(r.outcome == "error" for r in self.results)
+
+    @property
+    def changed(self) -> bool:
+        return self.new > 0 or self.updated > 0
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One source's health as operators see it (status command, status.json)."""
+
+    id: str
+    name: str
+    kind: str
+    url: str
+    state: str  # active | backing off | disabled | never polled
+    last_attempt: str | None
+    last_success: str | None
+    http_status: int | None
+    failures: int
+    last_error: str | None
+    next_check: str | None
+    entries: int

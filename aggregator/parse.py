@@ -1,0 +1,118 @@
+"""Feed documents -> ParsedFeed. The only module that imports feedparser.
+
+feedparser is always given a file-like object (never a str or raw bytes, which it may treat
+as a URL or a path) and the response headers, so relative links resolve against the final
+URL. Its own sanitizer is off: sanitize.py is the single sanitizer.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import feedparser
+
+from .dates import from_struct, parse_loose
+from .exceptions import ParseError
+from .models import EntryData, FeedMeta, ParsedFeed
+from .sanitize import clean_html, plain_text, safe_url, text_to_html
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse one feed body; every failure becomes a ParseError naming the cause."""
+    # A local file has no base URL of its own: relative links then resolve against the
+    # feed's own link instead of a file: URL that nobody could follow.
+    http_base = safe_url(url)
+    headers = {"content-type": content_type or "application/xml"}
+    if http_base:
+        headers["content-location"] = http_base
+    try:
+        raw = feedparser.parse(io.BytesIO(body), response_headers=headers,
+                               sanitize_html=False, resolve_relative_uris=True)
+        return _to_parsed(raw, http_base)
+    except ParseError:
+        raise
+    except Exception as e:  # feedparser can raise on bad input instead of setting bozo
+        raise ParseError(f"parser failed: {type(e).__name__}: {e}") from e
+
+
+def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
+    if not raw.get("version") and not raw.entries:
+        cause = raw.get("bozo_exception")
+        raise ParseError(f"not a feed ({cause})" if cause else "not a feed: no RSS or Atom found")
+    feed = raw.feed
+    base = http_base or safe_url(feed.get("link"))
+    meta = FeedMeta(
+        id=(feed.get("id") or "").strip() or None,
+        title=_text(feed, "title") or "",
+        link=safe_url(feed.get("link"), base),
+        updated=from_struct(feed.get("updated_parsed")) or parse_loose(feed.get("updated")),
+        language=(feed.get("language") or "").strip() or None)
+    entries = tuple(_entry(e, base, meta.language) for e in raw.entries)
+    return ParsedFeed(format=raw.get("version") or "unknown", meta=meta, entries=entries,
+                      ttl_minutes=_int(feed.get("ttl")))
+
+
+def _entry(e: Any, base: str | None, feed_language: str | None) -> EntryData:
+    summary = _html(e.get("summary_detail"), e.get("summary"), base)
+    contents = e.get("content") or []
+    content = _html(contents[0], contents[0].get("value"), base) if contents else None
+    if content and summary and content == summary:
+        summary = None
+    title = _text(e, "title") or plain_text(summary or content or "", True)[:80]
+    return EntryData(
+        guid=(e.get("id") or "").strip() or None,
+        link=safe_url(e.get("link"), base),
+        title=title,
+        summary=summary,
+        content=content,
+        authors=_authors(e),
+        published=from_struct(e.get("published_parsed")) or parse_loose(e.get("published")),
+        updated=from_struct(e.get("updated_parsed")) or parse_loose(e.get("updated")),
+        raw_categories=tuple(_categories(e)),
+        language=_language(e) or feed_language)
+
+
+def _text(d: Any, name: str) -> str:
+    value = d.get(name)
+    if not value:
+        return ""
+    detail = d.get(f"{name}_detail") or {}
+    return plain_text(value, detail.get("type", "text/plain") in _HTML_TYPES)
+
+
+def _html(detail: Any, value: str | None, base: str | None) -> str | None:
+    if not value:
+        return None
+    kind = (detail or {}).get("type", "text/html")
+    cleaned = clean_html(value, base) if kind in _HTML_TYPES else text_to_html(value)
+    return cleaned or None
+
+
+def _authors(e: Any) -> tuple[str, ...]:
+    names = [plain_text(a.get("name") or "", True) for a in e.get("authors") or []]
+    if not any(names) and e.get("author"):
+        names = [plain_text(e["author"], True)]
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def _categories(e: Any) -> list[str]:
+    words = [plain_text(t.get("term") or t.get("label") or "", True) for t in e.get("tags") or []]
+    return list(dict.fromkeys(w for w in words if w))
+
+
+def _language(e: Any) -> str | None:
+    for key in ("title_detail", "summary_detail"):
+        lang = (e.get(key) or {}).get("language")
+        if lang:
+            return str(lang).strip() or None
+    return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None

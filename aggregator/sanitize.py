@@ -1,0 +1,62 @@
+"""Text hygiene, URL schemes and the HTML allowlist (nh3, the only HTML sanitizer we use)."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+# Characters XML 1.0 forbids (C0 except tab/newline/return, surrogates, U+FFFE/FFFF) and the
+# C1 controls: one of them makes feedgen refuse the whole feed and readers choke.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+_URL_SCHEMES = {"http", "https"}
+_HTML_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def clean_text(value: str) -> str:
+    """Remove characters XML cannot carry and NFC-normalize."""
+    return unicodedata.normalize("NFC", _BAD_CHARS.sub("", value))
+
+
+def plain_text(value: str, is_html: bool) -> str:
+    """A single line of plain text: markup removed, entities decoded once, spaces collapsed."""
+    text = clean_text(value)
+    if is_html:
+        text = html.unescape(nh3.clean(text, tags=set()))
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_html(value: str, base: str | None = None) -> str:
+    """Allowlist-sanitize an HTML fragment for republishing.
+
+    Relative URLs are resolved against ``base`` (they would otherwise point into our hub
+    once republished) and dropped when there is no http(s) base.
+    """
+    text = clean_text(value)
+    if base:
+        return nh3.clean(text, url_schemes=_HTML_URL_SCHEMES, link_rel="noopener noreferrer",
+                         url_relative=("rewrite_with_base", base)).strip()
+    return nh3.clean(text, url_schemes=_HTML_URL_SCHEMES, link_rel="noopener noreferrer",
+                     url_relative="deny").strip()
+
+
+def text_to_html(value: str) -> str:
+    """Escape plain text so it can sit where HTML is expected."""
+    return html.escape(clean_text(value).strip(), quote=False)
+
+
+def safe_url(value: str | None, base: str | None = None) -> str | None:
+    """An absolute http(s) URL, resolved against ``base``, or None."""
+    if not value:
+        return None
+    url = clean_text(value).strip()
+    if base:
+        url = urljoin(base, url)
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _URL_SCHEMES or not parts.netloc:
+        return None
+    return url

@@ -1,0 +1,138 @@
+"""Read-only HTTP serving of the output directory (ETag, Last-Modified, 304, gzip).
+
+For production, put nginx in front of feeds/ (see README); this server is what `aggregator
+serve` and `run` use, and it is safe to expose: it never reads outside the output dir.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import threading
+from email.utils import formatdate, parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+log = logging.getLogger("aggregator.server")
+
+CONTENT_TYPES = {
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; img-src https: http:; "
+                               "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+}
+
+
+class OutputHandler(BaseHTTPRequestHandler):
+    root: Path  # set on the subclass made by make_server
+    server_version = "lrg-aggregator"
+
+    def do_GET(self) -> None:
+        self._serve(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._serve(send_body=False)
+
+    def do_POST(self) -> None:
+        self._plain(HTTPStatus.METHOD_NOT_ALLOWED, "read-only\n", {"Allow": "GET, HEAD"})
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _serve(self, send_body: bool) -> None:
+        path = resolve(self.root, self.path)
+        if path is None:
+            self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body=send_body)
+            return
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                body = f.read()
+        except OSError:
+            self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body=send_body)
+            return
+        etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+        headers = {"ETag": etag, "Last-Modified": formatdate(st.st_mtime, usegmt=True),
+                   "Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+                   "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+        if self._not_modified(etag, int(st.st_mtime)):
+            self._send(HTTPStatus.NOT_MODIFIED, b"", headers, send_body=False)
+            return
+        if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 512:
+            body = gzip.compress(body, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        self._send(HTTPStatus.OK, body, headers, send_body)
+
+    def _not_modified(self, etag: str, mtime: int) -> bool:
+        # RFC 9110 13.1.2 / 13.1.3: If-None-Match wins over If-Modified-Since.
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:
+            tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+            return "*" in tags or etag in tags
+        ims = self.headers.get("If-Modified-Since")
+        if ims:
+            try:
+                return mtime <= int(parsedate_to_datetime(ims).timestamp())
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _plain(self, status: HTTPStatus, text: str, extra: dict[str, str] | None = None,
+               send_body: bool = True) -> None:
+        headers = {"Content-Type": "text/plain; charset=utf-8", **(extra or {})}
+        self._send(status, text.encode(), headers, send_body)
+
+    def _send(self, status: HTTPStatus, body: bytes, headers: dict[str, str],
+              send_body: bool) -> None:
+        self.send_response(status)
+        for name, value in {**headers, **SECURITY_HEADERS}.items():
+            self.send_header(name, value)
+        if status != HTTPStatus.NOT_MODIFIED:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body and body:
+            self.wfile.write(body)
+
+
+def resolve(root: Path, raw_path: str) -> Path | None:
+    """The file a request path names inside ``root``, or None (traversal, hidden, missing)."""
+    path = unquote(urlsplit(raw_path).path)
+    if "\\" in path or "\x00" in path:
+        return None
+    parts = [p for p in path.split("/") if p]
+    if any(p in (".", "..") or p.startswith(".") for p in parts):
+        return None
+    target = root.joinpath(*parts) if parts else root
+    if target.is_dir():
+        target = target / "index.html"
+    try:
+        real = target.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return real if real.is_relative_to(root.resolve()) and real.is_file() else None
+
+
+def make_server(root: Path, host: str, port: int) -> ThreadingHTTPServer:
+    handler = type("BoundOutputHandler", (OutputHandler,), {"root": root})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def serve_in_background(root: Path, host: str, port: int) -> ThreadingHTTPServer:
+    server = make_server(root, host, port)
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    return server

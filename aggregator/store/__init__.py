@@ -1,0 +1,51 @@
+"""The Store protocol and ``open_store``.
+
+Every backend keeps the same contract (tests/test_store_contract.py runs on each): entries
+keyed by ``StoredEntry.key`` with lookups by category, source and canonical link; one
+``apply`` per cycle writes a batch of entries and source states at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from ..models import SourceState, StoredEntry
+
+
+class Store(Protocol):
+    def get(self, key: str) -> StoredEntry | None: ...
+
+    def by_canonical(self, link: str) -> list[StoredEntry]: ...
+
+    def entries(self, category: str | None = None, source_id: str | None = None,
+                include_duplicates: bool = False) -> list[StoredEntry]:
+        """Newest first, in a deterministic order."""
+        ...
+
+    def copies_of(self, key: str) -> list[StoredEntry]: ...
+
+    def source_state(self, source_id: str) -> SourceState | None: ...
+
+    def source_states(self) -> dict[str, SourceState]: ...
+
+    def count_by_source(self) -> dict[str, int]: ...
+
+    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(path: Path | None, readonly: bool = False) -> Store:
+    """The TinyDB store at ``path``, or an in-memory store when ``path`` is None."""
+    if path is None:
+        from .memory import MemoryStore
+
+        return MemoryStore()
+    from .tinydb import TinyDBStore
+
+    return TinyDBStore(path, readonly=readonly)
+
+
+__all__ = ["Store", "open_store"]

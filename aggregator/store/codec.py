@@ -1,0 +1,67 @@
+"""StoredEntry / SourceState <-> JSON-ready dicts (ISO 8601 strings for datetimes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..dates import from_iso, iso
+from ..models import FeedMeta, SourceState, StoredEntry
+
+
+def meta_to_dict(m: FeedMeta) -> dict[str, Any]:
+    return {"id": m.id, "title": m.title, "link": m.link, "updated": iso(m.updated),
+            "language": m.language}
+
+
+def meta_from_dict(d: dict[str, Any]) -> FeedMeta:
+    return FeedMeta(id=d.get("id"), title=d.get("title") or "", link=d.get("link"),
+                    updated=from_iso(d.get("updated")), language=d.get("language"))
+
+
+def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
+    return {
+        "key": e.key, "source_id": e.source_id, "entry_id": e.entry_id, "title": e.title,
+        "link": e.link, "canonical_link": e.canonical_link, "published": iso(e.published),
+        "updated": iso(e.updated), "first_seen": iso(e.first_seen),
+        "content_hash": e.content_hash, "guid": e.guid, "summary": e.summary,
+        "content": e.content, "authors": list(e.authors), "categories": list(e.categories),
+        "raw_categories": list(e.raw_categories), "language": e.language,
+        "origin": meta_to_dict(e.origin), "duplicate_of": e.duplicate_of, "via": list(e.via),
+    }
+
+
+def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
+    published, updated, first_seen = (from_iso(d[k]) for k in ("published", "updated",
+                                                               "first_seen"))
+    if published is None or updated is None or first_seen is None:
+        raise ValueError(f"entry {d.get('key')!r} lacks a date")
+    return StoredEntry(
+        key=d["key"], source_id=d["source_id"], entry_id=d["entry_id"], title=d["title"],
+        link=d.get("link"), canonical_link=d.get("canonical_link"), published=published,
+        updated=updated, first_seen=first_seen, content_hash=d["content_hash"],
+        guid=d.get("guid"), summary=d.get("summary"), content=d.get("content"),
+        authors=tuple(d.get("authors") or ()), categories=tuple(d.get("categories") or ()),
+        raw_categories=tuple(d.get("raw_categories") or ()), language=d.get("language"),
+        origin=meta_from_dict(d.get("origin") or {}), duplicate_of=d.get("duplicate_of"),
+        via=tuple(d.get("via") or ()))
+
+
+def state_to_dict(s: SourceState) -> dict[str, Any]:
+    return {
+        "source_id": s.source_id, "etag": s.etag, "last_modified": s.last_modified,
+        "body_hash": s.body_hash, "last_attempt": iso(s.last_attempt),
+        "last_success": iso(s.last_success), "http_status": s.http_status,
+        "failures": s.failures, "last_error": s.last_error,
+        "next_check_at": iso(s.next_check_at),
+        "feed": meta_to_dict(s.feed) if s.feed else None,
+    }
+
+
+def state_from_dict(d: dict[str, Any]) -> SourceState:
+    return SourceState(
+        source_id=d["source_id"], etag=d.get("etag"), last_modified=d.get("last_modified"),
+        body_hash=d.get("body_hash"), last_attempt=from_iso(d.get("last_attempt")),
+        last_success=from_iso(d.get("last_success")), http_status=d.get("http_status"),
+        failures=int(d.get("failures") or 0), last_error=d.get("last_error"),
+        next_check_at=from_iso(d.get("next_check_at")),
+        feed=meta_from_dict(d["feed"]) if d.get("feed") else None)

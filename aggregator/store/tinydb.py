@@ -1,0 +1,165 @@
+"""The embedded default store: a TinyDB JSON file, written safely.
+
+TinyDB's own JSONStorage rewrites the file in place on every operation, so a crash mid-write
+corrupts it, and it has no protection against a second process. Here:
+
+- one writer: an exclusive ``flock`` on ``<store>.lock`` held for the store's lifetime;
+- one write per cycle: TinyDB writes into an in-memory storage, ``apply`` flushes once;
+- atomic: temp file in the same directory + fsync + ``os.replace`` + fsync of the directory;
+- lookups go through the in-memory indexes of MemoryStore, not TinyDB queries.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Document, Table
+
+from ..exceptions import StoreCorrupt, StoreError, StoreLocked
+from ..files import atomic_write
+from ..models import SourceState, StoredEntry
+from .codec import entry_from_dict, entry_to_dict, state_from_dict, state_to_dict
+from .memory import MemoryStore
+
+ENTRIES, SOURCES = "entries", "sources"
+
+
+class BufferedStorage(Storage):
+    """TinyDB storage that keeps the document in memory until ``flush``."""
+
+    def __init__(self, path: Path, initial: dict[str, Any], readonly: bool) -> None:
+        self.path = path
+        self.data = initial
+        self.readonly = readonly
+
+    def read(self) -> dict[str, Any]:
+        return self.data
+
+    def write(self, data: dict[str, Any]) -> None:
+        if self.readonly:
+            raise StoreError(f"{self.path}: store opened read-only")
+        self.data = data
+
+    def flush(self) -> None:
+        data = json.dumps(self.data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        try:
+            atomic_write(self.path, data.encode("utf-8"))
+        except OSError as e:
+            raise StoreError(f"{self.path}: cannot write store: {e}") from e
+
+
+class TinyDBStore(MemoryStore):
+    """MemoryStore indexes, persisted to a TinyDB file."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        super().__init__()
+        self.path = path
+        self.readonly = readonly
+        self._lock_fd: int | None = None
+        if not readonly:
+            self._lock()
+        try:
+            self._storage = BufferedStorage(path, _load(path), readonly)
+            self._db = TinyDB(storage=_StorageFactory(self._storage))
+            self._ids: dict[str, dict[str, int]] = {ENTRIES: {}, SOURCES: {}}
+            self._read_all()
+        except BaseException:
+            self.close()
+            raise
+
+    def _lock(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            os.close(fd)
+            raise StoreLocked(f"{self.path}: the store is open for writing by another "
+                              f"aggregator process (lock file {lock_path})") from e
+        self._lock_fd = fd
+
+    def _read_all(self) -> None:
+        try:
+            for doc in self._db.table(ENTRIES).all():
+                self._ids[ENTRIES][doc["key"]] = doc.doc_id
+                self._index(entry_from_dict(doc))
+            for doc in self._db.table(SOURCES).all():
+                self._ids[SOURCES][doc["source_id"]] = doc.doc_id
+                state = state_from_dict(doc)
+                self._states[state.source_id] = state
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise StoreCorrupt(f"{self.path}: not a valid store ({type(e).__name__}: {e}); "
+                               "the file was left untouched") from e
+
+    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState]) -> None:
+        if self.readonly:
+            raise StoreError(f"{self.path}: store opened read-only")
+        if not entries and not states:
+            return
+        _replace_docs(self._db.table(ENTRIES), self._ids[ENTRIES], "key",
+                      [entry_to_dict(e) for e in entries])
+        _replace_docs(self._db.table(SOURCES), self._ids[SOURCES], "source_id",
+                      [state_to_dict(s) for s in states])
+        self._storage.flush()
+        super().apply(entries, states)
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+
+class _StorageFactory:
+    """TinyDB instantiates its storage itself; hand it the one we already built."""
+
+    def __init__(self, storage: BufferedStorage) -> None:
+        self.storage = storage
+
+    def __call__(self) -> BufferedStorage:
+        return self.storage
+
+
+def _replace_docs(table: Table, ids: dict[str, int], key: str, docs: list[dict[str, Any]]
+                  ) -> None:
+    """Upsert a batch in two table passes (TinyDB's per-document upsert scans the table)."""
+    if not docs:
+        return
+    stale = [ids[d[key]] for d in docs if d[key] in ids]
+    if stale:
+        table.remove(doc_ids=stale)
+    next_id = max(ids.values(), default=0) + 1
+    batch = []
+    for d in docs:
+        if d[key] not in ids:
+            ids[d[key]] = next_id
+            next_id += 1
+        batch.append(Document(d, doc_id=ids[d[key]]))
+    table.insert_multiple(batch)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise StoreError(f"{path}: cannot read store: {e}") from e
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StoreCorrupt(f"{path}: not a valid store file ({e}); the file was left "
+                           "untouched: move it aside or restore a backup") from e
+    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+        raise StoreCorrupt(f"{path}: not a valid store file (expected tables of documents); "
+                           "the file was left untouched")
+    return data
