@@ -190,8 +190,8 @@ class _Checker:
         where = f"{self.path}:{line}" if line else str(self.path)
         self.errors.append(f"{where}: {key or '(top level)'}: {message}")
 
-    def mapping(self, data: Any, key: str, known: set[str], required: frozenset[str] | set[str] = frozenset()
-                ) -> dict[str, Any]:
+    def mapping(self, data: Any, key: str, known: set[str],
+                required: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
         if data is None:
             data = {}
         if not isinstance(data, dict):

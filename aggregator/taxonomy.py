@@ -59,7 +59,7 @@ class Taxonomy:
         return "Uncategorized" if category_id == UNCATEGORIZED else category_id
 
     def classify(self, entry: EntryData, source: SourceSettings) -> tuple[str, ...]:
-        """Category ids: mapped words and keyword rules, else source defaults, else uncategorized."""
+        """Mapped words and keyword rules, else the source defaults, else uncategorized."""
         found = set(self.map_words(entry.raw_categories, source))
         text = f"{entry.title} {plain_text(entry.summary or entry.content or '', True)}"
         found.update(cid for cid, rule in self._rules if rule.search(text))

@@ -2,7 +2,8 @@
 
 feedgen's ``source()`` writes only a title and a link; RFC 4287 section 4.2.11 asks an
 aggregator to keep the origin feed's id, title and updated, so a small feedgen extension
-writes the full ``atom:source`` (and the entry's ``xml:lang``).
+writes the full ``atom:source``, the entry's ``xml:lang`` and its ``rel=via`` links (feedgen
+1.0 drops the ``rel`` and ``type`` of entry links: its writer shadows the loop variable).
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ class _HubEntryExtension(BaseEntryExtension):  # type: ignore[misc]
     def __init__(self) -> None:
         self.language: str | None = None
         self.source: dict[str, str] | None = None
+        self.links: list[dict[str, str]] = []
 
     def extend_atom(self, entry: Any) -> Any:
         if self.language:
             entry.set(XML_LANG, self.language)
+        for attrs in self.links:
+            etree.SubElement(entry, f"{{{ATOM_NS}}}link", attrs)
         if self.source:
             src = etree.SubElement(entry, f"{{{ATOM_NS}}}source", nsmap={None: ATOM_NS})
             for name in ("id", "title", "updated"):
@@ -75,9 +79,8 @@ def _add_entry(fg: FeedGenerator, e: StoredEntry, spec: FeedSpec, settings: Sett
     fe.published(e.published)
     fe.updated(e.updated)
     if e.link:
-        fe.link(href=e.link, rel="alternate", type="text/html")
-    for via in e.via:
-        fe.link(href=via, rel="via")
+        fe.link(href=e.link)  # written without rel, which RFC 4287 reads as "alternate"
+    fe.hub.links.extend({"rel": "via", "href": via} for via in e.via)
     for name in e.authors or (source_names.get(e.source_id, e.source_id),):
         fe.author({"name": name})
     scheme = f"{settings.hub.base_url}categories/"

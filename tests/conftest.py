@@ -1,0 +1,131 @@
+"""Shared fixtures: a scripted HTTP server on 127.0.0.1 and config files written to tmp dirs."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+DATA = Path(__file__).resolve().parent / "data"
+
+SHIPPED_SOURCES = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["sources"]
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FeedServer:
+    """A threaded HTTP server whose answers each test scripts per path."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Response] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                server.requests.append((self.path, dict(self.headers)))
+                r = server.routes.get(self.path, Response(404, b"not found"))
+                if r.status == 200 and "ETag" in r.headers and \
+                        self.headers.get("If-None-Match") == r.headers["ETag"]:
+                    r = Response(304, b"", {"ETag": r.headers["ETag"]})
+                self.send_response(r.status)
+                for k, v in r.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(r.body)))
+                self.end_headers()
+                self.wfile.write(r.body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def serve_file(self, path: str, file: Path, content_type: str = "application/xml",
+                   etag: str | None = None) -> str:
+        headers = {"Content-Type": content_type}
+        if etag:
+            headers["ETag"] = etag
+        self.routes[path] = Response(200, file.read_bytes(), headers)
+        return self.url(path)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer()
+    yield server
+    server.close()
+
+
+def shipped_categories() -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = yaml.safe_load(
+        (ROOT / "config.yaml").read_text(encoding="utf-8"))["categories"]
+    return data
+
+
+def write_config(directory: Path, sources: list[dict[str, Any]], **overrides: Any) -> Path:
+    """A config.yaml in ``directory`` with the shipped categories and the given sources."""
+    config: dict[str, Any] = {
+        "hub": {"title": "Test hub", "base_url": "http://127.0.0.1:8080/",
+                "id": "tag:hub.test,2026:", "languages": ["en", "fr", "es"],
+                "contact": "mailto:test@example.org"},
+        "store": {"path": "data/store.json"},
+        "output": {"dir": "feeds", "entries_per_feed": 50},
+        "poll": {"interval": "1h", "workers": 4, "per_host": 2, "timeout": "5s",
+                 "allow_hosts": ["127.0.0.1"]},
+        "categories": shipped_categories(),
+        "sources": sources,
+    }
+    for key, value in overrides.items():
+        config[key] = value
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    return path
+
+
+def http_sources(server: FeedServer) -> list[dict[str, Any]]:
+    """The shipped example sources, served over HTTP by ``server`` instead of as files."""
+    out = []
+    for s in SHIPPED_SOURCES:
+        name = Path(s["path"]).name
+        url = server.serve_file(f"/{name}", EXAMPLES / name, etag=f'"{name}-v1"')
+        out.append({k: v for k, v in s.items() if k != "path"} | {"url": url})
+    return out
+
+
+@pytest.fixture
+def examples_dir(tmp_path: Path) -> Path:
+    """A tmp dir holding a copy of examples/, for configs with `path:` sources."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    return tmp_path

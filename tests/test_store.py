@@ -1,0 +1,150 @@
+"""The Store contract on every backend, and the TinyDB file's safety properties."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.exceptions import StoreCorrupt, StoreError, StoreLocked
+from aggregator.models import FeedMeta, SourceState, StoredEntry
+from aggregator.store import Store, open_store
+
+T0 = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def entry(key: str, source: str = "a", days: int = 0, categories: tuple[str, ...] = ("x",),
+          link: str | None = None, **kw: object) -> StoredEntry:
+    when = T0 + timedelta(days=days)
+    return StoredEntry(key=key, source_id=source, entry_id=f"tag:t,2026:{key}", title=key,
+                       link=link, canonical_link=link, published=when, updated=when,
+                       first_seen=when, content_hash=key, categories=categories,
+                       origin=FeedMeta(id="o", title="Origin", updated=when), **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["memory", "tinydb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s = open_store(None if request.param == "memory" else tmp_path / "store.json")
+    yield s
+    s.close()
+
+
+def test_contract_lookups(store: Store) -> None:
+    store.apply([entry("a:1", days=1, categories=("x", "y")), entry("a:2", days=3),
+                 entry("b:1", "b", days=2, categories=("y",), link="https://x.org/1"),
+                 entry("b:2", "b", days=2, link="https://x.org/1", duplicate_of="b:1")],
+                [SourceState("a", failures=2, last_error="HTTP 500")])
+    assert [e.key for e in store.entries()] == ["a:2", "b:1", "a:1"]
+    assert [e.key for e in store.entries(category="y")] == ["b:1", "a:1"]
+    assert [e.key for e in store.entries(source_id="b")] == ["b:1"]
+    assert [e.key for e in store.entries(source_id="b", include_duplicates=True)] == [
+        "b:1", "b:2"]
+    assert [e.key for e in store.by_canonical("https://x.org/1")] == ["b:1", "b:2"]
+    assert [e.key for e in store.copies_of("b:1")] == ["b:2"]
+    assert store.get("a:1") == entry("a:1", days=1, categories=("x", "y"))
+    assert store.get("zzz") is None
+    assert store.source_state("a") == SourceState("a", failures=2, last_error="HTTP 500")
+    assert store.count_by_source() == {"a": 2, "b": 2}
+
+
+def test_contract_update_in_place_reindexes(store: Store) -> None:
+    store.apply([entry("a:1", categories=("x",))], [])
+    store.apply([replace(entry("a:1", categories=("y",)), title="new")], [])
+    assert store.entries(category="x") == []
+    assert [e.title for e in store.entries(category="y")] == ["new"]
+    assert len(store.entries(include_duplicates=True)) == 1
+
+
+def test_tie_order_is_deterministic(store: Store) -> None:
+    store.apply([entry(k) for k in ("c:1", "a:1", "b:1")], [])
+    assert [e.key for e in store.entries()] == ["a:1", "b:1", "c:1"]
+
+
+def test_tinydb_persists(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = open_store(path)
+    s.apply([entry("a:1", link="https://x.org/1")], [SourceState("a", etag='"e1"')])
+    s.close()
+    again = open_store(path)
+    try:
+        assert again.get("a:1") == entry("a:1", link="https://x.org/1")
+        assert again.source_state("a") == SourceState("a", etag='"e1"')
+    finally:
+        again.close()
+    assert "entries" in json.loads(path.read_text())
+
+
+def test_one_file_write_per_apply(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = open_store(path)
+    s.apply([entry(f"a:{i}") for i in range(50)], [SourceState("a")])
+    first = path.stat().st_ino
+    s.apply([entry(f"a:{i}", days=1) for i in range(50)], [SourceState("a", failures=1)])
+    s.close()
+    # os.replace gives a new inode per write: the file is never rewritten in place
+    assert path.stat().st_ino != first
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_corrupt_store_is_a_clear_error_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    path.write_bytes(b'{"entries": {"1": {"key": "a:1", "title": ')
+    before = path.read_bytes()
+    with pytest.raises(StoreCorrupt, match=r"store.json: not a valid store file"):
+        open_store(path)
+    assert path.read_bytes() == before
+
+
+def test_store_with_wrong_documents_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    path.write_text('{"entries": {"1": {"title": "no key"}}}')
+    with pytest.raises(StoreCorrupt, match="left untouched"):
+        open_store(path)
+
+
+def test_second_writer_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    first = open_store(path)
+    try:
+        with pytest.raises(StoreLocked, match="another aggregator process"):
+            open_store(path)
+        # ... also from another process
+        code = ("import sys; from pathlib import Path; from aggregator.store import open_store\n"
+                "from aggregator.exceptions import StoreLocked\n"
+                "try:\n    open_store(Path(sys.argv[1]))\nexcept StoreLocked:\n"
+                "    sys.exit(3)\n")
+        assert subprocess.run([sys.executable, "-c", code, str(path)]).returncode == 3
+        # a reader still works while the writer holds the lock
+        reader = open_store(path, readonly=True)
+        with pytest.raises(StoreError, match="read-only"):
+            reader.apply([entry("a:1")], [])
+        reader.close()
+    finally:
+        first.close()
+    open_store(path).close()  # released on close
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "store.json"
+    s = open_store(path)
+    s.apply([entry("a:1")], [])
+    before = path.read_bytes()
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(StoreError, match="cannot write store"):
+        s.apply([entry("a:2")], [])
+    monkeypatch.undo()
+    s.close()
+    assert path.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
