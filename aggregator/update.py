@@ -38,7 +38,7 @@ log = logging.getLogger("aggregator.update")
 MAX_BACKOFF = timedelta(days=1)
 # Below this size a document parses in the fetching thread: shipping it to a process costs
 # more than it saves (see benchmarks/bench_parse.py).
-PROCESS_PARSE_MIN_BYTES = 256 * 1024
+PROCESS_PARSE_MIN_BYTES = 16 * 1024
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int, int, int], None]  # done, total, new entries, failures

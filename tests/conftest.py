@@ -38,7 +38,7 @@ class FeedServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.requests.append((self.path, dict(self.headers)))
                 r = server.routes.get(self.path, Response(404, b"not found"))
                 if r.status == 200 and "ETag" in r.headers and \

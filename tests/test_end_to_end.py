@@ -106,8 +106,8 @@ def test_feed_metadata_and_source(polled: Aggregator) -> None:
         for name in ("id", "title", "updated"):
             assert source.findtext(f"a:{name}", namespaces=NS), name
         assert source.find("a:link", NS) is not None
-    montreal = [e for e in doc.findall("a:entry", NS)
-                if "relance-arteres" in e.find("a:link", NS).get("href")][0]
+    montreal = next(e for e in doc.findall("a:entry", NS)
+                    if "relance-arteres" in e.find("a:link", NS).get("href"))
     assert montreal.find("a:source/a:id", NS).text == "https://montreal.example/nouvelles"
 
 
@@ -213,3 +213,24 @@ def test_path_sources_of_the_shipped_layout(examples_dir: Path) -> None:
     # a relative link in a local file resolves against the feed's own link
     assert "https://ajuntament.barcelona.example/noticias/supermanzanas-movilidad" in {
         e.link for e in barcelona}
+
+
+def test_large_feeds_parse_in_worker_processes(tmp_path: Path, feed_server: FeedServer) -> None:
+    from aggregator.update import PROCESS_PARSE_MIN_BYTES
+    items = "".join(
+        f"<item><title>Story {i}</title><link>https://big.example/{i}</link>"
+        f"<description>{'Long text. ' * 40}</description>"
+        f"<pubDate>Mon, 03 May 2021 09:{i % 60:02d}:00 GMT</pubDate></item>" for i in range(80))
+    body = f'<rss version="2.0"><channel><title>Big</title>{items}</channel></rss>'.encode()
+    assert len(body) > PROCESS_PARSE_MIN_BYTES
+    for n in (1, 2):
+        feed_server.routes[f"/big{n}.xml"] = Response(200, body.replace(b"big.example",
+                                                                        f"big{n}.example".encode()))
+    sources = [{"id": f"big{n}", "name": f"Big {n}", "kind": "member",
+                "url": feed_server.url(f"/big{n}.xml")} for n in (1, 2)]
+    config = write_config(tmp_path, sources)
+    with Aggregator(load_settings(config), parse_processes=2) as agg:
+        report = agg.update()
+        assert agg._pool is not None  # the process pool was used
+        assert report.new == 160 and report.failed == 0
+        assert agg.entries(source_id="big2")[0].link.startswith("https://big2.example/")

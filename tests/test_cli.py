@@ -1,0 +1,156 @@
+"""The command line, run as a real process on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SHIPPED_SOURCES, write_config
+
+from aggregator import __version__
+
+COMMANDS = ["run", "poll", "build", "serve", "status", "entries", "check-config"]
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "aggregator", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def config(examples_dir: Path) -> Path:
+    return write_config(examples_dir, SHIPPED_SOURCES)
+
+
+def test_version() -> None:
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"aggregator {__version__}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_for_each_command(command: str) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    assert f"usage: aggregator {command}" in result.stdout and "--config" in result.stdout
+
+
+def test_check_config(config: Path) -> None:
+    result = cli("check-config", "--config", str(config))
+    assert result.returncode == 0 and "ok (7 sources, 5 categories)" in result.stdout
+
+
+def test_bad_config_exits_1_naming_the_key(examples_dir: Path) -> None:
+    bad = write_config(examples_dir, [{"id": "x", "url": "gopher://x.org/", "kind": "member"}])
+    for command in ("check-config", "poll", "status", "build", "entries"):
+        result = cli(command, "--config", str(bad))
+        assert result.returncode == 1, command
+        assert "sources[0].url: must be an http or https URL" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_poll_prints_a_line_per_source_and_a_total(config: Path) -> None:
+    result = cli("poll", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 8
+    assert lines[0].split()[:4] == ["sousse", "updated", "3", "new,"]
+    assert lines[-1] == "total: 7 sources, 20 new, 0 updated, 0 failed"
+    assert result.stderr == ""  # not a terminal: no progress, and nothing went wrong
+    assert (config.parent / "feeds" / "all.atom").is_file()
+
+
+def test_config_before_or_after_the_command_and_from_env(config: Path) -> None:
+    assert cli("poll", "--config", str(config)).returncode == 0
+    after = cli("entries", "--count", "--config", str(config)).stdout
+    before = cli("--config", str(config), "entries", "--count").stdout
+    env = cli("entries", "--count", env={"AGGREGATOR_CONFIG": str(config)}).stdout
+    default = cli("entries", "--count", cwd=config.parent).stdout
+    assert after == before == env == default == "19\n"
+
+
+def test_poll_named_source_and_failures(examples_dir: Path) -> None:
+    sources = [*SHIPPED_SOURCES, {"id": "broken", "name": "Broken", "kind": "member",
+                                  "url": "http://127.0.0.1:9/feed.xml"}]
+    config = write_config(examples_dir, sources)
+    result = cli("poll", "--source", "durban", "--source", "broken", "--config", str(config))
+    assert result.returncode == 0
+    assert "total: 2 sources, 3 new, 0 updated, 1 failed" in result.stdout
+    assert "source broken: fetch failed" in result.stderr  # log lines name the source
+    unknown = cli("poll", "--source", "nope", "--config", str(config))
+    assert unknown.returncode == 1 and "unknown source id(s): nope" in unknown.stderr
+
+
+def test_entries_filters_and_json(config: Path) -> None:
+    cli("poll", "--config", str(config))
+    count = cli("entries", "--category", "resilience", "--count", "--config", str(config))
+    assert count.stdout == "4\n"
+    listed = cli("entries", "--source", "durban", "--config", str(config)).stdout
+    assert len(listed.strip().splitlines()) == 3 and "Go!Durban" in listed
+    data = json.loads(cli("entries", "--json", "--category", "mobility",
+                          "--config", str(config)).stdout)
+    assert {d["source"] for d in data} == {"durban", "bogota", "barcelona", "montreal"}
+    assert all("mobility" in d["categories"] for d in data)
+    bad = cli("entries", "--category", "sport", "--config", str(config))
+    assert bad.returncode == 1 and "unknown category id 'sport'" in bad.stderr
+
+
+def test_status_table_and_json(config: Path) -> None:
+    before = json.loads(cli("status", "--json", "--config", str(config)).stdout)
+    assert {s["state"] for s in before} == {"never polled"}
+    cli("poll", "--config", str(config))
+    data = json.loads(cli("status", "--json", "--config", str(config)).stdout)
+    sousse = next(s for s in data if s["id"] == "sousse")
+    assert sousse["state"] == "active" and sousse["entries"] == 3 and sousse["failures"] == 0
+    assert sousse["last_success"] and sousse["next_check"] > sousse["last_attempt"]
+    table = cli("status", "--config", str(config)).stdout.splitlines()
+    assert table[0].split()[:2] == ["SOURCE", "STATE"] and len(table) == 8
+
+
+def test_build_rewrites_outputs_from_the_store(config: Path) -> None:
+    cli("poll", "--config", str(config))
+    feeds = config.parent / "feeds"
+    (feeds / "all.atom").unlink()
+    result = cli("build", "--config", str(config))
+    assert result.returncode == 0 and "1 file(s) written" in result.stdout
+    assert (feeds / "all.atom").is_file()
+
+
+def test_corrupt_store_is_reported_not_crashed(config: Path) -> None:
+    store = config.parent / "data" / "store.json"
+    store.parent.mkdir()
+    store.write_text("{broken")
+    result = cli("poll", "--config", str(config))
+    assert result.returncode == 1 and "not a valid store file" in result.stderr
+    assert "Traceback" not in result.stderr and store.read_text() == "{broken"
+
+
+def test_progress_on_a_terminal(config: Path) -> None:
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "aggregator", "poll", "--config", str(config)],
+                          stdout=subprocess.PIPE, stderr=follower, timeout=60)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"[7/7] sources polled, 20 new entries, 0 failed" in shown
+
+
+def test_verbose_logs_name_each_source(config: Path) -> None:
+    result = cli("poll", "-v", "--config", str(config))
+    assert "source montreal: 3 entries (atom10)" in result.stderr
+    assert " INFO " in result.stderr or " DEBUG " in result.stderr

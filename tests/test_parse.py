@@ -1,0 +1,98 @@
+"""Parsing and normalization of the formats and quirks the examples carry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from conftest import EXAMPLES
+
+from aggregator.dates import parse_loose, plausible
+from aggregator.exceptions import ParseError
+from aggregator.parse import parse_feed
+from aggregator.sanitize import clean_html, clean_text, plain_text, safe_url
+
+FORMATS = {"sousse-member-rss2.xml": "rss20", "barcelona-member-atom.xml": "atom10",
+           "durban-member-rss1.xml": "rss10"}
+
+
+@pytest.mark.parametrize(("name", "version"), FORMATS.items())
+def test_formats(name: str, version: str) -> None:
+    feed = parse_feed((EXAMPLES / name).read_bytes(), "https://feeds.example/f.xml")
+    assert feed.format == version and len(feed.entries) == 3
+
+
+def test_rss091_and_atom03() -> None:
+    rss091 = (b'<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>'
+              b"<link>https://old.example/</link><item><title>One</title>"
+              b"<link>https://old.example/1</link></item></channel></rss>")
+    atom03 = (b'<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#">'
+              b"<title>Old Atom</title><entry><title>E</title><id>tag:o,2004:1</id>"
+              b'<link rel="alternate" href="https://old.example/e"/>'
+              b"<issued>2004-01-01T00:00:00Z</issued></entry></feed>")
+    assert parse_feed(rss091, "https://old.example/f").entries[0].link == "https://old.example/1"
+    a = parse_feed(atom03, "https://old.example/f")
+    assert a.format == "atom03" and a.entries[0].guid == "tag:o,2004:1"
+
+
+def test_relative_links_resolve_against_the_final_url() -> None:
+    body = (b'<rss version="2.0"><channel><title>t</title><item><title>a</title>'
+            b"<link>/news/1</link><description>&lt;a href=\"../x\"&gt;x&lt;/a&gt;"
+            b"</description></item></channel></rss>")
+    entry = parse_feed(body, "https://city.example/feeds/rss.xml").entries[0]
+    assert entry.link == "https://city.example/news/1"
+    assert 'href="https://city.example/x"' in (entry.summary or "")
+
+
+def test_hostile_content_is_cleaned() -> None:
+    body = (b'<rss version="2.0"><channel><title>t</title><item>'
+            b"<title>&lt;b&gt;Bold&lt;/b&gt; &amp;amp; title\x01</title>"
+            b"<link>javascript:alert(1)</link>"
+            b"<description>&lt;p onclick=\"x()\"&gt;Hi&lt;/p&gt;&lt;script&gt;bad()&lt;/script&gt;"
+            b"&lt;a href=\"javascript:alert(1)\"&gt;j&lt;/a&gt;&lt;iframe src=\"https://e.x\"&gt;"
+            b"&lt;/iframe&gt;</description></item></channel></rss>")
+    entry = parse_feed(body, "https://x.example/f").entries[0]
+    assert entry.link is None
+    assert entry.title == "Bold & title"
+    summary = entry.summary or ""
+    for bad in ("onclick", "<script", "bad()", "javascript:", "<iframe"):
+        assert bad not in summary
+    assert "<p>Hi</p>" in summary
+
+
+@pytest.mark.parametrize("body", [b"", b"<html><body>Not a feed</body></html>",
+                                  b"\x00\x01\x02", b"{not json"])
+def test_not_a_feed(body: bytes) -> None:
+    with pytest.raises(ParseError, match="not a feed"):
+        parse_feed(body, "https://x.example/f")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("27/05/2021", datetime(2021, 5, 27, tzinfo=UTC)),
+    ("27.05.2021 14:30", datetime(2021, 5, 27, 14, 30, tzinfo=UTC)),
+    ("3 mai 2021", datetime(2021, 5, 3, tzinfo=UTC)),
+    ("lundi 1er février 2021", datetime(2021, 2, 1, tzinfo=UTC)),
+    ("27 de mayo de 2021", datetime(2021, 5, 27, tzinfo=UTC)),
+    ("15 de março de 2022", datetime(2022, 3, 15, tzinfo=UTC)),
+    ("1622073600", datetime(2021, 5, 27, tzinfo=UTC)),
+    ("31/02/2021", None),
+    ("next tuesday", None),
+])
+def test_loose_dates(text: str, expected: datetime | None) -> None:
+    assert parse_loose(text) == expected
+
+
+def test_plausibility() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert plausible(datetime(1994, 12, 31, tzinfo=UTC), now) is None
+    assert plausible(datetime(2026, 1, 3, tzinfo=UTC), now) is None
+    assert plausible(datetime(2025, 1, 1, tzinfo=UTC), now) == datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_text_hygiene() -> None:
+    assert clean_text("a\x00b\x1fc\x85d\ufffe") == "abcd"
+    assert clean_text("e\u0301") == "\u00e9"  # NFC
+    assert plain_text("<i>AT&amp;T</i>  news", True) == "AT&T news"
+    assert plain_text("AT&T <rocks>", False) == "AT&T <rocks>"
+    assert safe_url("data:text/html,x") is None and safe_url("ftp://x.org/") is None
+    assert clean_html('<a href="mailto:a@b.org">m</a>').startswith('<a href="mailto:')

@@ -1,0 +1,99 @@
+"""Serving the output dir: content types, validators, 304, HEAD, gzip, no traversal."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aggregator.server import make_server
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    root = tmp_path / "feeds"
+    root.mkdir()
+    (root / "all.atom").write_bytes(b'<?xml version="1.0"?><feed/>' + b" " * 1000)
+    (root / "index.html").write_text("<!DOCTYPE html><title>Hub</title>")
+    (root / "status.json").write_text("{}")
+    (root / ".hidden").write_text("secret")
+    (tmp_path / "secret.txt").write_text("outside")
+    server = make_server(root, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def request(port: int, path: str, method: str = "GET", headers: dict[str, str] | None = None
+            ) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.putrequest(method, path, skip_accept_encoding=True)
+    for k, v in (headers or {}).items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), body
+
+
+@pytest.mark.parametrize(("path", "ctype"), [
+    ("/all.atom", "application/atom+xml; charset=utf-8"),
+    ("/index.html", "text/html; charset=utf-8"),
+    ("/", "text/html; charset=utf-8"),
+    ("/status.json", "application/json; charset=utf-8"),
+])
+def test_content_types(served: tuple[Path, int], path: str, ctype: str) -> None:
+    status, headers, _ = request(served[1], path)
+    assert status == 200 and headers["Content-Type"] == ctype
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_etag_and_last_modified_give_304(served: tuple[Path, int]) -> None:
+    port = served[1]
+    _, headers, body = request(port, "/all.atom")
+    etag, modified = headers["ETag"], headers["Last-Modified"]
+    status, _, empty = request(port, "/all.atom", headers={"If-None-Match": etag})
+    assert status == 304 and empty == b""
+    status, _, _ = request(port, "/all.atom", headers={"If-Modified-Since": modified})
+    assert status == 304
+    status, _, again = request(port, "/all.atom", headers={"If-None-Match": '"other"'})
+    assert status == 200 and again == body
+
+
+def test_changed_file_gets_a_new_etag(served: tuple[Path, int]) -> None:
+    root, port = served
+    _, first, _ = request(port, "/status.json")
+    (root / "status.json").write_text('{"sources": []}')
+    status, second, body = request(port, "/status.json", headers={"If-None-Match": first["ETag"]})
+    assert status == 200 and second["ETag"] != first["ETag"] and body == b'{"sources": []}'
+
+
+def test_head_and_gzip(served: tuple[Path, int]) -> None:
+    port = served[1]
+    status, headers, body = request(port, "/all.atom", "HEAD")
+    assert status == 200 and body == b"" and int(headers["Content-Length"]) > 1000
+    status, headers, body = request(port, "/all.atom", headers={"Accept-Encoding": "gzip"})
+    assert headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(body).startswith(b'<?xml version="1.0"?><feed/>')
+
+
+@pytest.mark.parametrize("path", [
+    "/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/..%5csecret.txt",
+    "/..\\secret.txt", "//etc/passwd", "/feeds/../../secret.txt", "/.hidden", "/nope.atom",
+    "/%00", "/index.html%00.atom",
+])
+def test_no_traversal(served: tuple[Path, int], path: str) -> None:
+    status, _, body = request(served[1], path)
+    assert status == 404
+    assert b"outside" not in body and b"secret" not in body and b"root:" not in body
+
+
+def test_read_only(served: tuple[Path, int]) -> None:
+    status, headers, _ = request(served[1], "/all.atom", "POST")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
