@@ -90,10 +90,11 @@ class SourceSettings:
     interval: timedelta | None = None
     enabled: bool = True
 
-    @property
-    def location(self) -> str:
-        """The URL we poll, or the local path as a file: URL."""
-        return self.url if self.url else self.path.as_uri() if self.path else ""
+    def location(self, base: Path) -> str:
+        """The URL we poll, or ``path:`` and the file relative to ``base`` (the config dir)."""
+        if self.url:
+            return self.url
+        return f"path:{self.path.relative_to(base)}" if self.path else ""
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,9 @@ class Aggregator:
     def status(self) -> list[SourceHealth]:
         states = self.store.source_states()
         counts = self.store.count_by_source()
-        return [_health(s, states.get(s.id), counts.get(s.id, 0)) for s in self.settings.sources]
+        base = self.settings.config_path.parent
+        return [_health(s, s.location(base), states.get(s.id), counts.get(s.id, 0))
+                for s in self.settings.sources]
 
     def entries(self, category: str | None = None, source_id: str | None = None
                 ) -> list[StoredEntry]:
@@ -118,7 +120,8 @@ def _is_due(state: SourceState | None, now: datetime) -> bool:
     return state is None or state.next_check_at is None or state.next_check_at <= now
 
 
-def _health(source: SourceSettings, state: SourceState | None, entries: int) -> SourceHealth:
+def _health(source: SourceSettings, location: str, state: SourceState | None, entries: int
+            ) -> SourceHealth:
     if not source.enabled:
         label = "disabled"
     elif state is None:
@@ -126,7 +129,7 @@ def _health(source: SourceSettings, state: SourceState | None, entries: int) -> 
     else:
         label = "backing off" if state.failures else "active"
     return SourceHealth(
-        id=source.id, name=source.name, kind=source.kind, url=source.location, state=label,
+        id=source.id, name=source.name, kind=source.kind, url=location, state=label,
         last_attempt=iso(state.last_attempt) if state else None,
         last_success=iso(state.last_success) if state else None,
         http_status=state.http_status if state else None,

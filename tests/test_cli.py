@@ -109,6 +109,7 @@ def test_status_table_and_json(config: Path) -> None:
     sousse = next(s for s in data if s["id"] == "sousse")
     assert sousse["state"] == "active" and sousse["entries"] == 3 and sousse["failures"] == 0
     assert sousse["last_success"] and sousse["next_check"] > sousse["last_attempt"]
+    assert sousse["url"] == "path:examples/sousse-member-rss2.xml"  # no server paths shown
     table = cli("status", "--config", str(config)).stdout.splitlines()
     assert table[0].split()[:2] == ["SOURCE", "STATE"] and len(table) == 8
 
