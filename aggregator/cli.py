@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     entries.add_argument("--count", action="store_true", help="print the number alone")
     entries.add_argument("--json", action="store_true", help="print JSON")
     add("check-config", cmd_check_config, "validate the config file")
+    sources = add("sources", cmd_sources, "operator actions on sources")
+    action = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
+    enable = action.add_parser("enable", parents=[common],
+                               help="poll a gone or failing source again",
+                               description="poll a gone or failing source again")
+    enable.add_argument("source_id", metavar="ID")
     return parser
 
 
@@ -136,6 +142,8 @@ def print_report(report: CycleReport, names: dict[str, str]) -> None:
             detail = r.error or "failed"
         elif r.outcome == "not_modified":
             detail = "not modified"
+        elif r.outcome == "deferred":
+            detail = r.error or "deferred"
         else:
             detail = f"{r.new} new, {r.changed} updated"
         print(f"{r.source_id:<{width}}  {r.outcome:<12}  {detail}")
@@ -199,6 +207,13 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    with Aggregator.from_config(config_path(args)) as agg:
+        state = agg.enable_source(args.source_id)
+    print(f"{state.source_id}: re-enabled; it is polled at the next tick")
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
         health = agg.status()
@@ -211,10 +226,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def print_status(health: Sequence[SourceHealth]) -> None:
     header = ("SOURCE", "STATE", "LAST ATTEMPT", "LAST SUCCESS", "HTTP", "FAILS",
-              "NEXT CHECK", "ENTRIES", "LAST ERROR")
+              "NEXT CHECK", "ENTRIES", "NOTES")
     rows = [(h.id, h.state, h.last_attempt or "-", h.last_success or "-",
              str(h.http_status or "-"), str(h.failures), h.next_check or "-", str(h.entries),
-             h.last_error or "") for h in health]
+             (f"moved to {h.adopted_url}; " if h.adopted_url else "") + (h.last_error or ""))
+            for h in health]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])

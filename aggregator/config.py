@@ -6,6 +6,7 @@ file are collected, so an operator fixes them in one go.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,6 +59,7 @@ class PollSettings:
     max_bytes: int = 10 * 2**20
     allow_private_networks: bool = False
     allow_hosts: tuple[str, ...] = ()
+    proxy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,7 +303,11 @@ class _Checker:
     def poll(self, data: Any) -> PollSettings:
         k = "poll"
         d = self.mapping(data, k, {"interval", "workers", "per_host", "timeout", "max_bytes",
-                                   "allow_private_networks", "allow_hosts"})
+                                   "allow_private_networks", "allow_hosts", "proxy"})
+        proxy = self.string(d, k, "proxy")
+        if proxy is not None and not _is_http_url(proxy):
+            self.error("poll.proxy", f"must be an http or https URL (got {proxy!r})")
+        allow_hosts = self.allow_hosts(d)
         max_bytes = PollSettings.max_bytes
         if "max_bytes" in d:
             try:
@@ -315,7 +321,17 @@ class _Checker:
             timeout=self.duration(d, k, "timeout", None) or PollSettings.timeout,
             max_bytes=max_bytes,
             allow_private_networks=self.boolean(d, k, "allow_private_networks", False),
-            allow_hosts=self.strings(d, k, "allow_hosts"))
+            allow_hosts=allow_hosts, proxy=proxy)
+
+    def allow_hosts(self, d: dict[str, Any]) -> tuple[str, ...]:
+        hosts = self.strings(d, "poll", "allow_hosts")
+        for i, entry in enumerate(hosts):
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    self.error(f"poll.allow_hosts[{i}]", f"not a valid network: {entry!r}")
+        return hosts
 
     def serve(self, data: Any) -> ServeSettings:
         d = self.mapping(data, "serve", {"host", "port"})

@@ -15,7 +15,9 @@ from .config import Settings, SourceSettings, load_settings
 from .dates import iso
 from .exceptions import ConfigError
 from .fetch import Fetcher
-from .models import CycleReport, SourceHealth, SourceState, StoredEntry
+from .lifecycle import reenable, state_label
+from .models import CycleReport, SourceEvent, SourceHealth, SourceState, StoredEntry
+from .netguard import Resolver
 from .publish import publish
 from .store import Store, open_store
 from .update import Poller, Progress
@@ -30,8 +32,10 @@ class Aggregator:
 
     def __init__(self, settings: Settings, store: Store | None = None,
                  clock: Callable[[], datetime] = utcnow, readonly: bool = False,
-                 parse_processes: int | None = None) -> None:
+                 parse_processes: int | None = None, resolver: Resolver | None = None
+                 ) -> None:
         self.settings = settings
+        self.resolver = resolver
         self.store = store if store is not None else open_store(settings.store.path, readonly)
         self.clock = clock
         self._fetcher: Fetcher | None = None
@@ -51,7 +55,7 @@ class Aggregator:
         """Poll the named sources (default: every enabled one, or only the due ones)."""
         sources = self._select(list(source_ids), due_only)
         if self._fetcher is None:
-            self._fetcher = Fetcher.create(self.settings)
+            self._fetcher = Fetcher.create(self.settings, self.resolver)
         poller = Poller(self.settings, self.store, self._fetcher, self.clock, self._parse_pool)
         return poller.run(sources, progress)
 
@@ -64,6 +68,17 @@ class Aggregator:
         base = self.settings.config_path.parent
         return [_health(s, s.location(base), states.get(s.id), counts.get(s.id, 0))
                 for s in self.settings.sources]
+
+    def enable_source(self, source_id: str) -> SourceState:
+        """Operator action: poll a gone or failing source again from the next tick."""
+        self.settings.source(source_id)
+        state = self.store.source_state(source_id) or SourceState(source_id=source_id)
+        state, event = reenable(state, self.clock())
+        self.store.apply([], [state], [event])
+        return state
+
+    def events(self, limit: int = 100) -> list[SourceEvent]:
+        return self.store.events(limit)
 
     def entries(self, category: str | None = None, source_id: str | None = None
                 ) -> list[StoredEntry]:
@@ -97,11 +112,12 @@ class Aggregator:
             if unknown:
                 raise ConfigError(f"unknown source id(s): {', '.join(unknown)}")
             return [s for s in self.settings.sources if s.id in source_ids]
-        enabled = [s for s in self.settings.sources if s.enabled]
+        states = self.store.source_states()
+        enabled = [s for s in self.settings.sources
+                   if s.enabled and not getattr(states.get(s.id), "gone", False)]
         if not due_only:
             return enabled
         now = self.clock()
-        states = self.store.source_states()
         return [s for s in enabled if _is_due(states.get(s.id), now)]
 
     def _parse_pool(self) -> Executor | None:
@@ -122,17 +138,13 @@ def _is_due(state: SourceState | None, now: datetime) -> bool:
 
 def _health(source: SourceSettings, location: str, state: SourceState | None, entries: int
             ) -> SourceHealth:
-    if not source.enabled:
-        label = "disabled"
-    elif state is None:
-        label = "never polled"
-    else:
-        label = "backing off" if state.failures else "active"
     return SourceHealth(
-        id=source.id, name=source.name, kind=source.kind, url=location, state=label,
+        id=source.id, name=source.name, kind=source.kind, url=location,
+        state=state_label(state, source.enabled),
         last_attempt=iso(state.last_attempt) if state else None,
         last_success=iso(state.last_success) if state else None,
         http_status=state.http_status if state else None,
         failures=state.failures if state else 0,
         last_error=state.last_error if state else None,
-        next_check=iso(state.next_check_at) if state else None, entries=entries)
+        next_check=iso(state.next_check_at) if state else None, entries=entries,
+        adopted_url=state.adopted_url if state and state.adopted_from == source.url else None)

@@ -40,10 +40,13 @@ class StoreLocked(StoreError):
 
 
 class FetchError(AggregatorError):
-    """A source could not be fetched; ``status`` is the HTTP status when there was one."""
+    """A source could not be fetched; ``status`` is the HTTP status when there was one,
+    ``retry_after`` the seconds the server asked us to wait."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None,
+                 retry_after: float | None = None) -> None:
         self.status = status
+        self.retry_after = retry_after
         super().__init__(message)
 
 

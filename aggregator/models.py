@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Literal
 
 SourceKind = Literal["member", "partner"]
-Outcome = Literal["updated", "not_modified", "error"]
+Outcome = Literal["updated", "not_modified", "error", "deferred"]
+EventKind = Literal["failing", "recovered", "moved", "gone", "re-enabled"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     status: int | None = 200  # None for a local file
+    permanent_url: str | None = None  # target of the leading 301/308 redirects, if any
+    max_age: float | None = None  # seconds fresh, from Cache-Control max-age or Expires
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class NotModified:
     """304 to our conditional GET, or the same bytes as last time (status as received)."""
 
     status: int | None = 304
+    permanent_url: str | None = None
+    max_age: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,11 @@ class SourceState:
     last_error: str | None = None
     next_check_at: datetime | None = None
     feed: FeedMeta | None = None
+    gone: bool = False  # answered 410: not polled until an operator re-enables it
+    adopted_url: str | None = None  # permanent redirect target, seen on enough polls
+    adopted_from: str | None = None  # the configured URL it replaces
+    redirect_to: str | None = None  # permanent redirect target being counted
+    redirect_seen: int = 0
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,7 @@ class SourceHealth:
     name: str
     kind: str
     url: str
-    state: str  # active | backing off | disabled | never polled
+    state: str  # active | backing off | gone | disabled | never polled
     last_attempt: str | None
     last_success: str | None
     http_status: int | None
@@ -168,3 +178,14 @@ class SourceHealth:
     last_error: str | None
     next_check: str | None
     entries: int
+    adopted_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceEvent:
+    """A change in a source's health worth telling operators about (status.atom)."""
+
+    source_id: str
+    kind: EventKind
+    at: datetime
+    detail: str = ""

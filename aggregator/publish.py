@@ -10,13 +10,15 @@ from .config import Settings
 from .files import write_if_changed
 from .models import SourceHealth
 from .render import FeedSpec
-from .render.atom import render_atom
+from .render.atom import render_atom, render_status_atom
 from .render.html import PageEntry, render_index
 from .render.status import render_status
 from .store import Store
 from .taxonomy import Taxonomy
 
 log = logging.getLogger("aggregator.publish")
+
+STATUS_EVENTS = 100  # entries in status.atom
 
 
 def feed_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
@@ -51,6 +53,7 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     out["index.html"] = render_index(settings.hub.title, settings.hub.language, specs, page,
                                      counts)
     out["status.json"] = render_status(health)
+    out["status.atom"] = render_status_atom(store.events(STATUS_EVENTS), settings, names)
     return out
 
 

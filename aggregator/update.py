@@ -1,8 +1,9 @@
 """The poll pipeline, top to bottom: fetch -> parse -> classify -> plan -> store.apply.
 
-Fetches run in a thread pool (at most ``poll.workers``, at most ``poll.per_host`` per host);
-large documents are parsed in a process pool, off the GIL. Every source ends as a
-SourceResult; one broken source never stops the cycle or touches another source's entries.
+Fetches run in a thread pool (at most ``poll.workers``, at most ``poll.per_host`` per host,
+so one slow host only ties up its own slots); large documents are parsed in a process pool,
+off the GIL. Every source ends as a SourceResult; one broken source never stops the cycle
+or touches another source's entries.
 """
 
 from __future__ import annotations
@@ -11,20 +12,22 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from . import dedup
 from .config import Settings, SourceSettings
 from .exceptions import FetchError, ParseError
-from .fetch import Fetcher, body_hash
+from .fetch import Fetcher, poll_url
+from .lifecycle import Polled, next_state
 from .models import (
     CycleReport,
     FeedMeta,
     Fetched,
     NotModified,
     ParsedFeed,
+    SourceEvent,
     SourceResult,
     SourceState,
 )
@@ -35,22 +38,18 @@ from .taxonomy import Taxonomy, entry_language
 
 log = logging.getLogger("aggregator.update")
 
-MAX_BACKOFF = timedelta(days=1)
 # Below this size a document parses in the fetching thread: shipping it to a process costs
-# more than it saves (see benchmarks/bench_parse.py).
+# more than it saves (see benchmarks/bench_parse.py and docs/decisions.md).
 PROCESS_PARSE_MIN_BYTES = 16 * 1024
+HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int, int, int], None]  # done, total, new entries, failures
 
 
-@dataclass(frozen=True)
-class _Polled:
-    source: SourceSettings
-    result: Fetched | NotModified | None = None
-    parsed: ParsedFeed | None = None
-    error: str | None = None
-    status: int | None = None
+def host_of(source: SourceSettings, state: SourceState | None) -> str:
+    url = poll_url(source, state)
+    return (urlsplit(url).hostname or "") if url else "(local files)"
 
 
 class Poller:
@@ -65,21 +64,22 @@ class Poller:
         self.parse_pool = parse_pool or (lambda: None)
         self.taxonomy = Taxonomy(settings.categories)
         self._host_slots: dict[str, threading.Semaphore] = {}
-        self._slots_lock = threading.Lock()
+        self._host_blocked: dict[str, datetime] = {}
+        self._lock = threading.Lock()
 
     def run(self, sources: Sequence[SourceSettings], progress: Progress | None = None
             ) -> CycleReport:
         now = self.clock()
         states = self.store.source_states()
         candidates: list[dedup.Candidate] = []
-        polled: dict[str, _Polled] = {}
+        polled: dict[str, Polled] = {}
         new_guess = failures = 0
         with ThreadPoolExecutor(self.settings.poll.workers, "fetch") as pool:
-            futures = [pool.submit(self._poll_one, s, states.get(s.id)) for s in sources]
+            futures = [pool.submit(self._poll_one, s, states.get(s.id), now) for s in sources]
             for done, future in enumerate(as_completed(futures), 1):
                 p = future.result()
-                polled[p.source.id] = p
-                found = self._candidates(p)
+                polled[p.source_id] = p
+                found = self._candidates(self.settings.source(p.source_id), p)
                 candidates.extend(found)
                 new_guess += sum(self.store.get(c.key) is None for c in found)
                 failures += p.error is not None
@@ -89,39 +89,61 @@ class Poller:
         plan = dedup.plan(candidates, self.store.get, self.store.by_canonical,
                           {s.id: s.kind for s in self.settings.sources}, self.settings.hub.id,
                           now)
-        new_states = [self._next_state(polled[s.id], states.get(s.id), now) for s in sources]
-        self.store.apply(plan.writes, new_states)
-        return CycleReport(tuple(self._result(polled[s.id], plan) for s in sources))
+        new_states, events = self._states(sources, polled, states, now)
+        self.store.apply(plan.writes, new_states, events)
+        return CycleReport(tuple(_result(polled[s.id], plan) for s in sources))
 
     # -- per source, in a fetch thread -------------------------------------------------------
 
-    def _poll_one(self, source: SourceSettings, state: SourceState | None) -> _Polled:
+    def _poll_one(self, source: SourceSettings, state: SourceState | None, now: datetime
+                  ) -> Polled:
+        host = host_of(source, state)
+        url = poll_url(source, state)
         try:
-            with self._slot(source):
+            with self._slot(host):
+                blocked = self._blocked_until(host, now)
+                if blocked is not None:
+                    log.info("source %s: deferred, %s asked us to wait", source.id, host)
+                    return Polled(source.id, deferred_until=blocked)
                 result = self.fetcher.fetch(source, state)
-            if isinstance(result, NotModified):
-                log.info("source %s: not modified", source.id)
-                return _Polled(source, result, status=result.status)
-            parsed = self._parse(result)
-            log.info("source %s: %d entries (%s)", source.id, len(parsed.entries),
-                     parsed.format)
-            return _Polled(source, result, parsed, status=result.status)
+            return self._parsed(source, result, url)
         except FetchError as e:
             log.warning("source %s: fetch failed: %s", source.id, e)
-            return _Polled(source, error=f"fetch failed: {e}", status=e.status)
+            if e.status in HOST_WIDE_RETRY and e.retry_after is not None:
+                self._block(host, now + timedelta(seconds=e.retry_after))
+            return Polled(source.id, error=f"fetch failed: {e}", status=e.status,
+                          retry_after=e.retry_after, polled_url=url)
         except ParseError as e:
             log.warning("source %s: parse failed: %s", source.id, e)
-            return _Polled(source, error=f"parse failed: {e}", status=200)
+            return Polled(source.id, error=f"parse failed: {e}", status=200, polled_url=url)
         except Exception as e:  # a bug must not stop the other sources
             log.exception("source %s: unexpected error", source.id)
-            return _Polled(source, error=f"internal error: {type(e).__name__}: {e}")
+            return Polled(source.id, error=f"internal error: {type(e).__name__}: {e}",
+                          polled_url=url)
 
-    def _slot(self, source: SourceSettings) -> threading.Semaphore:
-        host = urlsplit(source.url).hostname or "" if source.url else "(local files)"
-        with self._slots_lock:
+    def _parsed(self, source: SourceSettings, result: Fetched | NotModified, url: str | None
+                ) -> Polled:
+        if isinstance(result, NotModified):
+            log.info("source %s: not modified", source.id)
+            return Polled(source.id, result, status=result.status, polled_url=url)
+        parsed = self._parse(result)
+        log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format)
+        return Polled(source.id, result, parsed, status=result.status, polled_url=url)
+
+    def _slot(self, host: str) -> threading.Semaphore:
+        with self._lock:
             if host not in self._host_slots:
                 self._host_slots[host] = threading.Semaphore(self.settings.poll.per_host)
             return self._host_slots[host]
+
+    def _block(self, host: str, until: datetime) -> None:
+        with self._lock:
+            self._host_blocked[host] = max(until, self._host_blocked.get(host, until))
+
+    def _blocked_until(self, host: str, now: datetime) -> datetime | None:
+        with self._lock:
+            until = self._host_blocked.get(host)
+        return until if until is not None and until > now else None
 
     def _parse(self, fetched: Fetched) -> ParsedFeed:
         pool = self.parse_pool() if len(fetched.body) >= PROCESS_PARSE_MIN_BYTES else None
@@ -137,47 +159,57 @@ class Poller:
 
     # -- back in the cycle's thread ----------------------------------------------------------
 
-    def _candidates(self, p: _Polled) -> list[dedup.Candidate]:
+    def _candidates(self, source: SourceSettings, p: Polled) -> list[dedup.Candidate]:
         if p.parsed is None:
             return []
-        source, feed = p.source, p.parsed
-        entries = feed.entries
+        entries = p.parsed.entries
+        origin = _origin(p)
         return [dedup.Candidate(
             source_id=source.id, kind=source.kind, identity=ident, data=e,
             categories=self.taxonomy.classify(e, source),
-            language=entry_language(e, source, self.settings.hub.language),
-            origin=_origin(p))
+            language=entry_language(e, source, self.settings.hub.language), origin=origin)
             for ident, e in zip(dedup.identities(entries), entries, strict=True)]
 
-    def _next_state(self, p: _Polled, old: SourceState | None, now: datetime) -> SourceState:
-        state = old or SourceState(source_id=p.source.id)
-        interval = self.settings.interval_of(p.source)
-        if p.error is not None:
-            failures = state.failures + 1
-            backoff = min(interval * 2 ** (failures - 1), max(MAX_BACKOFF, interval))
-            return replace(state, last_attempt=now, http_status=p.status, failures=failures,
-                           last_error=p.error, next_check_at=now + backoff)
-        if p.parsed is not None and p.parsed.ttl_minutes:
-            interval = max(interval, timedelta(minutes=p.parsed.ttl_minutes))  # RSS <ttl>
-        state = replace(state, last_attempt=now, last_success=now, http_status=p.status,
-                        failures=0, last_error=None, next_check_at=now + interval)
-        if isinstance(p.result, Fetched):
-            state = replace(state, etag=p.result.etag, last_modified=p.result.last_modified,
-                            body_hash=body_hash(p.result.body),
-                            feed=p.parsed.meta if p.parsed else state.feed)
-        return state
+    def _states(self, sources: Sequence[SourceSettings], polled: dict[str, Polled],
+                states: dict[str, SourceState], now: datetime
+                ) -> tuple[list[SourceState], list[SourceEvent]]:
+        new_states, events = [], []
+        for s in sources:
+            state, found = next_state(polled[s.id], states.get(s.id),
+                                      self.settings.interval_of(s), now)
+            new_states.append(state)
+            events.extend(found)
+        new_states.extend(self._host_wide_waits(sources, states))
+        return new_states, events
 
-    @staticmethod
-    def _result(p: _Polled, plan: dedup.Plan) -> SourceResult:
-        if p.error is not None:
-            return SourceResult(p.source.id, "error", http_status=p.status, error=p.error)
-        if isinstance(p.result, NotModified):
-            return SourceResult(p.source.id, "not_modified", http_status=p.status)
-        return SourceResult(p.source.id, "updated", new=plan.new.get(p.source.id, 0),
-                            changed=plan.changed.get(p.source.id, 0), http_status=p.status)
+    def _host_wide_waits(self, polled: Sequence[SourceSettings],
+                         states: dict[str, SourceState]) -> list[SourceState]:
+        """Sources not polled this cycle wait for their host's Retry-After too."""
+        done = {s.id for s in polled}
+        out = []
+        for s in self.settings.sources:
+            state = states.get(s.id) or SourceState(source_id=s.id)
+            until = self._host_blocked.get(host_of(s, state))
+            if s.id in done or until is None:
+                continue
+            if state.next_check_at is None or state.next_check_at < until:
+                out.append(replace(state, next_check_at=until))
+        return out
 
 
-def _origin(p: _Polled) -> FeedMeta:
+def _result(p: Polled, plan: dedup.Plan) -> SourceResult:
+    if p.deferred_until is not None:
+        return SourceResult(p.source_id, "deferred",
+                            error=f"host asked to wait until {p.deferred_until.isoformat()}")
+    if p.error is not None:
+        return SourceResult(p.source_id, "error", http_status=p.status, error=p.error)
+    if isinstance(p.result, NotModified):
+        return SourceResult(p.source_id, "not_modified", http_status=p.status)
+    return SourceResult(p.source_id, "updated", new=plan.new.get(p.source_id, 0),
+                        changed=plan.changed.get(p.source_id, 0), http_status=p.status)
+
+
+def _origin(p: Polled) -> FeedMeta:
     """The origin feed's metadata; an RSS feed without a link is known by the URL we polled."""
     assert p.parsed is not None
     meta = p.parsed.meta

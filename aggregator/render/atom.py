@@ -17,7 +17,7 @@ from lxml import etree
 
 from .. import __version__
 from ..config import Settings
-from ..models import FeedMeta, StoredEntry
+from ..models import FeedMeta, SourceEvent, StoredEntry
 from ..taxonomy import Taxonomy
 from . import EMPTY_FEED_UPDATED, FeedSpec
 
@@ -104,3 +104,32 @@ def _source(origin: FeedMeta, e: StoredEntry, settings: Settings,
         "updated": (origin.updated or e.updated).isoformat(),
         "link": origin.link or "",
     }
+
+
+_EVENT_TITLES = {"failing": "is failing", "recovered": "recovered", "moved": "moved",
+                 "gone": "is gone (HTTP 410)", "re-enabled": "was re-enabled"}
+
+
+def render_status_atom(events: Sequence[SourceEvent], settings: Settings,
+                       source_names: Mapping[str, str]) -> bytes:
+    """The operators' feed: one entry per change of a source's health, newest first."""
+    hub = settings.hub
+    fg = FeedGenerator()
+    fg.id(f"{hub.id}feeds/status")
+    fg.title(f"{hub.title}: source health")
+    fg.link(href=f"{hub.base_url}status.atom", rel="self", type="application/atom+xml")
+    fg.link(href=f"{hub.base_url}status.json", rel="alternate", type="application/json")
+    fg.language(hub.language)
+    fg.author({"name": hub.title, "uri": hub.base_url})
+    fg.generator("lrg-aggregator", __version__)
+    fg.updated(max((e.at for e in events), default=EMPTY_FEED_UPDATED))
+    for event in events:
+        name = source_names.get(event.source_id, event.source_id)
+        fe = fg.add_entry(order="append")
+        fe.id(f"{hub.id}status/{event.source_id}/{event.kind}/{event.at:%Y%m%dT%H%M%SZ}")
+        fe.title(f"{name} {_EVENT_TITLES.get(event.kind, event.kind)}")
+        fe.updated(event.at)
+        fe.content(event.detail or event.kind, type="text")
+        fe.category(term=event.kind)
+    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8")
+    return data

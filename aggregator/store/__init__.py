@@ -2,7 +2,7 @@
 
 Every backend keeps the same contract (tests/test_store_contract.py runs on each): entries
 keyed by ``StoredEntry.key`` with lookups by category, source and canonical link; one
-``apply`` per cycle writes a batch of entries and source states at once.
+``apply`` per cycle writes a batch of entries, source states and health events at once.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from ..models import SourceState, StoredEntry
+from ..models import SourceEvent, SourceState, StoredEntry
 
 
 class Store(Protocol):
@@ -32,7 +32,12 @@ class Store(Protocol):
 
     def count_by_source(self) -> dict[str, int]: ...
 
-    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState]) -> None: ...
+    def events(self, limit: int = 100) -> list[SourceEvent]:
+        """Source health events, newest first."""
+        ...
+
+    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
+              events: Sequence[SourceEvent] = ()) -> None: ...
 
     def close(self) -> None: ...
 

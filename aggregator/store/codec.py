@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dates import from_iso, iso
-from ..models import FeedMeta, SourceState, StoredEntry
+from ..models import FeedMeta, SourceEvent, SourceState, StoredEntry
 
 
 def meta_to_dict(m: FeedMeta) -> dict[str, Any]:
@@ -53,7 +53,9 @@ def state_to_dict(s: SourceState) -> dict[str, Any]:
         "last_success": iso(s.last_success), "http_status": s.http_status,
         "failures": s.failures, "last_error": s.last_error,
         "next_check_at": iso(s.next_check_at),
-        "feed": meta_to_dict(s.feed) if s.feed else None,
+        "feed": meta_to_dict(s.feed) if s.feed else None, "gone": s.gone,
+        "adopted_url": s.adopted_url, "adopted_from": s.adopted_from,
+        "redirect_to": s.redirect_to, "redirect_seen": s.redirect_seen,
     }
 
 
@@ -64,4 +66,19 @@ def state_from_dict(d: dict[str, Any]) -> SourceState:
         last_success=from_iso(d.get("last_success")), http_status=d.get("http_status"),
         failures=int(d.get("failures") or 0), last_error=d.get("last_error"),
         next_check_at=from_iso(d.get("next_check_at")),
-        feed=meta_from_dict(d["feed"]) if d.get("feed") else None)
+        feed=meta_from_dict(d["feed"]) if d.get("feed") else None,
+        gone=bool(d.get("gone")), adopted_url=d.get("adopted_url"),
+        adopted_from=d.get("adopted_from"), redirect_to=d.get("redirect_to"),
+        redirect_seen=int(d.get("redirect_seen") or 0))
+
+
+def event_to_dict(e: SourceEvent) -> dict[str, Any]:
+    return {"source_id": e.source_id, "kind": e.kind, "at": iso(e.at), "detail": e.detail}
+
+
+def event_from_dict(d: dict[str, Any]) -> SourceEvent:
+    at = from_iso(d["at"])
+    if at is None:
+        raise ValueError("event without a time")
+    return SourceEvent(source_id=d["source_id"], kind=d["kind"], at=at,
+                       detail=d.get("detail") or "")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from ..models import SourceState, StoredEntry
+from ..models import SourceEvent, SourceState, StoredEntry
+
+MAX_EVENTS = 500  # health events kept; older ones are dropped
 
 
 def newest_first(e: StoredEntry) -> tuple[float, float, str]:
@@ -23,6 +25,7 @@ class MemoryStore:
         self._by_source: dict[str, set[str]] = defaultdict(set)
         self._by_canonical: dict[str, set[str]] = defaultdict(set)
         self._copies: dict[str, set[str]] = defaultdict(set)
+        self._events: list[SourceEvent] = []
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -56,13 +59,19 @@ class MemoryStore:
     def count_by_source(self) -> dict[str, int]:
         return {s: len(keys) for s, keys in sorted(self._by_source.items())}
 
+    def events(self, limit: int = 100) -> list[SourceEvent]:
+        return sorted(self._events, key=lambda e: (e.at, e.source_id, e.kind),
+                      reverse=True)[:limit]
+
     # -- writes ------------------------------------------------------------------------------
 
-    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState]) -> None:
+    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
+              events: Sequence[SourceEvent] = ()) -> None:
         for e in entries:
             self._index(e)
         for s in states:
             self._states[s.source_id] = s
+        self._events = (self._events + list(events))[-MAX_EVENTS:]
 
     def close(self) -> None:
         pass

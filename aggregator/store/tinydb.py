@@ -24,11 +24,18 @@ from tinydb.table import Document, Table
 
 from ..exceptions import StoreCorrupt, StoreError, StoreLocked
 from ..files import atomic_write
-from ..models import SourceState, StoredEntry
-from .codec import entry_from_dict, entry_to_dict, state_from_dict, state_to_dict
-from .memory import MemoryStore
+from ..models import SourceEvent, SourceState, StoredEntry
+from .codec import (
+    entry_from_dict,
+    entry_to_dict,
+    event_from_dict,
+    event_to_dict,
+    state_from_dict,
+    state_to_dict,
+)
+from .memory import MAX_EVENTS, MemoryStore
 
-ENTRIES, SOURCES = "entries", "sources"
+ENTRIES, SOURCES, EVENTS = "entries", "sources", "events"
 
 
 class BufferedStorage(Storage):
@@ -95,21 +102,33 @@ class TinyDBStore(MemoryStore):
                 self._ids[SOURCES][doc["source_id"]] = doc.doc_id
                 state = state_from_dict(doc)
                 self._states[state.source_id] = state
+            self._events = [event_from_dict(doc) for doc in self._db.table(EVENTS).all()]
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise StoreCorrupt(f"{self.path}: not a valid store ({type(e).__name__}: {e}); "
                                "the file was left untouched") from e
 
-    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState]) -> None:
+    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
+              events: Sequence[SourceEvent] = ()) -> None:
         if self.readonly:
             raise StoreError(f"{self.path}: store opened read-only")
-        if not entries and not states:
+        if not entries and not states and not events:
             return
         _replace_docs(self._db.table(ENTRIES), self._ids[ENTRIES], "key",
                       [entry_to_dict(e) for e in entries])
         _replace_docs(self._db.table(SOURCES), self._ids[SOURCES], "source_id",
                       [state_to_dict(s) for s in states])
+        self._append_events(events)
         self._storage.flush()
-        super().apply(entries, states)
+        super().apply(entries, states, events)
+
+    def _append_events(self, events: Sequence[SourceEvent]) -> None:
+        if not events:
+            return
+        table = self._db.table(EVENTS)
+        table.insert_multiple(event_to_dict(e) for e in events)
+        ids = sorted(doc.doc_id for doc in table.all())
+        if len(ids) > MAX_EVENTS:
+            table.remove(doc_ids=ids[:-MAX_EVENTS])
 
     def close(self) -> None:
         if self._lock_fd is not None:

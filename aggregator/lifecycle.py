@@ -1,0 +1,132 @@
+"""A source's lifecycle, as pure decisions: next state, next check, events for operators.
+
+States: active, backing off (failures, or a 429/503 asking us to wait), gone (410, until an
+operator re-enables it), disabled (config). A permanent redirect (301/308) is adopted once
+it has been seen on ADOPT_AFTER consecutive polls; the config file is never rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from .models import Fetched, NotModified, ParsedFeed, SourceEvent, SourceState
+
+MAX_INTERVAL = timedelta(days=1)  # ceiling for freshness hints and backoff
+JITTER = 0.1  # up to +10%, so sources with the same interval spread out
+FAILING_AFTER = 3
+ADOPT_AFTER = 3
+
+
+@dataclass(frozen=True)
+class Polled:
+    """What polling one source produced, before it is turned into state and entries."""
+
+    source_id: str
+    result: Fetched | NotModified | None = None
+    parsed: ParsedFeed | None = None
+    error: str | None = None
+    status: int | None = None
+    retry_after: float | None = None  # seconds, from Retry-After
+    deferred_until: datetime | None = None  # not polled: its host asked us to wait
+    polled_url: str | None = None
+
+
+def state_label(state: SourceState | None, enabled: bool) -> str:
+    if not enabled:
+        return "disabled"
+    if state is None:
+        return "never polled"
+    if state.gone:
+        return "gone"
+    if state.failures or state.http_status in (429, 503):
+        return "backing off"
+    return "active"
+
+
+def next_state(p: Polled, old: SourceState | None, interval: timedelta, now: datetime
+               ) -> tuple[SourceState, list[SourceEvent]]:
+    state = old or SourceState(source_id=p.source_id)
+    if p.deferred_until is not None:
+        later = max(p.deferred_until, state.next_check_at or p.deferred_until)
+        return replace(state, next_check_at=later), []
+    state = replace(state, last_attempt=now, http_status=p.status)
+    if p.error is not None:
+        return _failed(state, p, interval, now)
+    return _succeeded(state, p, interval, now)
+
+
+def _failed(state: SourceState, p: Polled, interval: timedelta, now: datetime
+            ) -> tuple[SourceState, list[SourceEvent]]:
+    assert p.error is not None
+    if p.status == 410:
+        events = [] if state.gone else [SourceEvent(state.source_id, "gone", now, p.error)]
+        return replace(state, gone=True, failures=state.failures + 1, last_error=p.error,
+                       next_check_at=None), events
+    wait = timedelta(seconds=p.retry_after) if p.retry_after is not None else None
+    if p.status == 429:  # a request to slow down, not a failure: never counts toward gone
+        return replace(state, last_error=p.error,
+                       next_check_at=now + max(wait or interval, interval)), []
+    failures = state.failures + 1
+    backoff = min(interval * 2 ** (failures - 1), max(MAX_INTERVAL, interval))
+    events = ([SourceEvent(state.source_id, "failing", now,
+                           f"{failures} failures in a row; last: {p.error}")]
+              if failures == FAILING_AFTER else [])
+    return replace(state, failures=failures, last_error=p.error,
+                   next_check_at=now + max(backoff, wait or backoff)), events
+
+
+def _succeeded(state: SourceState, p: Polled, interval: timedelta, now: datetime
+               ) -> tuple[SourceState, list[SourceEvent]]:
+    events = []
+    if state.failures >= FAILING_AFTER:
+        events.append(SourceEvent(state.source_id, "recovered", now,
+                                  f"after {state.failures} failures"))
+    hints = [] if p.result is None or p.result.max_age is None else [p.result.max_age]
+    if p.parsed is not None and p.parsed.ttl_minutes:
+        hints.append(p.parsed.ttl_minutes * 60.0)  # RSS <ttl>
+    state = replace(state, last_success=now, failures=0, last_error=None, gone=False,
+                    next_check_at=schedule(interval, hints, state.source_id, now))
+    state, moved = _track_redirect(state, p, now)
+    events.extend(moved)
+    if isinstance(p.result, Fetched):
+        state = replace(state, etag=p.result.etag, last_modified=p.result.last_modified,
+                        body_hash=body_hash(p.result.body),
+                        feed=p.parsed.meta if p.parsed else state.feed)
+    return state, events
+
+
+def _track_redirect(state: SourceState, p: Polled, now: datetime
+                    ) -> tuple[SourceState, list[SourceEvent]]:
+    target = p.result.permanent_url if p.result is not None else None
+    if target is None:
+        return replace(state, redirect_to=None, redirect_seen=0), []
+    seen = state.redirect_seen + 1 if target == state.redirect_to else 1
+    if seen < ADOPT_AFTER:
+        return replace(state, redirect_to=target, redirect_seen=seen), []
+    adopted = replace(state, adopted_url=target,
+                      adopted_from=state.adopted_from or p.polled_url, redirect_to=None,
+                      redirect_seen=0)
+    return adopted, [SourceEvent(state.source_id, "moved", now,
+                                 f"permanently redirected: now polled at {target}")]
+
+
+def schedule(interval: timedelta, hints_seconds: list[float], seed: str, now: datetime
+             ) -> datetime:
+    """Interval, lengthened by freshness hints, plus jitter; between interval and ceiling."""
+    ceiling = max(MAX_INTERVAL, interval)
+    base = max([interval, *(timedelta(seconds=h) for h in hints_seconds)])
+    fraction = int(hashlib.sha256(f"{seed}|{now.isoformat()}".encode()).hexdigest()[:8], 16)
+    jittered = base * (1 + JITTER * fraction / 0xFFFFFFFF)
+    return now + max(interval, min(jittered, ceiling))
+
+
+def reenable(state: SourceState, now: datetime) -> tuple[SourceState, SourceEvent]:
+    """An operator brings a gone (or failing) source back: poll it at the next tick."""
+    return (replace(state, gone=False, failures=0, last_error=None, next_check_at=None),
+            SourceEvent(state.source_id, "re-enabled", now, "re-enabled by an operator"))
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()

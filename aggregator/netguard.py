@@ -1,0 +1,114 @@
+"""The network guard (SSRF): which addresses a fetch may connect to, checked at connect time.
+
+Feed URLs come from third parties. A URL, or a redirect, or a DNS answer that changes between
+check and use (rebinding) must not reach the hub's own network. So the check is made on the
+address the socket actually connects to, for every connection (every redirect hop opens or
+reuses one to a checked address), after the system resolver has turned spellings like
+``0x7f000001``, ``2130706433``, ``0177.0.0.1``, ``127.1`` or ``localhost`` into an address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[..., Sequence[tuple[Any, ...]]]
+
+# Checked in order; the first match names the reason in the error.
+DENIED: tuple[tuple[IPNetwork, str], ...] = tuple(
+    (ipaddress.ip_network(net), label) for net, label in [
+        ("0.0.0.0/8", "'this network' (0.0.0.0/8)"),
+        ("127.0.0.0/8", "loopback"),
+        ("10.0.0.0/8", "private network"),
+        ("172.16.0.0/12", "private network"),
+        ("192.168.0.0/16", "private network"),
+        ("169.254.0.0/16", "link-local (cloud metadata)"),
+        ("100.64.0.0/10", "carrier-grade NAT"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("198.18.0.0/15", "benchmarking network"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),
+        ("::1/128", "loopback"),
+        ("::/128", "unspecified"),
+        ("fc00::/7", "unique local (private) network"),
+        ("fe80::/10", "link-local"),
+        ("64:ff9b::/96", "NAT64"),
+        ("64:ff9b:1::/48", "NAT64 (local use)"),
+        ("ff00::/8", "multicast"),
+    ])
+
+
+class AddressDenied(OSError):
+    """A connection was refused by the guard before any packet was sent."""
+
+
+def unwrap(ip: IPAddress) -> IPAddress:
+    """IPv4-mapped IPv6 (::ffff:10.0.0.1) is checked as the IPv4 address it carries."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    """Denies non-public addresses unless allowed by config (``poll.allow_*``)."""
+
+    allow_private_networks: bool = False
+    allowed_names: frozenset[str] = frozenset()
+    allowed_networks: tuple[IPNetwork, ...] = ()
+    resolver: Resolver = field(default=socket.getaddrinfo, compare=False)
+
+    @classmethod
+    def from_settings(cls, allow_private_networks: bool, allow_hosts: Iterable[str],
+                      resolver: Resolver | None = None) -> NetworkPolicy:
+        names, networks = set(), []
+        for entry in allow_hosts:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                names.add(entry.lower().rstrip("."))
+        return cls(allow_private_networks, frozenset(names), tuple(networks),
+                   resolver or socket.getaddrinfo)
+
+    def denial(self, host: str, ip: IPAddress) -> str | None:
+        """Why connecting to ``ip`` (for ``host``) is refused, or None when it is allowed."""
+        ip = unwrap(ip)
+        if self.allow_private_networks or host.lower().rstrip(".") in self.allowed_names:
+            return None
+        if any(ip in net for net in self.allowed_networks):
+            return None
+        for net, label in DENIED:
+            if ip in net:
+                return label
+        return None if ip.is_global else "not a public address"
+
+    def connect(self, host: str, port: int, timeout: float | None,
+                source_address: tuple[str, int] | None = None,
+                socket_options: Sequence[tuple[int, int, Any]] | None = None) -> socket.socket:
+        """Resolve, check each address, connect to the first allowed one that answers."""
+        error: OSError | None = None
+        for family, kind, proto, _, sockaddr in self.resolver(host, port, 0, socket.SOCK_STREAM):
+            ip = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+            reason = self.denial(host, ip)
+            if reason:
+                error = AddressDenied(f"{host} resolves to {unwrap(ip)}, a {reason} address: "
+                                      "not allowed (see poll.allow_hosts)")
+                continue
+            sock = socket.socket(family, kind, proto)
+            try:
+                for option in socket_options or ():
+                    sock.setsockopt(*option)
+                sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as e:
+                sock.close()
+                error = e
+        raise error or OSError(f"{host}: no address found")

@@ -1,0 +1,131 @@
+"""requests/urllib3 plumbing: guarded connections and a wall-clock deadline per request.
+
+- Every connection urllib3 opens goes through NetworkPolicy.connect (netguard.py).
+- requests' timeout is per socket operation: a server trickling a byte a second never trips
+  it. A Deadline timer shuts the socket of the request's connection down when the whole
+  request is over time, which ends any blocked read at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from .netguard import AddressDenied, NetworkPolicy
+
+_local = threading.local()
+
+
+class Deadline:
+    """Shuts the active connection's socket down when ``seconds`` have passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self.denied: str | None = None
+        self._conn: HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def attach(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            self._conn = conn
+            if self.expired:
+                _shutdown(conn)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._conn is not None:
+                _shutdown(self._conn)
+
+
+def _shutdown(conn: HTTPConnection) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[Deadline]:
+    """Run a request (and the reading of its body) under a wall-clock deadline."""
+    d = Deadline(seconds)
+    _local.deadline = d
+    d._timer.start()
+    try:
+        yield d
+    finally:
+        d._timer.cancel()
+        _local.deadline = None
+
+
+def _current() -> Deadline | None:
+    return getattr(_local, "deadline", None)
+
+
+class _GuardedMixin:
+    """Overrides urllib3's socket creation with the policy's checked connect."""
+
+    policy: NetworkPolicy
+    host: str
+    port: int
+    timeout: Any
+    source_address: tuple[str, int] | None
+    socket_options: Any
+
+    def _new_conn(self) -> socket.socket:
+        current = _current()
+        if current is not None:
+            current.attach(self)  # type: ignore[arg-type]
+        try:
+            return self.policy.connect(self._dns_host, self.port, self.timeout,  # type: ignore[attr-defined]
+                                       self.source_address, self.socket_options)
+        except AddressDenied as e:
+            if current is not None:
+                current.denied = str(e)
+            raise
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        current = _current()
+        if current is not None:
+            current.attach(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class GuardedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose pools open only connections the policy allows."""
+
+    def __init__(self, policy: NetworkPolicy, **kwargs: Any) -> None:
+        self.policy = policy
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _pool_classes(self.policy)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _pool_classes(self.policy)
+        return manager
+
+
+def _pool_classes(policy: NetworkPolicy) -> dict[str, type[HTTPConnectionPool]]:
+    http_conn = type("GuardedHTTPConnection", (_GuardedMixin, HTTPConnection),
+                     {"policy": policy})
+    https_conn = type("GuardedHTTPSConnection", (_GuardedMixin, HTTPSConnection),
+                      {"policy": policy})
+    return {
+        "http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,),
+                     {"ConnectionCls": http_conn}),
+        "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,),
+                      {"ConnectionCls": https_conn}),
+    }
