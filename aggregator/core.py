@@ -55,7 +55,7 @@ class Aggregator:
         """Poll the named sources (default: every enabled one, or only the due ones)."""
         sources = self._select(list(source_ids), due_only)
         if self._fetcher is None:
-            self._fetcher = Fetcher.create(self.settings, self.resolver)
+            self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
         poller = Poller(self.settings, self.store, self._fetcher, self.clock, self._parse_pool)
         return poller.run(sources, progress)
 

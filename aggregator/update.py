@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -63,7 +64,6 @@ class Poller:
         self.clock = clock
         self.parse_pool = parse_pool or (lambda: None)
         self.taxonomy = Taxonomy(settings.categories)
-        self._host_slots: dict[str, threading.Semaphore] = {}
         self._host_blocked: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
@@ -74,17 +74,14 @@ class Poller:
         candidates: list[dedup.Candidate] = []
         polled: dict[str, Polled] = {}
         new_guess = failures = 0
-        with ThreadPoolExecutor(self.settings.poll.workers, "fetch") as pool:
-            futures = [pool.submit(self._poll_one, s, states.get(s.id), now) for s in sources]
-            for done, future in enumerate(as_completed(futures), 1):
-                p = future.result()
-                polled[p.source_id] = p
-                found = self._candidates(self.settings.source(p.source_id), p)
-                candidates.extend(found)
-                new_guess += sum(self.store.get(c.key) is None for c in found)
-                failures += p.error is not None
-                if progress:
-                    progress(done, len(sources), new_guess, failures)
+        for p in self._fetch_all(sources, states, now):
+            polled[p.source_id] = p
+            found = self._candidates(self.settings.source(p.source_id), p)
+            candidates.extend(found)
+            new_guess += sum(self.store.get(c.key) is None for c in found)
+            failures += p.error is not None
+            if progress:
+                progress(len(polled), len(sources), new_guess, failures)
         candidates.sort(key=lambda c: (c.source_id, c.key))  # order-independent planning
         plan = dedup.plan(candidates, self.store.get, self.store.by_canonical,
                           {s.id: s.kind for s in self.settings.sources}, self.settings.hub.id,
@@ -93,6 +90,32 @@ class Poller:
         self.store.apply(plan.writes, new_states, events)
         return CycleReport(tuple(_result(polled[s.id], plan) for s in sources))
 
+    def _fetch_all(self, sources: Sequence[SourceSettings], states: dict[str, SourceState],
+                   now: datetime) -> Iterator[Polled]:
+        """Polled sources as they complete.
+
+        A source is handed to a worker only when its host has a free slot, so workers never
+        sit waiting on a slow host while other hosts' sources queue behind them.
+        """
+        queues: dict[str, deque[SourceSettings]] = defaultdict(deque)
+        for s in sources:
+            queues[host_of(s, states.get(s.id))].append(s)
+        busy: Counter[str] = Counter()
+        running: dict[Future[Polled], str] = {}
+        with ThreadPoolExecutor(self.settings.poll.workers, "fetch") as pool:
+            while queues or running:
+                for host in list(queues):  # round-robin over hosts
+                    while queues[host] and busy[host] < self.settings.poll.per_host:
+                        s = queues[host].popleft()
+                        running[pool.submit(self._poll_one, s, states.get(s.id), now)] = host
+                        busy[host] += 1
+                    if not queues[host]:
+                        del queues[host]
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    busy[running.pop(future)] -= 1
+                    yield future.result()
+
     # -- per source, in a fetch thread -------------------------------------------------------
 
     def _poll_one(self, source: SourceSettings, state: SourceState | None, now: datetime
@@ -100,13 +123,11 @@ class Poller:
         host = host_of(source, state)
         url = poll_url(source, state)
         try:
-            with self._slot(host):
-                blocked = self._blocked_until(host, now)
-                if blocked is not None:
-                    log.info("source %s: deferred, %s asked us to wait", source.id, host)
-                    return Polled(source.id, deferred_until=blocked)
-                result = self.fetcher.fetch(source, state)
-            return self._parsed(source, result, url)
+            blocked = self._blocked_until(host, now)
+            if blocked is not None:
+                log.info("source %s: deferred, %s asked us to wait", source.id, host)
+                return Polled(source.id, deferred_until=blocked)
+            return self._parsed(source, self.fetcher.fetch(source, state), url)
         except FetchError as e:
             log.warning("source %s: fetch failed: %s", source.id, e)
             if e.status in HOST_WIDE_RETRY and e.retry_after is not None:
@@ -129,12 +150,6 @@ class Poller:
         parsed = self._parse(result)
         log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format)
         return Polled(source.id, result, parsed, status=result.status, polled_url=url)
-
-    def _slot(self, host: str) -> threading.Semaphore:
-        with self._lock:
-            if host not in self._host_slots:
-                self._host_slots[host] = threading.Semaphore(self.settings.poll.per_host)
-            return self._host_slots[host]
 
     def _block(self, host: str, until: datetime) -> None:
         with self._lock:

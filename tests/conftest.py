@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -129,3 +131,44 @@ def examples_dir(tmp_path: Path) -> Path:
     """A tmp dir holding a copy of examples/, for configs with `path:` sources."""
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     return tmp_path
+
+
+# -- no test may open a connection outside loopback ---------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+class OutsideLoopback(ConnectionRefusedError):
+    """Raised by the test harness instead of sending a packet off this machine."""
+
+
+def _loopback(address: object) -> bool:
+    if not isinstance(address, tuple):
+        return True  # unix sockets (the process pool's forkserver)
+    try:
+        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def connect_attempts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every test runs with socket.connect refusing (and recording) non-loopback targets."""
+    attempts: list[object] = []
+
+    def connect(self: socket.socket, address: object) -> None:
+        if not _loopback(address):
+            attempts.append(address)
+            raise OutsideLoopback(f"test harness: refused connect to {address}")
+        _real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        if not _loopback(address):
+            attempts.append(address)
+            raise OutsideLoopback(f"test harness: refused connect to {address}")
+        return int(_real_connect_ex(self, address))
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    return attempts

@@ -14,7 +14,7 @@ from conftest import SHIPPED_SOURCES, write_config
 
 from aggregator import __version__
 
-COMMANDS = ["run", "poll", "build", "serve", "status", "entries", "check-config"]
+COMMANDS = ["run", "poll", "build", "serve", "status", "entries", "check-config", "sources"]
 
 
 def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
@@ -155,3 +155,22 @@ def test_verbose_logs_name_each_source(config: Path) -> None:
     result = cli("poll", "-v", "--config", str(config))
     assert "source montreal: 3 entries (atom10)" in result.stderr
     assert " INFO " in result.stderr or " DEBUG " in result.stderr
+
+
+def test_sources_enable(examples_dir: Path) -> None:
+    from aggregator.models import SourceState
+    from aggregator.store import open_store
+
+    config = write_config(examples_dir, SHIPPED_SOURCES)
+    store = open_store(examples_dir / "data" / "store.json")
+    store.apply([], [SourceState("durban", gone=True, failures=1, last_error="HTTP 410 Gone")])
+    store.close()
+    status = json.loads(cli("status", "--json", "--config", str(config)).stdout)
+    assert next(s for s in status if s["id"] == "durban")["state"] == "gone"
+    polled = cli("poll", "--config", str(config)).stdout
+    assert "durban" not in polled and "total: 6 sources" in polled  # gone: not polled
+    result = cli("sources", "enable", "durban", "--config", str(config))
+    assert result.returncode == 0 and "durban: re-enabled" in result.stdout
+    assert "durban" in cli("poll", "--config", str(config)).stdout
+    unknown = cli("sources", "enable", "nope", "--config", str(config))
+    assert unknown.returncode == 1 and "no source with id 'nope'" in unknown.stderr
