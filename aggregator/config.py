@@ -63,6 +63,20 @@ class PollSettings:
 
 
 @dataclass(frozen=True)
+class IngestSettings:
+    """Caps applied to what one fetch can bring in (docs/config.md)."""
+
+    max_entries: int = 100  # taken from one fetch, newest first
+    max_title: int = 500  # characters
+    max_summary: int = 5_000
+    max_content: int = 200_000
+    max_categories: int = 20
+    max_category_length: int = 100
+    parse_timeout: timedelta = timedelta(seconds=20)
+    parse_memory: int = 2**30  # bytes of address space for a parser process
+
+
+@dataclass(frozen=True)
 class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -107,6 +121,7 @@ class Settings:
     output: OutputSettings
     poll: PollSettings
     serve: ServeSettings
+    ingest: IngestSettings
     categories: tuple[CategorySettings, ...]
     sources: tuple[SourceSettings, ...]
 
@@ -261,15 +276,16 @@ class _Checker:
     # -- sections --------------------------------------------------------------------------
 
     def settings(self, data: Any) -> Settings | None:
-        top = self.mapping(data, "", {"hub", "store", "output", "poll", "serve", "categories",
-                                      "sources"}, {"hub", "sources"})
+        top = self.mapping(data, "", {"hub", "store", "output", "poll", "serve", "ingest",
+                                      "categories", "sources"}, {"hub", "sources"})
         hub = self.hub(top.get("hub"))
         categories = self.categories(top.get("categories"))
         sources = self.sources(top.get("sources"), {c.id for c in categories})
         settings = Settings(
             config_path=self.path.resolve(), hub=hub, store=self.store(top.get("store")),
             output=self.output(top.get("output")), poll=self.poll(top.get("poll")),
-            serve=self.serve(top.get("serve")), categories=categories, sources=sources)
+            serve=self.serve(top.get("serve")), ingest=self.ingest(top.get("ingest")),
+            categories=categories, sources=sources)
         return None if self.errors else settings
 
     def hub(self, data: Any) -> HubSettings:
@@ -322,6 +338,30 @@ class _Checker:
             max_bytes=max_bytes,
             allow_private_networks=self.boolean(d, k, "allow_private_networks", False),
             allow_hosts=allow_hosts, proxy=proxy)
+
+    def ingest(self, data: Any) -> IngestSettings:
+        k, base = "ingest", IngestSettings()
+        d = self.mapping(data, k, {"max_entries", "max_title", "max_summary", "max_content",
+                                   "max_categories", "max_category_length", "parse_timeout",
+                                   "parse_memory"})
+        memory = base.parse_memory
+        if "parse_memory" in d:
+            try:
+                memory = parse_size(d["parse_memory"])
+            except ValueError as e:
+                self.error("ingest.parse_memory", f"{e} (got {d['parse_memory']!r})")
+            if memory < 64 * 2**20:
+                self.error("ingest.parse_memory", "must be at least 64MiB")
+        return IngestSettings(
+            max_entries=self.integer(d, k, "max_entries", base.max_entries, 1, 10_000),
+            max_title=self.integer(d, k, "max_title", base.max_title, 10, 10_000),
+            max_summary=self.integer(d, k, "max_summary", base.max_summary, 10, 1_000_000),
+            max_content=self.integer(d, k, "max_content", base.max_content, 10, 10_000_000),
+            max_categories=self.integer(d, k, "max_categories", base.max_categories, 0, 1000),
+            max_category_length=self.integer(d, k, "max_category_length",
+                                             base.max_category_length, 1, 1000),
+            parse_timeout=self.duration(d, k, "parse_timeout", None) or base.parse_timeout,
+            parse_memory=memory)
 
     def allow_hosts(self, d: dict[str, Any]) -> tuple[str, ...]:
         hosts = self.strings(d, "poll", "allow_hosts")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +15,7 @@ from .fetch import Fetcher
 from .lifecycle import reenable, state_label
 from .models import CycleReport, SourceEvent, SourceHealth, SourceState, StoredEntry
 from .netguard import Resolver
+from .parsepool import ParsePool
 from .publish import publish
 from .store import Store, open_store
 from .update import Poller, Progress
@@ -39,10 +37,11 @@ class Aggregator:
         self.store = store if store is not None else open_store(settings.store.path, readonly)
         self.clock = clock
         self._fetcher: Fetcher | None = None
-        self._processes = (min(4, os.cpu_count() or 1) if parse_processes is None
-                           else parse_processes)
-        self._pool: Executor | None = None
-        self._pool_lock = threading.Lock()
+        ingest = settings.ingest
+        processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
+            else parse_processes
+        self.parsers = ParsePool(processes, ingest.parse_memory,
+                                 ingest.parse_timeout.total_seconds())
 
     @classmethod
     def from_config(cls, path: Path | str, readonly: bool = False) -> Aggregator:
@@ -56,7 +55,8 @@ class Aggregator:
         sources = self._select(list(source_ids), due_only)
         if self._fetcher is None:
             self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
-        poller = Poller(self.settings, self.store, self._fetcher, self.clock, self._parse_pool)
+        poller = Poller(self.settings, self.store, self._fetcher, self.clock,
+                        self.parsers.parse)
         return poller.run(sources, progress)
 
     def publish(self) -> list[Path]:
@@ -90,9 +90,7 @@ class Aggregator:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self.parsers.close()
         if self._fetcher is not None:
             self._fetcher.close()
         self.store.close()
@@ -119,17 +117,6 @@ class Aggregator:
             return enabled
         now = self.clock()
         return [s for s in enabled if _is_due(states.get(s.id), now)]
-
-    def _parse_pool(self) -> Executor | None:
-        """Created on first need: a one-shot poll of small feeds never pays for it."""
-        if self._processes < 2:
-            return None
-        with self._pool_lock:
-            if self._pool is None:
-                # forkserver: forking a process that runs fetch threads is unsafe.
-                context = multiprocessing.get_context("forkserver")
-                self._pool = ProcessPoolExecutor(self._processes, mp_context=context)
-            return self._pool
 
 
 def _is_due(state: SourceState | None, now: datetime) -> bool:

@@ -60,6 +60,7 @@ def identities(entries: Iterable[EntryData]) -> list[str]:
 def content_hash(e: EntryData, categories: tuple[str, ...], language: str) -> str:
     """Changes when a reader would see a difference."""
     return _digest(e.title, e.link, e.summary, e.content, "|".join(e.authors),
+                   "|".join(x.url for x in e.enclosures),
                    "|".join(e.raw_categories), "|".join(categories), language,
                    e.published.isoformat() if e.published else None,
                    e.updated.isoformat() if e.updated else None, size=32)
@@ -133,7 +134,8 @@ def _merge(c: Candidate, old: StoredEntry | None, id_prefix: str, now: datetime
         title=d.title, link=d.link, canonical_link=canonical_url(d.link), published=published,
         updated=updated, first_seen=first_seen, content_hash=digest, guid=d.guid,
         summary=d.summary, content=d.content, authors=d.authors, categories=c.categories,
-        raw_categories=d.raw_categories, language=c.language, origin=c.origin)
+        raw_categories=d.raw_categories, language=c.language, origin=c.origin,
+        enclosures=d.enclosures)
 
 
 def _rank(e: StoredEntry, kinds: dict[str, SourceKind]) -> tuple[datetime, int, str, str]:

@@ -27,6 +27,15 @@ class FeedMeta:
 
 
 @dataclass(frozen=True)
+class Enclosure:
+    """A media file attached to an entry (RSS enclosure, Atom rel=enclosure, attachment)."""
+
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True)
 class EntryData:
     """One entry as parsed and normalized from a source's feed; not yet identified or classified."""
 
@@ -40,6 +49,7 @@ class EntryData:
     updated: datetime | None = None
     raw_categories: tuple[str, ...] = ()
     language: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class StoredEntry:
     origin: FeedMeta = field(default_factory=FeedMeta)
     duplicate_of: str | None = None
     via: tuple[str, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True)

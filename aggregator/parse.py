@@ -2,7 +2,9 @@
 
 feedparser is always given a file-like object (never a str or raw bytes, which it may treat
 as a URL or a path) and the response headers, so relative links resolve against the final
-URL. Its own sanitizer is off: sanitize.py is the single sanitizer.
+URL. Its own sanitizer is off: sanitize.py is the single sanitizer. DOCTYPEs (and so entity
+declarations) are removed first (xmlguard.py). JSON Feed goes to jsonfeed.py: the format is
+sniffed from the body, not taken from the file name or Content-Type.
 """
 
 from __future__ import annotations
@@ -14,10 +16,18 @@ import feedparser
 
 from .dates import from_struct, parse_loose
 from .exceptions import ParseError
-from .models import EntryData, FeedMeta, ParsedFeed
+from .jsonfeed import parse_json_feed
+from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
 from .sanitize import clean_html, plain_text, safe_url, text_to_html
+from .xmlguard import strip_doctype
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+def sniff(body: bytes) -> str:
+    """'json' or 'xml', from the first meaningful byte: names and Content-Types lie."""
+    head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "json" if head.startswith((b"{", b"[")) else "xml"
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -29,11 +39,18 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if http_base:
         headers["content-location"] = http_base
     try:
-        raw = feedparser.parse(io.BytesIO(body), response_headers=headers,
+        if sniff(body) == "json":
+            return parse_json_feed(body, http_base)
+        safe, _ = strip_doctype(body)
+        raw = feedparser.parse(io.BytesIO(safe), response_headers=headers,
                                sanitize_html=False, resolve_relative_uris=True)
         return _to_parsed(raw, http_base)
     except ParseError:
         raise
+    except RecursionError as e:
+        raise ParseError("document nested too deeply") from e
+    except MemoryError as e:
+        raise ParseError("document needs more memory than a parse may use") from e
     except Exception as e:  # feedparser can raise on bad input instead of setting bozo
         raise ParseError(f"parser failed: {type(e).__name__}: {e}") from e
 
@@ -72,7 +89,8 @@ def _entry(e: Any, base: str | None, feed_language: str | None) -> EntryData:
         published=from_struct(e.get("published_parsed")) or parse_loose(e.get("published")),
         updated=from_struct(e.get("updated_parsed")) or parse_loose(e.get("updated")),
         raw_categories=tuple(_categories(e)),
-        language=_language(e) or feed_language)
+        language=_language(e) or feed_language,
+        enclosures=_enclosures(e, base))
 
 
 def _text(d: Any, name: str) -> str:
@@ -101,6 +119,19 @@ def _authors(e: Any) -> tuple[str, ...]:
 def _categories(e: Any) -> list[str]:
     words = [plain_text(t.get("term") or t.get("label") or "", True) for t in e.get("tags") or []]
     return list(dict.fromkeys(w for w in words if w))
+
+
+def _enclosures(e: Any, base: str | None) -> tuple[Enclosure, ...]:
+    out: dict[str, Enclosure] = {}
+    for link in e.get("links") or []:
+        if link.get("rel") != "enclosure":
+            continue
+        url = safe_url(link.get("href"), base)
+        length = str(link.get("length") or "").strip()
+        if url and url not in out:
+            out[url] = Enclosure(url, (link.get("type") or "").strip() or None,
+                                 int(length) if length.isdigit() else None)
+    return tuple(out.values())
 
 
 def _language(e: Any) -> str | None:

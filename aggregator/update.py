@@ -1,9 +1,10 @@
 """The poll pipeline, top to bottom: fetch -> parse -> classify -> plan -> store.apply.
 
 Fetches run in a thread pool (at most ``poll.workers``, at most ``poll.per_host`` per host,
-so one slow host only ties up its own slots); large documents are parsed in a process pool,
-off the GIL. Every source ends as a SourceResult; one broken source never stops the cycle
-or touches another source's entries.
+so one slow host only ties up its own slots); documents are parsed by the injected parser
+(the bounded process pool of parsepool.py in the service), then capped (limits.py). Every
+source ends as a SourceResult; one broken source never stops the cycle or touches another
+source's entries.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from .config import Settings, SourceSettings
 from .exceptions import FetchError, ParseError
 from .fetch import Fetcher, poll_url
 from .lifecycle import Polled, next_state
+from .limits import cap_feed
 from .models import (
     CycleReport,
     FeedMeta,
@@ -39,12 +41,10 @@ from .taxonomy import Taxonomy, entry_language
 
 log = logging.getLogger("aggregator.update")
 
-# Below this size a document parses in the fetching thread: shipping it to a process costs
-# more than it saves (see benchmarks/bench_parse.py and docs/decisions.md).
-PROCESS_PARSE_MIN_BYTES = 16 * 1024
 HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
 
 Clock = Callable[[], datetime]
+Parser = Callable[[bytes, str, str | None], ParsedFeed]
 Progress = Callable[[int, int, int, int], None]  # done, total, new entries, failures
 
 
@@ -57,12 +57,12 @@ class Poller:
     """Runs one cycle over the given sources."""
 
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, clock: Clock,
-                 parse_pool: Callable[[], Executor | None] | None = None) -> None:
+                 parser: Parser = parse_feed) -> None:
         self.settings = settings
         self.store = store
         self.fetcher = fetcher
         self.clock = clock
-        self.parse_pool = parse_pool or (lambda: None)
+        self.parser = parser
         self.taxonomy = Taxonomy(settings.categories)
         self._host_blocked: dict[str, datetime] = {}
         self._lock = threading.Lock()
@@ -161,16 +161,8 @@ class Poller:
         return until if until is not None and until > now else None
 
     def _parse(self, fetched: Fetched) -> ParsedFeed:
-        pool = self.parse_pool() if len(fetched.body) >= PROCESS_PARSE_MIN_BYTES else None
-        if pool is None:
-            return parse_feed(fetched.body, fetched.url, fetched.content_type)
-        try:
-            return pool.submit(parse_feed, fetched.body, fetched.url,
-                               fetched.content_type).result()
-        except ParseError:
-            raise
-        except Exception as e:  # a crashed worker process is this source's parse error
-            raise ParseError(f"parser process failed: {type(e).__name__}: {e}") from e
+        parsed = self.parser(fetched.body, fetched.url, fetched.content_type)
+        return cap_feed(parsed, self.settings.ingest)
 
     # -- back in the cycle's thread ----------------------------------------------------------
 

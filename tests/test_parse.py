@@ -60,10 +60,14 @@ def test_hostile_content_is_cleaned() -> None:
     assert "<p>Hi</p>" in summary
 
 
-@pytest.mark.parametrize("body", [b"", b"<html><body>Not a feed</body></html>",
-                                  b"\x00\x01\x02", b"{not json"])
-def test_not_a_feed(body: bytes) -> None:
-    with pytest.raises(ParseError, match="not a feed"):
+@pytest.mark.parametrize(("body", "message"), [
+    (b"", "not a feed"), (b"<html><body>Not a feed</body></html>", "not a feed"),
+    (b"\x00\x01\x02", "not a feed"), (b"{not json", "invalid JSON"),
+    (b'{"rss": {"channel": {}}}', "not a JSON Feed"), (b"[1, 2]", "not an object"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+])
+def test_not_a_feed(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
         parse_feed(body, "https://x.example/f")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dates import from_iso, iso
-from ..models import FeedMeta, SourceEvent, SourceState, StoredEntry
+from ..models import Enclosure, FeedMeta, SourceEvent, SourceState, StoredEntry
 
 
 def meta_to_dict(m: FeedMeta) -> dict[str, Any]:
@@ -27,6 +27,8 @@ def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
         "content": e.content, "authors": list(e.authors), "categories": list(e.categories),
         "raw_categories": list(e.raw_categories), "language": e.language,
         "origin": meta_to_dict(e.origin), "duplicate_of": e.duplicate_of, "via": list(e.via),
+        "enclosures": [{"url": x.url, "type": x.type, "length": x.length}
+                       for x in e.enclosures],
     }
 
 
@@ -43,7 +45,9 @@ def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
         authors=tuple(d.get("authors") or ()), categories=tuple(d.get("categories") or ()),
         raw_categories=tuple(d.get("raw_categories") or ()), language=d.get("language"),
         origin=meta_from_dict(d.get("origin") or {}), duplicate_of=d.get("duplicate_of"),
-        via=tuple(d.get("via") or ()))
+        via=tuple(d.get("via") or ()),
+        enclosures=tuple(Enclosure(x["url"], x.get("type"), x.get("length"))
+                         for x in d.get("enclosures") or ()))
 
 
 def state_to_dict(s: SourceState) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""Parsing in worker processes, each document under a memory and a time bound.
+
+feedparser is pure Python: threads parsing in parallel take turns on the GIL, so documents
+are parsed in a process pool. Each worker caps its own address space (RLIMIT_AS) and each
+parse has a CPU-independent wall-clock alarm, so one pathological document becomes that
+source's ParseError instead of exhausting the machine. A worker that dies takes the pool
+with it; the pool is then rebuilt for the next document.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import signal
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
+
+from .exceptions import ParseError
+from .models import ParsedFeed
+from .parse import parse_feed
+
+
+class _ParseTimeout(BaseException):  # not an Exception: parse_feed must not catch it
+    pass
+
+
+def _init_worker(memory: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise _ParseTimeout
+
+
+def parse_bounded(body: bytes, url: str, content_type: str | None, seconds: float
+                  ) -> ParsedFeed:
+    """Runs in a worker process (its main thread, so the alarm can interrupt it)."""
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return parse_feed(body, url, content_type)
+    except _ParseTimeout:
+        raise ParseError(f"parsing took longer than {seconds:g}s") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class ParsePool:
+    """``parse(body, url, content_type)`` in bounded worker processes; inline when
+    ``processes`` is 0 (tests and embedding: no bounds then)."""
+
+    def __init__(self, processes: int, memory: int, seconds: float) -> None:
+        self.processes = processes
+        self.memory = memory
+        self.seconds = seconds
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+        if self.processes == 0:
+            return parse_feed(body, url, content_type)
+        pool = self._get()
+        try:
+            return pool.submit(parse_bounded, body, url, content_type, self.seconds).result()
+        except BrokenProcessPool as e:
+            self._discard(pool)
+            raise ParseError("the parser process died (memory limit reached?)") from e
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def _get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # forkserver: forking a process that runs fetch threads is unsafe
+                context = multiprocessing.get_context("forkserver")
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context,
+                                                 initializer=_init_worker,
+                                                 initargs=(self.memory,))
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
