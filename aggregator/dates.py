@@ -6,13 +6,17 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
+import dateutil.parser
+
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 
 _NUMERIC = re.compile(
     r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*$")
-_WORDY = re.compile(r"^\s*(?:\w+\.?,?\s+)?(\d{1,2})(?:er)?\s+(?:de\s+)?([^\W\d]+)\.?\s+(?:de\s+)?"
+_WORDY = re.compile(r"^\s*(?:[^\W\d][\w-]*\.?,?\s+)?(\d{1,2})(?:er)?\s+(?:de\s+)?([^\W\d]+)\.?\s+(?:de\s+)?"
                     r"(\d{4})(?:[ T,à]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*$", re.UNICODE)
+_ENGLISH_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b",
+                            re.IGNORECASE)
 _MONTHS = {
     # French, Spanish and Portuguese month names (and common abbreviations).
     "janvier": 1, "janv": 1, "fevrier": 2, "février": 2, "fevr": 2, "févr": 2, "mars": 3,
@@ -51,7 +55,19 @@ def parse_loose(value: str | None) -> datetime | None:
     if m and m.group(2).lower() in _MONTHS:
         month = _MONTHS[m.group(2).lower()]
         return _build(m.group(3), month, m.group(1), m.group(4), m.group(5), m.group(6))
-    return None
+    return _english_words(value)
+
+
+def _english_words(value: str) -> datetime | None:
+    """'Friday, January 29, 2021 04:42 PM' and kin: a month written as a word is unambiguous,
+    so dateutil may read it; purely numeric dates stay with the rules above."""
+    if not _ENGLISH_MONTH.search(value):
+        return None
+    try:
+        parsed = dateutil.parser.parse(value, dayfirst=True)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _build(year: str, month: str | int, day: str, hour: str | None, minute: str | None,

@@ -14,7 +14,7 @@ from typing import Any
 from .dates import parse_loose
 from .exceptions import ParseError
 from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
-from .sanitize import clean_html, plain_text, safe_url, text_to_html
+from .sanitize import clean_html, language_tag, plain_text, safe_url, text_to_html
 
 VERSIONS = {"https://jsonfeed.org/version/1": "json10",
             "https://jsonfeed.org/version/1.1": "json11"}
@@ -22,7 +22,7 @@ VERSIONS = {"https://jsonfeed.org/version/1": "json10",
 
 def parse_json_feed(body: bytes, http_base: str | None) -> ParsedFeed:
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, strict=False)  # raw tabs/newlines in strings: common
     except RecursionError as e:
         raise ParseError("JSON nested too deeply") from e
     except (ValueError, UnicodeDecodeError) as e:
@@ -49,7 +49,7 @@ class _Reader:
             raise ParseError("items: expected a list")
         home = safe_url(_string(doc, "home_page_url"), self.base)
         self.base = self.base or home or safe_url(_string(doc, "feed_url"))
-        language = _string(doc, "language")
+        language = language_tag(_string(doc, "language"))
         meta = FeedMeta(id=safe_url(_string(doc, "feed_url"), self.base) or home,
                         title=plain_text(title or "", True), link=home, language=language)
         entries = tuple(self.item(item, f"items[{i}]", language)
@@ -77,7 +77,7 @@ class _Reader:
             published=_date(item, "date_published", where),
             updated=_date(item, "date_modified", where),
             raw_categories=tuple(plain_text(t, True) for t in _strings(item, "tags", where)),
-            language=_string(item, "language", where=where) or language,
+            language=language_tag(_string(item, "language", where=where)) or language,
             enclosures=self.attachments(item, where))
 
     def attachments(self, item: dict[str, Any], where: str) -> tuple[Enclosure, ...]:

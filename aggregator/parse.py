@@ -18,7 +18,7 @@ from .dates import from_struct, parse_loose
 from .exceptions import ParseError
 from .jsonfeed import parse_json_feed
 from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
-from .sanitize import clean_html, plain_text, safe_url, text_to_html
+from .sanitize import clean_html, language_tag, plain_text, safe_url, text_to_html
 from .xmlguard import strip_doctype
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -56,9 +56,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
 
 
 def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
+    cause = raw.get("bozo_exception")
     if not raw.get("version") and not raw.entries:
-        cause = raw.get("bozo_exception")
         raise ParseError(f"not a feed ({cause})" if cause else "not a feed: no RSS or Atom found")
+    if raw.get("bozo") and not raw.entries:  # broken, and nothing could be recovered
+        raise ParseError(f"no entry could be read: {cause}")
     feed = raw.feed
     base = http_base or safe_url(feed.get("link"))
     meta = FeedMeta(
@@ -66,7 +68,7 @@ def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
         title=_text(feed, "title") or "",
         link=safe_url(feed.get("link"), base),
         updated=from_struct(feed.get("updated_parsed")) or parse_loose(feed.get("updated")),
-        language=(feed.get("language") or "").strip() or None)
+        language=language_tag(feed.get("language")))
     entries = tuple(_entry(e, base, meta.language) for e in raw.entries)
     return ParsedFeed(format=raw.get("version") or "unknown", meta=meta, entries=entries,
                       ttl_minutes=_int(feed.get("ttl")))
@@ -136,9 +138,9 @@ def _enclosures(e: Any, base: str | None) -> tuple[Enclosure, ...]:
 
 def _language(e: Any) -> str | None:
     for key in ("title_detail", "summary_detail"):
-        lang = (e.get(key) or {}).get("language")
+        lang = language_tag((e.get(key) or {}).get("language"))
         if lang:
-            return str(lang).strip() or None
+            return lang
     return None
 
 

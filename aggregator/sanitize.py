@@ -15,6 +15,11 @@ _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe
 _SPACES = re.compile(r"\s+")
 _URL_SCHEMES = {"http", "https"}
 _HTML_URL_SCHEMES = {"http", "https", "mailto"}
+# ammonia's allowlist (no script, style, iframe, object, embed, form, input, svg, math, base,
+# meta; no event handlers, srcdoc, formaction or style attributes), minus `cite`, a URL
+# attribute that url_schemes does not police.
+_ATTRIBUTES = {tag: {a for a in attrs if a != "cite"}
+               for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 
 
 def clean_text(value: str) -> str:
@@ -38,10 +43,11 @@ def clean_html(value: str, base: str | None = None) -> str:
     """
     text = clean_text(value)
     if base:
-        return nh3.clean(text, url_schemes=_HTML_URL_SCHEMES, link_rel="noopener noreferrer",
+        return nh3.clean(text, attributes=_ATTRIBUTES, url_schemes=_HTML_URL_SCHEMES,
+                         link_rel="noopener noreferrer",
                          url_relative=("rewrite_with_base", base)).strip()
-    return nh3.clean(text, url_schemes=_HTML_URL_SCHEMES, link_rel="noopener noreferrer",
-                     url_relative="deny").strip()
+    return nh3.clean(text, attributes=_ATTRIBUTES, url_schemes=_HTML_URL_SCHEMES,
+                     link_rel="noopener noreferrer", url_relative="deny").strip()
 
 
 def text_to_html(value: str) -> str:
@@ -60,3 +66,14 @@ def safe_url(value: str | None, base: str | None = None) -> str | None:
     if parts.scheme.lower() not in _URL_SCHEMES or not parts.netloc:
         return None
     return url
+
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+def language_tag(value: str | None) -> str | None:
+    """A BCP 47-shaped language tag ('en_US' -> 'en-US'), or None when it is not one."""
+    if not value:
+        return None
+    tag = value.strip().replace("_", "-")
+    return tag if _LANGUAGE.match(tag) else None
