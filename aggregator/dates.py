@@ -13,7 +13,8 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 _NUMERIC = re.compile(
     r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*$")
-_WORDY = re.compile(r"^\s*(?:[^\W\d][\w-]*\.?,?\s+)?(\d{1,2})(?:er)?\s+(?:de\s+)?([^\W\d]+)\.?\s+(?:de\s+)?"
+_WORDY = re.compile(r"^\s*(?:[^\W\d][\w-]*\.?,?\s+)?"  # optional day name
+                    r"(\d{1,2})(?:er)?\s+(?:de\s+)?([^\W\d]+)\.?\s+(?:de\s+)?"
                     r"(\d{4})(?:[ T,à]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*$", re.UNICODE)
 _ENGLISH_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b",
                             re.IGNORECASE)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import FeedServer  # noqa: E402
-from corpus import GOLDEN, observed, poll_corpus  # noqa: E402
+from conftest import FeedServer
+from corpus import GOLDEN, observed, poll_corpus
 
 if __name__ == "__main__":
     server = FeedServer()
