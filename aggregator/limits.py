@@ -47,6 +47,12 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _cut_html(html: str | None, limit: int) -> str | None:
+    """At most ``limit`` characters of well-formed HTML (sanitizing closes the cut tags)."""
     if html is None or len(html) <= limit:
         return html
-    return clean_html(html[:limit]) + "…"
+    cut = limit
+    while True:
+        out = clean_html(html[:cut]) + "…"
+        if len(out) <= limit or cut == 0:
+            return out
+        cut = max(0, cut - (len(out) - limit))

@@ -10,6 +10,7 @@ sniffed from the body, not taken from the file name or Content-Type.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import feedparser
@@ -19,9 +20,10 @@ from .exceptions import ParseError
 from .jsonfeed import parse_json_feed
 from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
 from .sanitize import clean_html, language_tag, plain_text, safe_url, text_to_html
-from .xmlguard import strip_doctype
+from .xmlguard import make_safe
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+_MARKUP = re.compile(r"<[A-Za-z/!]")
 
 
 def sniff(body: bytes) -> str:
@@ -41,8 +43,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     try:
         if sniff(body) == "json":
             return parse_json_feed(body, http_base)
-        safe, _ = strip_doctype(body)
-        raw = feedparser.parse(io.BytesIO(safe), response_headers=headers,
+        raw = feedparser.parse(io.BytesIO(make_safe(body)), response_headers=headers,
                                sanitize_html=False, resolve_relative_uris=True)
         return _to_parsed(raw, http_base)
     except ParseError:
@@ -96,11 +97,14 @@ def _entry(e: Any, base: str | None, feed_language: str | None) -> EntryData:
 
 
 def _text(d: Any, name: str) -> str:
+    """Plain text; markup is removed when declared HTML or when it looks like tags (RSS
+    titles are often escaped HTML: <b>, even <script>)."""
     value = d.get(name)
     if not value:
         return ""
     detail = d.get(f"{name}_detail") or {}
-    return plain_text(value, detail.get("type", "text/plain") in _HTML_TYPES)
+    declared = detail.get("type", "text/plain") in _HTML_TYPES
+    return plain_text(value, declared or bool(_MARKUP.search(value)))
 
 
 def _html(detail: Any, value: str | None, base: str | None) -> str | None:

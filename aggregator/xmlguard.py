@@ -13,43 +13,55 @@ from __future__ import annotations
 import codecs
 import re
 
-_WIDE = [  # (byte signature of "<" or BOM, codec)
-    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"),
+# (leading bytes, codec, whether those bytes are a BOM rather than the first "<")
+_WIDE = [
+    (codecs.BOM_UTF32_LE, "utf-32-le", True), (codecs.BOM_UTF32_BE, "utf-32-be", True),
+    (b"<\x00\x00\x00", "utf-32-le", False), (b"\x00\x00\x00<", "utf-32-be", False),
+    (codecs.BOM_UTF16_LE, "utf-16-le", True), (codecs.BOM_UTF16_BE, "utf-16-be", True),
+    (b"<\x00", "utf-16-le", False), (b"\x00<", "utf-16-be", False),
 ]
 _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
 
 
-def prolog_codec(body: bytes) -> str:
-    """The codec to read the prolog with; latin-1 for every ASCII-compatible encoding."""
-    head = body.lstrip(b" \t\r\n") if not body.startswith((b"\x00", b"\xff", b"\xfe")) else body
-    for signature, codec in _WIDE:
-        if head.startswith(signature):
-            return codec
-    return "latin-1"  # one byte per char: offsets in the text are offsets in the bytes
+def prolog_codec(body: bytes) -> tuple[str, bytes]:
+    """The codec to read the document with and its BOM (latin-1 and no BOM for every
+    ASCII-compatible encoding: one byte per char, so the bytes come back unchanged)."""
+    for lead, codec, is_bom in _WIDE:
+        if body.startswith(lead):
+            return codec, lead if is_bom else b""
+    return "latin-1", b""
 
 
-def strip_doctype(body: bytes) -> tuple[bytes, bool]:
-    """The body without its DOCTYPE declaration (internal subset included), and whether
-    one was removed. Bodies without a DOCTYPE come back unchanged, byte for byte."""
-    codec = prolog_codec(body)
-    text = body.decode(codec, errors="replace") if codec != "latin-1" else body.decode(codec)
-    found = False
-    while True:
-        span = _doctype_span(text)
-        if span is None:
-            break
+def make_safe(body: bytes) -> bytes:
+    """The body without DOCTYPEs and without character references to characters XML forbids
+    (feedparser raises on some of those, e.g. &#99999999999; or &#xD800;)."""
+    codec, bom = prolog_codec(body)
+    text = body[len(bom):].decode(codec, errors="replace")
+    cleaned = _CHAR_REF.sub(_keep_valid_ref, _without_doctypes(text))
+    if cleaned == text:
+        return body
+    return bom + cleaned.encode(codec, errors="replace")  # same encoding, same BOM
+
+
+def _keep_valid_ref(m: re.Match[str]) -> str:
+    digits = m.group(1) or m.group(2)
+    if len(digits) > 8:
+        return ""
+    code = int(digits, 16) if m.group(1) else int(digits)
+    return m.group(0) if _xml_char(code) else ""
+
+
+def _xml_char(code: int) -> bool:
+    # XML 1.0 section 2.2 Char production
+    return (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF)
+
+
+def _without_doctypes(text: str) -> str:
+    while (span := _doctype_span(text)) is not None:
         text = text[:span[0]] + text[span[1]:]
-        found = True
-    if not found:
-        return body, False
-    if codec == "latin-1":
-        return text.encode("latin-1"), True
-    bom = codecs.BOM_UTF16_LE if codec.startswith("utf-16") else codecs.BOM_UTF32_LE
-    little = codec.replace("-be", "-le")
-    return bom + text.lstrip("\ufeff").encode(little), True
+    return text
 
 
 def _doctype_span(text: str) -> tuple[int, int] | None:

@@ -2,7 +2,8 @@
 
 feedgen's ``source()`` writes only a title and a link; RFC 4287 section 4.2.11 asks an
 aggregator to keep the origin feed's id, title and updated, so a small feedgen extension
-writes the full ``atom:source``, the entry's ``xml:lang`` and its ``rel=via`` links (feedgen
+writes the full ``atom:source``, the entry's ``xml:lang`` and its ``rel=via`` and
+``rel=enclosure`` links (feedgen
 1.0 drops the ``rel`` and ``type`` of entry links: its writer shadows the loop variable).
 """
 
@@ -17,7 +18,7 @@ from lxml import etree
 
 from .. import __version__
 from ..config import Settings
-from ..models import FeedMeta, SourceEvent, StoredEntry
+from ..models import Enclosure, FeedMeta, SourceEvent, StoredEntry
 from ..taxonomy import Taxonomy
 from . import EMPTY_FEED_UPDATED, FeedSpec
 
@@ -39,7 +40,7 @@ class _HubEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         if self.language:
             entry.set(XML_LANG, self.language)
         for attrs in self.links:
-            etree.SubElement(entry, f"{{{ATOM_NS}}}link", attrs)
+            etree.SubElement(entry, f"{{{ATOM_NS}}}link", attrs, nsmap={None: ATOM_NS})
         if self.source:
             src = etree.SubElement(entry, f"{{{ATOM_NS}}}source", nsmap={None: ATOM_NS})
             for name in ("id", "title", "updated"):
@@ -81,6 +82,7 @@ def _add_entry(fg: FeedGenerator, e: StoredEntry, spec: FeedSpec, settings: Sett
     if e.link:
         fe.link(href=e.link)  # written without rel, which RFC 4287 reads as "alternate"
     fe.hub.links.extend({"rel": "via", "href": via} for via in e.via)
+    fe.hub.links.extend(_enclosure(x) for x in e.enclosures)
     for name in e.authors or (source_names.get(e.source_id, e.source_id),):
         fe.author({"name": name})
     scheme = f"{settings.hub.base_url}categories/"
@@ -94,6 +96,15 @@ def _add_entry(fg: FeedGenerator, e: StoredEntry, spec: FeedSpec, settings: Sett
         fe.content(e.summary or "", type="html")  # RFC 4287: no alternate link needs content
     fe.hub.language = e.language
     fe.hub.source = _source(e.origin, e, settings, source_names)
+
+
+def _enclosure(x: Enclosure) -> dict[str, str]:
+    attrs = {"rel": "enclosure", "href": x.url}
+    if x.type:
+        attrs["type"] = x.type
+    if x.length is not None:
+        attrs["length"] = str(x.length)
+    return attrs
 
 
 def _source(origin: FeedMeta, e: StoredEntry, settings: Settings,
