@@ -26,8 +26,12 @@ def canonical_url(url: str | None) -> str | None:
         return None
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().removeprefix("www.")
-    if parts.port and parts.port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: compare the URL as written
+        return url.strip()
+    if port and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if not k.lower().startswith(_TRACKING) and k.lower() not in _TRACKING_EXACT]
     path = parts.path.rstrip("/") or "/"

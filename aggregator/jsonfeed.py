@@ -14,7 +14,7 @@ from typing import Any
 from .dates import parse_loose
 from .exceptions import ParseError
 from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
-from .sanitize import clean_html, language_tag, plain_text, safe_url, text_to_html
+from .sanitize import clean_html, clean_token, language_tag, plain_text, safe_url, text_to_html
 
 VERSIONS = {"https://jsonfeed.org/version/1": "json10",
             "https://jsonfeed.org/version/1.1": "json11"}
@@ -66,7 +66,7 @@ class _Reader:
         text = _string(item, "content_text", where=where)
         summary = _string(item, "summary", where=where)
         return EntryData(
-            guid=str(ident).strip() or None if ident is not None else None,
+            guid=clean_token(ident),
             link=safe_url(_string(item, "url", where=where) or
                           _string(item, "external_url", where=where), self.base),
             title=plain_text(_string(item, "title", "", where) or "", True),
@@ -91,7 +91,7 @@ class _Reader:
             url = safe_url(_string(a, "url", where=f"{where}.attachments[{i}]"), self.base)
             size = a.get("size_in_bytes")
             if url:
-                out.append(Enclosure(url, _string(a, "mime_type"),
+                out.append(Enclosure(url, clean_token(_string(a, "mime_type")),
                                      size if isinstance(size, int) and size >= 0 else None))
         return tuple(out)
 

@@ -19,7 +19,7 @@ from .dates import from_struct, parse_loose
 from .exceptions import ParseError
 from .jsonfeed import parse_json_feed
 from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
-from .sanitize import clean_html, language_tag, plain_text, safe_url, text_to_html
+from .sanitize import clean_html, clean_token, language_tag, plain_text, safe_url, text_to_html
 from .xmlguard import make_safe
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -65,7 +65,7 @@ def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
     feed = raw.feed
     base = http_base or safe_url(feed.get("link"))
     meta = FeedMeta(
-        id=(feed.get("id") or "").strip() or None,
+        id=clean_token(feed.get("id")),
         title=_text(feed, "title") or "",
         link=safe_url(feed.get("link"), base),
         updated=from_struct(feed.get("updated_parsed")) or parse_loose(feed.get("updated")),
@@ -83,7 +83,7 @@ def _entry(e: Any, base: str | None, feed_language: str | None) -> EntryData:
         summary = None
     title = _text(e, "title") or plain_text(summary or content or "", True)[:80]
     return EntryData(
-        guid=(e.get("id") or "").strip() or None,
+        guid=clean_token(e.get("id")),
         link=safe_url(e.get("link"), base),
         title=title,
         summary=summary,
@@ -135,7 +135,7 @@ def _enclosures(e: Any, base: str | None) -> tuple[Enclosure, ...]:
         url = safe_url(link.get("href"), base)
         length = str(link.get("length") or "").strip()
         if url and url not in out:
-            out[url] = Enclosure(url, (link.get("type") or "").strip() or None,
+            out[url] = Enclosure(url, clean_token(link.get("type")),
                                  int(length) if length.isdigit() else None)
     return tuple(out.values())
 

@@ -27,11 +27,18 @@ def clean_text(value: str) -> str:
     return unicodedata.normalize("NFC", _BAD_CHARS.sub("", value))
 
 
+def clean_token(value: object) -> str | None:
+    """An identifier or media type as the feed wrote it, minus what XML cannot carry."""
+    if value is None:
+        return None
+    return _SPACES.sub(" ", clean_text(str(value))).strip() or None
+
+
 def plain_text(value: str, is_html: bool) -> str:
     """A single line of plain text: markup removed, entities decoded once, spaces collapsed."""
     text = clean_text(value)
-    if is_html:
-        text = html.unescape(nh3.clean(text, tags=set()))
+    if is_html:  # decoding can produce forbidden characters again (&#2;): clean twice
+        text = clean_text(html.unescape(nh3.clean(text, tags=set())))
     return _SPACES.sub(" ", text).strip()
 
 
@@ -43,11 +50,13 @@ def clean_html(value: str, base: str | None = None) -> str:
     """
     text = clean_text(value)
     if base:
-        return nh3.clean(text, attributes=_ATTRIBUTES, url_schemes=_HTML_URL_SCHEMES,
-                         link_rel="noopener noreferrer",
-                         url_relative=("rewrite_with_base", base)).strip()
-    return nh3.clean(text, attributes=_ATTRIBUTES, url_schemes=_HTML_URL_SCHEMES,
-                     link_rel="noopener noreferrer", url_relative="deny").strip()
+        cleaned = nh3.clean(text, attributes=_ATTRIBUTES, url_schemes=_HTML_URL_SCHEMES,
+                            link_rel="noopener noreferrer",
+                            url_relative=("rewrite_with_base", base))
+    else:
+        cleaned = nh3.clean(text, attributes=_ATTRIBUTES, url_schemes=_HTML_URL_SCHEMES,
+                            link_rel="noopener noreferrer", url_relative="deny")
+    return clean_text(cleaned).strip()  # character references may decode to controls
 
 
 def text_to_html(value: str) -> str:
@@ -61,9 +70,16 @@ def safe_url(value: str | None, base: str | None = None) -> str | None:
         return None
     url = clean_text(value).strip()
     if base:
-        url = urljoin(base, url)
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in _URL_SCHEMES or not parts.netloc:
+        try:
+            url = urljoin(base, url)
+        except ValueError:  # e.g. a malformed IPv6 literal
+            return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _URL_SCHEMES or not parts.hostname or " " in url:
         return None
     return url
 

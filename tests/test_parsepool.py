@@ -1,0 +1,53 @@
+"""Parsing in worker processes under a memory and a time bound."""
+
+from __future__ import annotations
+
+from conftest import DATA, EXAMPLES
+
+from aggregator.exceptions import ParseError
+from aggregator.parsepool import ParsePool
+
+SMALL = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
+BIG = (DATA / "real" / "atom" / "planet-clojure-venus.atom").read_bytes()
+HUGE = (b'<rss version="2.0"><channel><title>t</title>' + b"".join(
+    b"<item><title>x</title><description>" + b"a" * 400_000 + b"</description></item>"
+    for _ in range(40)) + b"</channel></rss>")  # 16 MB
+
+
+def parse(pool: ParsePool, body: bytes) -> str:
+    try:
+        return f"{len(pool.parse(body, 'https://x.example/f', None).entries)} entries"
+    except ParseError as e:
+        return f"error: {e}"
+
+
+def test_time_bound() -> None:
+    pool = ParsePool(1, 2**30, seconds=0.01)
+    try:
+        assert parse(pool, BIG) == "error: parsing took longer than 0.01s"
+        pool.seconds = 20
+        assert parse(pool, SMALL) == "3 entries"  # the same worker goes on
+    finally:
+        pool.close()
+
+
+def test_memory_bound_and_recovery() -> None:
+    pool = ParsePool(1, 96 * 2**20, seconds=60)
+    try:
+        outcome = parse(pool, HUGE)
+        assert outcome in ("error: document needs more memory than a parse may use",
+                           "error: the parser process died (memory limit reached?)")
+        assert parse(pool, SMALL) == "3 entries"  # a dead worker is replaced
+    finally:
+        pool.close()
+
+
+def test_worker_results_match_inline_parsing() -> None:
+    pool = ParsePool(2, 2**30, seconds=20)
+    inline = ParsePool(0, 2**30, seconds=20)
+    try:
+        for body in (SMALL, BIG):
+            assert pool.parse(body, "https://x.example/f", None) == \
+                inline.parse(body, "https://x.example/f", None)
+    finally:
+        pool.close()
