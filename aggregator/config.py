@@ -77,6 +77,15 @@ class IngestSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long entries are kept: older ones, or ones beyond the count, are pruned."""
+
+    max_age: timedelta | None = None  # none: entries are kept by count only
+    max_per_category: int = 5000
+    max_tombstones: int = 20000  # keys of pruned entries remembered, newest kept
+
+
+@dataclass(frozen=True)
 class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -88,6 +97,7 @@ class CategorySettings:
     labels: dict[str, str] = field(default_factory=dict)
     synonyms: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    fallback: bool = False  # entries that map to no category go here
 
     def label(self, language: str) -> str:
         return self.labels.get(language) or self.labels.get("en") or self.id
@@ -122,6 +132,7 @@ class Settings:
     poll: PollSettings
     serve: ServeSettings
     ingest: IngestSettings
+    retention: RetentionSettings
     categories: tuple[CategorySettings, ...]
     sources: tuple[SourceSettings, ...]
 
@@ -277,7 +288,7 @@ class _Checker:
 
     def settings(self, data: Any) -> Settings | None:
         top = self.mapping(data, "", {"hub", "store", "output", "poll", "serve", "ingest",
-                                      "categories", "sources"}, {"hub", "sources"})
+                                      "retention", "categories", "sources"}, {"hub", "sources"})
         hub = self.hub(top.get("hub"))
         categories = self.categories(top.get("categories"))
         sources = self.sources(top.get("sources"), {c.id for c in categories})
@@ -285,6 +296,7 @@ class _Checker:
             config_path=self.path.resolve(), hub=hub, store=self.store(top.get("store")),
             output=self.output(top.get("output")), poll=self.poll(top.get("poll")),
             serve=self.serve(top.get("serve")), ingest=self.ingest(top.get("ingest")),
+            retention=self.retention(top.get("retention")),
             categories=categories, sources=sources)
         return None if self.errors else settings
 
@@ -363,6 +375,17 @@ class _Checker:
             parse_timeout=self.duration(d, k, "parse_timeout", None) or base.parse_timeout,
             parse_memory=memory)
 
+    def retention(self, data: Any) -> RetentionSettings:
+        k = "retention"
+        d = self.mapping(data, k, {"max_age", "max_per_category", "max_tombstones"})
+        base = RetentionSettings()
+        return RetentionSettings(
+            max_age=self.duration(d, k, "max_age", None),
+            max_per_category=self.integer(d, k, "max_per_category", base.max_per_category,
+                                          1, 1_000_000),
+            max_tombstones=self.integer(d, k, "max_tombstones", base.max_tombstones, 0,
+                                        10_000_000))
+
     def allow_hosts(self, d: dict[str, Any]) -> tuple[str, ...]:
         hosts = self.strings(d, "poll", "allow_hosts")
         for i, entry in enumerate(hosts):
@@ -387,7 +410,8 @@ class _Checker:
         out: list[CategorySettings] = []
         for i, item in enumerate(data):
             key = f"categories[{i}]"
-            d = self.mapping(item, key, {"id", "labels", "synonyms", "keywords"}, {"id"})
+            d = self.mapping(item, key, {"id", "labels", "synonyms", "keywords", "fallback"},
+                             {"id"})
             cid = self.string(d, key, "id") or ""
             if cid and not _SOURCE_ID.match(cid):
                 self.error(f"{key}.id", "must match [a-z0-9-]+")
@@ -395,7 +419,10 @@ class _Checker:
                 self.error(f"{key}.id", f"duplicate category id {cid!r}")
             out.append(CategorySettings(id=cid, labels=self.labels(d.get("labels"), key),
                                         synonyms=self.strings(d, key, "synonyms"),
-                                        keywords=self.keywords(d, key)))
+                                        keywords=self.keywords(d, key),
+                                        fallback=self.boolean(d, key, "fallback", False)))
+        if sum(c.fallback for c in out) > 1:
+            self.error("categories", "only one category can be the fallback")
         return tuple(out)
 
     def labels(self, data: Any, key: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ it has been seen on ADOPT_AFTER consecutive polls; the config file is never rewr
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .models import Fetched, NotModified, ParsedFeed, SourceEvent, SourceState
@@ -31,6 +31,7 @@ class Polled:
     retry_after: float | None = None  # seconds, from Retry-After
     deferred_until: datetime | None = None  # not polled: its host asked us to wait
     polled_url: str | None = None
+    notes: dict[str, str] = field(default_factory=dict, compare=False)  # for the state
 
 
 def state_label(state: SourceState | None, enabled: bool) -> str:

@@ -114,6 +114,11 @@ class StoredEntry:
     duplicate_of: str | None = None
     via: tuple[str, ...] = ()
     enclosures: tuple[Enclosure, ...] = ()
+    own_categories: tuple[str, ...] = ()  # its own filing; `categories` adds its copies'
+    story: str = ""  # entries telling the same story share this (see dedup.py)
+    merge_reason: str | None = None  # why this entry joined its story, if it did
+    revisions: int = 0  # content changes within the current churn window
+    revision_window: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,9 @@ class SourceState:
     adopted_from: str | None = None  # the configured URL it replaces
     redirect_to: str | None = None  # permanent redirect target being counted
     redirect_seen: int = 0
+    identity: str = "guid"  # "guid", or "link" once the feed's ids proved broken
+    identity_reason: str | None = None
+    unmapped: dict[str, int] = field(default_factory=dict)  # raw category words -> count
 
 
 @dataclass(frozen=True)

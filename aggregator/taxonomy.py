@@ -15,7 +15,9 @@ from .config import CategorySettings, SourceSettings
 from .models import EntryData
 from .sanitize import plain_text
 
-UNCATEGORIZED = "uncategorized"
+UNCATEGORIZED = "uncategorized"  # the built-in fallback, when no category is marked fallback
+_FALLBACK_LABELS = {"en": "Uncategorized", "fr": "Non classé", "es": "Sin categoría",
+                    "pt": "Sem categoria", "de": "Ohne Kategorie"}
 _SPLIT = re.compile(r"[,;/|]")
 _PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
 _SPACES = re.compile(r"\s+")
@@ -39,8 +41,10 @@ class Taxonomy:
 
     def __init__(self, categories: Iterable[CategorySettings]) -> None:
         self.categories = tuple(categories)
-        self.order = {c.id: i for i, c in enumerate(self.categories)}
-        self.order[UNCATEGORIZED] = len(self.order)
+        marked = [c.id for c in self.categories if c.fallback]
+        self.fallback = marked[0] if marked else UNCATEGORIZED
+        self.order = {c.id: i for i, c in enumerate(self.categories) if not c.fallback}
+        self.order[self.fallback] = len(self.order)  # always last
         self._words: dict[str, str] = {}
         for c in self.categories:
             for word in (c.id, *c.labels.values(), *c.synonyms):
@@ -50,31 +54,46 @@ class Taxonomy:
 
     @property
     def ids(self) -> tuple[str, ...]:
-        return (*(c.id for c in self.categories), UNCATEGORIZED)
+        """Every category id, the fallback last."""
+        return tuple(sorted(self.order, key=self.order.__getitem__))
 
     def label(self, category_id: str, language: str) -> str:
         for c in self.categories:
             if c.id == category_id:
                 return c.label(language)
-        return "Uncategorized" if category_id == UNCATEGORIZED else category_id
+        if category_id == UNCATEGORIZED:
+            return _FALLBACK_LABELS.get(language.split("-")[0], _FALLBACK_LABELS["en"])
+        return category_id
 
     def classify(self, entry: EntryData, source: SourceSettings) -> tuple[str, ...]:
-        """Mapped words and keyword rules, else the source defaults, else uncategorized."""
-        found = set(self.map_words(entry.raw_categories, source))
+        """Mapped words and keyword rules, else the source defaults, else the fallback."""
+        found = {cid for cid, _ in self.explain(entry, source)}
+        return tuple(sorted(found, key=self.order.__getitem__))
+
+    def explain(self, entry: EntryData, source: SourceSettings) -> list[tuple[str, str]]:
+        """(category id, why) for every category the entry is filed under."""
+        reasons = [(cid, f"category word {word!r}") for word, cid in
+                   self.word_matches(entry.raw_categories, source)]
         text = f"{entry.title} {plain_text(entry.summary or entry.content or '', True)}"
-        found.update(cid for cid, rule in self._rules if rule.search(text))
-        if not found:
-            found.update(source.categories)
-        return tuple(sorted(found, key=self.order.__getitem__)) if found else (UNCATEGORIZED,)
+        reasons += [(cid, f"keyword rule {rule.pattern!r}") for cid, rule in self._rules
+                    if rule.search(text)]
+        if not reasons:
+            reasons = [(cid, "default category of the source") for cid in source.categories]
+        return reasons or [(self.fallback, "nothing else matched")]
 
     def map_words(self, raw_categories: Iterable[str], source: SourceSettings) -> list[str]:
+        return [cid for _, cid in self.word_matches(raw_categories, source)]
+
+    def word_matches(self, raw_categories: Iterable[str], source: SourceSettings
+                     ) -> list[tuple[str, str]]:
+        """(word, category id) for each raw word, or part of one, that maps."""
         overrides = {fold(k): v for k, v in source.category_map.items()}
-        found: list[str] = []
+        found: list[tuple[str, str]] = []
         for raw in raw_categories:
             for word in split_words(raw):
                 cid = overrides.get(fold(word)) or self._words.get(fold(word))
                 if cid:
-                    found.append(cid)
+                    found.append((word, cid))
                     if word is raw:
                         break  # the whole string mapped: its parts are not looked at
         return found
@@ -84,6 +103,6 @@ class Taxonomy:
         return [raw for raw in raw_categories if not self.map_words([raw], source)]
 
 
-def entry_language(entry: EntryData, source: SourceSettings, default: str) -> str:
-    """The entry's own xml:lang (or its feed's), else the source's configured language."""
-    return entry.language or source.language or default
+def primary_language(tag: str) -> str:
+    """'fr-CA' -> 'fr': per-language outputs group regional variants."""
+    return tag.split("-")[0].lower()

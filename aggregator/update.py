@@ -18,14 +18,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from . import dedup
+from . import dedup, retention
 from .config import Settings, SourceSettings
 from .exceptions import FetchError, ParseError
 from .fetch import Fetcher, poll_url
+from .language import LanguageChooser
 from .lifecycle import Polled, next_state
 from .limits import cap_feed
 from .models import (
     CycleReport,
+    EntryData,
     FeedMeta,
     Fetched,
     NotModified,
@@ -37,11 +39,12 @@ from .models import (
 from .parse import parse_feed
 from .sanitize import safe_url
 from .store import Store
-from .taxonomy import Taxonomy, entry_language
+from .taxonomy import Taxonomy
 
 log = logging.getLogger("aggregator.update")
 
-HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
+HOST_WIDE_RETRY = {429, 503}
+MAX_UNMAPPED = 200  # unmapped category words remembered per source  # Retry-After on these applies to every source on the host
 
 Clock = Callable[[], datetime]
 Parser = Callable[[bytes, str, str | None], ParsedFeed]
@@ -57,13 +60,16 @@ class Poller:
     """Runs one cycle over the given sources."""
 
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, clock: Clock,
-                 parser: Parser = parse_feed) -> None:
+                 parser: Parser = parse_feed, languages: LanguageChooser | None = None
+                 ) -> None:
         self.settings = settings
         self.store = store
         self.fetcher = fetcher
         self.clock = clock
         self.parser = parser
         self.taxonomy = Taxonomy(settings.categories)
+        self.languages = languages or LanguageChooser(settings.hub.languages,
+                                                      settings.hub.language)
         self._host_blocked: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
@@ -76,18 +82,19 @@ class Poller:
         new_guess = failures = 0
         for p in self._fetch_all(sources, states, now):
             polled[p.source_id] = p
-            found = self._candidates(self.settings.source(p.source_id), p)
+            found = self._candidates(self.settings.source(p.source_id), p, states, now)
             candidates.extend(found)
             new_guess += sum(self.store.get(c.key) is None for c in found)
             failures += p.error is not None
             if progress:
                 progress(len(polled), len(sources), new_guess, failures)
-        candidates.sort(key=lambda c: (c.source_id, c.key))  # order-independent planning
-        plan = dedup.plan(candidates, self.store.get, self.store.by_canonical,
-                          {s.id: s.kind for s in self.settings.sources}, self.settings.hub.id,
-                          now)
+        store = self.store
+        lookups = dedup.Lookups(store.get, store.by_canonical, store.by_story,
+                                store.published_between, store.is_tombstone)
+        plan = dedup.plan(candidates, lookups, {s.id: s.kind for s in self.settings.sources},
+                          self.settings.hub.id, now, self.taxonomy.fallback)
         new_states, events = self._states(sources, polled, states, now)
-        self.store.apply(plan.writes, new_states, events)
+        store.apply(plan.writes, new_states, events)
         return CycleReport(tuple(_result(polled[s.id], plan) for s in sources))
 
     def _fetch_all(self, sources: Sequence[SourceSettings], states: dict[str, SourceState],
@@ -166,28 +173,56 @@ class Poller:
 
     # -- back in the cycle's thread ----------------------------------------------------------
 
-    def _candidates(self, source: SourceSettings, p: Polled) -> list[dedup.Candidate]:
+    def _candidates(self, source: SourceSettings, p: Polled, states: dict[str, SourceState],
+                    now: datetime) -> list[dedup.Candidate]:
         if p.parsed is None:
             return []
-        entries = p.parsed.entries
+        oldest = retention.cutoff(self.settings.retention, now)
+        entries = [e for e in p.parsed.entries if (e.published or e.updated or now) >= oldest]
+        by_link = self._ids_broken(source, p, entries, states.get(source.id))
         origin = _origin(p)
         return [dedup.Candidate(
             source_id=source.id, kind=source.kind, identity=ident, data=e,
             categories=self.taxonomy.classify(e, source),
-            language=entry_language(e, source, self.settings.hub.language), origin=origin)
-            for ident, e in zip(dedup.identities(entries), entries, strict=True)]
+            language=self.languages.choose(e, source), origin=origin, by_link=by_link)
+            for ident, e in zip(dedup.identities(entries, by_link), entries, strict=True)]
+
+    def _ids_broken(self, source: SourceSettings, p: Polled, entries: list[EntryData],
+                    state: SourceState | None) -> bool:
+        """Whether to identify this source's entries by link; decided once, then sticky."""
+        if state is not None and state.identity == "link":
+            return True
+        stored = {e.canonical_link: e.guid or "" for e in
+                  self.store.entries(source_id=source.id, include_duplicates=True)
+                  if e.canonical_link}
+        reason = dedup.broken_ids(entries, stored)
+        if reason is not None:
+            log.warning("source %s: switching to link-based identity: %s", source.id, reason)
+            p.notes["identity_reason"] = reason
+        return reason is not None
 
     def _states(self, sources: Sequence[SourceSettings], polled: dict[str, Polled],
                 states: dict[str, SourceState], now: datetime
                 ) -> tuple[list[SourceState], list[SourceEvent]]:
         new_states, events = [], []
         for s in sources:
-            state, found = next_state(polled[s.id], states.get(s.id),
-                                      self.settings.interval_of(s), now)
-            new_states.append(state)
+            p = polled[s.id]
+            state, found = next_state(p, states.get(s.id), self.settings.interval_of(s), now)
+            new_states.append(self._taxonomy_notes(s, p, state))
             events.extend(found)
         new_states.extend(self._host_wide_waits(sources, states))
         return new_states, events
+
+    def _taxonomy_notes(self, source: SourceSettings, p: Polled, state: SourceState
+                        ) -> SourceState:
+        """Record a switch to link identity, and the category words that map to nothing."""
+        if "identity_reason" in p.notes:
+            state = replace(state, identity="link", identity_reason=p.notes["identity_reason"])
+        if p.parsed is None:
+            return state
+        counts = Counter(word for e in p.parsed.entries
+                         for word in self.taxonomy.unmapped(e.raw_categories, source))
+        return replace(state, unmapped=dict(sorted(counts.most_common(MAX_UNMAPPED))))
 
     def _host_wide_waits(self, polled: Sequence[SourceSettings],
                          states: dict[str, SourceState]) -> list[SourceState]:

@@ -26,6 +26,7 @@ def entry(key: str, source: str = "a", days: int = 0, categories: tuple[str, ...
     return StoredEntry(key=key, source_id=source, entry_id=f"tag:t,2026:{key}", title=key,
                        link=link, canonical_link=link, published=when, updated=when,
                        first_seen=when, content_hash=key, categories=categories,
+                       own_categories=categories, story=link or key,
                        origin=FeedMeta(id="o", title="Origin", updated=when), **kw)  # type: ignore[arg-type]
 
 

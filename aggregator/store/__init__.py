@@ -8,6 +8,7 @@ keyed by ``StoredEntry.key`` with lookups by category, source and canonical link
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +19,18 @@ class Store(Protocol):
     def get(self, key: str) -> StoredEntry | None: ...
 
     def by_canonical(self, link: str) -> list[StoredEntry]: ...
+
+    def by_story(self, story: str) -> list[StoredEntry]: ...
+
+    def published_between(self, low: datetime, high: datetime) -> list[StoredEntry]:
+        """Every entry (copies included) published in [low, high]."""
+        ...
+
+    def is_tombstone(self, key: str) -> bool:
+        """The entry was pruned by retention; its key stays so it is not ingested again."""
+        ...
+
+    def tombstones(self) -> dict[str, datetime]: ...
 
     def entries(self, category: str | None = None, source_id: str | None = None,
                 include_duplicates: bool = False) -> list[StoredEntry]:
@@ -37,7 +50,11 @@ class Store(Protocol):
         ...
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
-              events: Sequence[SourceEvent] = ()) -> None: ...
+              events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
+              forgotten: Sequence[str] = ()) -> None:
+        """Write a batch: entries and states upserted, events appended, ``removed`` entry
+        keys deleted and kept as tombstones, ``forgotten`` tombstones dropped."""
+        ...
 
     def close(self) -> None: ...
 

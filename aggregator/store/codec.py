@@ -29,6 +29,9 @@ def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
         "origin": meta_to_dict(e.origin), "duplicate_of": e.duplicate_of, "via": list(e.via),
         "enclosures": [{"url": x.url, "type": x.type, "length": x.length}
                        for x in e.enclosures],
+        "own_categories": list(e.own_categories), "story": e.story,
+        "merge_reason": e.merge_reason, "revisions": e.revisions,
+        "revision_window": iso(e.revision_window),
     }
 
 
@@ -47,7 +50,11 @@ def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
         origin=meta_from_dict(d.get("origin") or {}), duplicate_of=d.get("duplicate_of"),
         via=tuple(d.get("via") or ()),
         enclosures=tuple(Enclosure(x["url"], x.get("type"), x.get("length"))
-                         for x in d.get("enclosures") or ()))
+                         for x in d.get("enclosures") or ()),
+        own_categories=tuple(d.get("own_categories") or d.get("categories") or ()),
+        story=d.get("story") or d.get("canonical_link") or d["key"],
+        merge_reason=d.get("merge_reason"), revisions=int(d.get("revisions") or 0),
+        revision_window=from_iso(d.get("revision_window")))
 
 
 def state_to_dict(s: SourceState) -> dict[str, Any]:
@@ -60,6 +67,8 @@ def state_to_dict(s: SourceState) -> dict[str, Any]:
         "feed": meta_to_dict(s.feed) if s.feed else None, "gone": s.gone,
         "adopted_url": s.adopted_url, "adopted_from": s.adopted_from,
         "redirect_to": s.redirect_to, "redirect_seen": s.redirect_seen,
+        "identity": s.identity, "identity_reason": s.identity_reason,
+        "unmapped": dict(s.unmapped),
     }
 
 
@@ -73,7 +82,9 @@ def state_from_dict(d: dict[str, Any]) -> SourceState:
         feed=meta_from_dict(d["feed"]) if d.get("feed") else None,
         gone=bool(d.get("gone")), adopted_url=d.get("adopted_url"),
         adopted_from=d.get("adopted_from"), redirect_to=d.get("redirect_to"),
-        redirect_seen=int(d.get("redirect_seen") or 0))
+        redirect_seen=int(d.get("redirect_seen") or 0), identity=d.get("identity") or "guid",
+        identity_reason=d.get("identity_reason"),
+        unmapped={str(k): int(v) for k, v in (d.get("unmapped") or {}).items()})
 
 
 def event_to_dict(e: SourceEvent) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from ..models import SourceEvent, SourceState, StoredEntry
 
@@ -25,6 +27,9 @@ class MemoryStore:
         self._by_source: dict[str, set[str]] = defaultdict(set)
         self._by_canonical: dict[str, set[str]] = defaultdict(set)
         self._copies: dict[str, set[str]] = defaultdict(set)
+        self._by_story: dict[str, set[str]] = defaultdict(set)
+        self._by_date: list[tuple[datetime, str]] = []  # sorted (published, key)
+        self._tombstones: dict[str, datetime] = {}
         self._events: list[SourceEvent] = []
 
     # -- reads -------------------------------------------------------------------------------
@@ -34,6 +39,20 @@ class MemoryStore:
 
     def by_canonical(self, link: str) -> list[StoredEntry]:
         return [self._entries[k] for k in sorted(self._by_canonical.get(link, ()))]
+
+    def by_story(self, story: str) -> list[StoredEntry]:
+        return [self._entries[k] for k in sorted(self._by_story.get(story, ()))]
+
+    def published_between(self, low: datetime, high: datetime) -> list[StoredEntry]:
+        start = bisect.bisect_left(self._by_date, (low, ""))
+        end = bisect.bisect_right(self._by_date, (high, "\uffff"))
+        return [self._entries[k] for _, k in self._by_date[start:end]]
+
+    def is_tombstone(self, key: str) -> bool:
+        return key in self._tombstones
+
+    def tombstones(self) -> dict[str, datetime]:
+        return dict(self._tombstones)
 
     def copies_of(self, key: str) -> list[StoredEntry]:
         return [self._entries[k] for k in sorted(self._copies.get(key, ()))]
@@ -66,9 +85,18 @@ class MemoryStore:
     # -- writes ------------------------------------------------------------------------------
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
-              events: Sequence[SourceEvent] = ()) -> None:
+              events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
+              forgotten: Sequence[str] = ()) -> None:
         for e in entries:
             self._index(e)
+        for key in removed:
+            gone = self._entries.pop(key, None)
+            if gone is not None:
+                self._unindex(gone)
+                self._by_source[gone.source_id].discard(key)
+                self._tombstones[key] = gone.published
+        for key in forgotten:
+            self._tombstones.pop(key, None)
         for s in states:
             self._states[s.source_id] = s
         self._events = (self._events + list(events))[-MAX_EVENTS:]
@@ -88,6 +116,8 @@ class MemoryStore:
             self._by_canonical[e.canonical_link].add(e.key)
         if e.duplicate_of:
             self._copies[e.duplicate_of].add(e.key)
+        self._by_story[e.story or e.key].add(e.key)
+        bisect.insort(self._by_date, (e.published, e.key))
 
     def _unindex(self, e: StoredEntry) -> None:
         for c in e.categories:
@@ -96,3 +126,7 @@ class MemoryStore:
             self._by_canonical[e.canonical_link].discard(e.key)
         if e.duplicate_of:
             self._copies[e.duplicate_of].discard(e.key)
+        self._by_story[e.story or e.key].discard(e.key)
+        i = bisect.bisect_left(self._by_date, (e.published, e.key))
+        if i < len(self._by_date) and self._by_date[i] == (e.published, e.key):
+            del self._by_date[i]

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from .codec import (
 )
 from .memory import MAX_EVENTS, MemoryStore
 
-ENTRIES, SOURCES, EVENTS = "entries", "sources", "events"
+ENTRIES, SOURCES, EVENTS, TOMBSTONES = "entries", "sources", "events", "tombstones"
 
 
 class BufferedStorage(Storage):
@@ -75,7 +76,7 @@ class TinyDBStore(MemoryStore):
         try:
             self._storage = BufferedStorage(path, _load(path), readonly)
             self._db = TinyDB(storage=_StorageFactory(self._storage))
-            self._ids: dict[str, dict[str, int]] = {ENTRIES: {}, SOURCES: {}}
+            self._ids: dict[str, dict[str, int]] = {ENTRIES: {}, SOURCES: {}, TOMBSTONES: {}}
             self._read_all()
         except BaseException:
             self.close()
@@ -103,23 +104,35 @@ class TinyDBStore(MemoryStore):
                 state = state_from_dict(doc)
                 self._states[state.source_id] = state
             self._events = [event_from_dict(doc) for doc in self._db.table(EVENTS).all()]
+            for doc in self._db.table(TOMBSTONES).all():
+                self._ids[TOMBSTONES][doc["key"]] = doc.doc_id
+                self._tombstones[doc["key"]] = datetime.fromisoformat(doc["published"])
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise StoreCorrupt(f"{self.path}: not a valid store ({type(e).__name__}: {e}); "
                                "the file was left untouched") from e
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
-              events: Sequence[SourceEvent] = ()) -> None:
+              events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
+              forgotten: Sequence[str] = ()) -> None:
         if self.readonly:
             raise StoreError(f"{self.path}: store opened read-only")
-        if not entries and not states and not events:
+        if not (entries or states or events or removed or forgotten):
             return
         _replace_docs(self._db.table(ENTRIES), self._ids[ENTRIES], "key",
                       [entry_to_dict(e) for e in entries])
         _replace_docs(self._db.table(SOURCES), self._ids[SOURCES], "source_id",
                       [state_to_dict(s) for s in states])
         self._append_events(events)
+        self._prune(removed, forgotten)
         self._storage.flush()
-        super().apply(entries, states, events)
+        super().apply(entries, states, events, removed, forgotten)
+
+    def _prune(self, removed: Sequence[str], forgotten: Sequence[str]) -> None:
+        gone = [self._entries[k] for k in removed if k in self._entries]
+        _drop_docs(self._db.table(ENTRIES), self._ids[ENTRIES], [e.key for e in gone])
+        _replace_docs(self._db.table(TOMBSTONES), self._ids[TOMBSTONES], "key",
+                      [{"key": e.key, "published": e.published.isoformat()} for e in gone])
+        _drop_docs(self._db.table(TOMBSTONES), self._ids[TOMBSTONES], list(forgotten))
 
     def _append_events(self, events: Sequence[SourceEvent]) -> None:
         if not events:
@@ -162,6 +175,12 @@ def _replace_docs(table: Table, ids: dict[str, int], key: str, docs: list[dict[s
             next_id += 1
         batch.append(Document(d, doc_id=ids[d[key]]))
     table.insert_multiple(batch)
+
+
+def _drop_docs(table: Table, ids: dict[str, int], keys: list[str]) -> None:
+    doc_ids = [ids.pop(k) for k in keys if k in ids]
+    if doc_ids:
+        table.remove(doc_ids=doc_ids)
 
 
 def _load(path: Path) -> dict[str, Any]:
