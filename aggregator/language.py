@@ -28,7 +28,8 @@ class LanguageChooser:
             return entry.language
         if source.language:
             return source.language
-        return self.detect(f"{entry.title}. {plain_text(entry.summary or entry.content or '', True)}")
+        text = plain_text(entry.summary or entry.content or "", True)
+        return self.detect(f"{entry.title}. {text}")
 
     def detect(self, text: str) -> str:
         if len(self.languages) < 2 or len(text.strip()) < 3:

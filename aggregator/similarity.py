@@ -9,6 +9,7 @@ different-story pairs of the real-world corpus (see docs/decisions.md).
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from .models import StoredEntry
@@ -27,7 +28,7 @@ def fingerprint(title: str, html: str | None) -> Fingerprint:
     words = fold(title).split() + fold(plain_text(html or "", True)).split()[:OPENING_WORDS]
     if len(words) < MIN_WORDS:
         return frozenset()
-    return frozenset(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    return frozenset(f"{a} {b}" for a, b in itertools.pairwise(words))
 
 
 def of_entry(e: StoredEntry) -> Fingerprint:

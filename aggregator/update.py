@@ -43,8 +43,8 @@ from .taxonomy import Taxonomy
 
 log = logging.getLogger("aggregator.update")
 
-HOST_WIDE_RETRY = {429, 503}
-MAX_UNMAPPED = 200  # unmapped category words remembered per source  # Retry-After on these applies to every source on the host
+HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
+MAX_UNMAPPED = 200  # unmapped category words remembered per source
 
 Clock = Callable[[], datetime]
 Parser = Callable[[bytes, str, str | None], ParsedFeed]
