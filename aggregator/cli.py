@@ -21,6 +21,7 @@ from .dates import iso
 from .exceptions import AggregatorError, ConfigError
 from .models import CycleReport, SourceHealth, StoredEntry
 from .progress import TerminalProgress
+from .taxonomy import Taxonomy
 
 log = logging.getLogger("aggregator")
 
@@ -80,12 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     add("serve", cmd_serve, "serve the output directory over HTTP")
     status = add("status", cmd_status, "show per-source health")
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--categories", action="store_true",
+                        help="show the category words of each source that map to nothing")
     entries = add("entries", cmd_entries, "list or count stored entries")
     entries.add_argument("--category", metavar="ID", help="only entries in this category")
     entries.add_argument("--source", metavar="ID", help="only entries from this source")
     entries.add_argument("--count", action="store_true", help="print the number alone")
     entries.add_argument("--json", action="store_true", help="print JSON")
     add("check-config", cmd_check_config, "validate the config file")
+    explain = add("explain", cmd_explain, "why an entry was merged and how it was categorized")
+    explain.add_argument("entry", metavar="ENTRY", help="entry key, published id or link")
+    explain.add_argument("--json", action="store_true", help="print JSON")
     sources = add("sources", cmd_sources, "operator actions on sources")
     action = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
     enable = action.add_parser("enable", parents=[common],
@@ -214,13 +220,39 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import as_text, explain
+
+    with Aggregator.from_config(config_path(args), readonly=True) as agg:
+        info = explain(agg.settings, agg.store, args.entry)
+    print(json.dumps(info, ensure_ascii=False, indent=2) if args.json else as_text(info))
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
         health = agg.status()
+        if args.categories:
+            return print_unmapped(agg, args.json)
     if args.json:
         print(json.dumps([asdict(h) for h in health], ensure_ascii=False, indent=2))
     else:
         print_status(health)
+    return EXIT_OK
+
+
+def print_unmapped(agg: Aggregator, as_json: bool) -> int:
+    """Raw category words per source that map to no hub category, most frequent first."""
+    states = agg.store.source_states()
+    words = {s.id: states[s.id].unmapped if s.id in states else {}
+             for s in agg.settings.sources}
+    if as_json:
+        print(json.dumps(words, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for source_id, counts in words.items():
+        listed = ", ".join(f"{w} ({n})" for w, n in
+                           sorted(counts.items(), key=lambda x: (-x[1], x[0])))
+        print(f"{source_id}: {listed or '(every word maps)'}")
     return EXIT_OK
 
 
@@ -238,8 +270,7 @@ def print_status(health: Sequence[SourceHealth]) -> None:
 
 def cmd_entries(args: argparse.Namespace) -> int:
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
-        if args.category and args.category not in {*(c.id for c in agg.settings.categories),
-                                                   "uncategorized"}:
+        if args.category and args.category not in Taxonomy(agg.settings.categories).ids:
             raise ConfigError(f"unknown category id {args.category!r}")
         if args.source:
             agg.settings.source(args.source)

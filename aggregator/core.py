@@ -12,10 +12,13 @@ from .config import Settings, SourceSettings, load_settings
 from .dates import iso
 from .exceptions import ConfigError
 from .fetch import Fetcher
+from .language import LanguageChooser
 from .lifecycle import reenable, state_label
 from .models import CycleReport, SourceEvent, SourceHealth, SourceState, StoredEntry
 from .netguard import Resolver
 from .parsepool import ParsePool
+from .retention import plan_pruning
+from .taxonomy import Taxonomy
 from .publish import publish
 from .store import Store, open_store
 from .update import Poller, Progress
@@ -42,6 +45,7 @@ class Aggregator:
             else parse_processes
         self.parsers = ParsePool(processes, ingest.parse_memory,
                                  ingest.parse_timeout.total_seconds())
+        self.languages = LanguageChooser(settings.hub.languages, settings.hub.language)
 
     @classmethod
     def from_config(cls, path: Path | str, readonly: bool = False) -> Aggregator:
@@ -56,8 +60,18 @@ class Aggregator:
         if self._fetcher is None:
             self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
         poller = Poller(self.settings, self.store, self._fetcher, self.clock,
-                        self.parsers.parse)
-        return poller.run(sources, progress)
+                        self.parsers.parse, self.languages)
+        report = poller.run(sources, progress)
+        self.prune()
+        return report
+
+    def prune(self) -> int:
+        """Apply retention; returns how many entries were removed."""
+        pruning = plan_pruning(self.store, Taxonomy(self.settings.categories).ids,
+                               self.settings.retention, self.clock())
+        if pruning.removed or pruning.forgotten:
+            self.store.apply([], [], removed=pruning.removed, forgotten=pruning.forgotten)
+        return len(pruning.removed)
 
     def publish(self) -> list[Path]:
         return publish(self.settings, self.store, self.status())
@@ -134,4 +148,6 @@ def _health(source: SourceSettings, location: str, state: SourceState | None, en
         failures=state.failures if state else 0,
         last_error=state.last_error if state else None,
         next_check=iso(state.next_check_at) if state else None, entries=entries,
-        adopted_url=state.adopted_url if state and state.adopted_from == source.url else None)
+        adopted_url=state.adopted_url if state and state.adopted_from == source.url else None,
+        identity=state.identity_reason and f"by link: {state.identity_reason}"
+        if state else None)

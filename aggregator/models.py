@@ -198,6 +198,7 @@ class SourceHealth:
     next_check: str | None
     entries: int
     adopted_url: str | None = None
+    identity: str | None = None  # set when the feed's ids proved broken
 
 
 @dataclass(frozen=True)

@@ -8,29 +8,48 @@ from pathlib import Path
 
 from .config import Settings
 from .files import write_if_changed
-from .models import SourceHealth
+from .models import SourceHealth, StoredEntry
 from .render import FeedSpec
 from .render.atom import render_atom, render_status_atom
 from .render.html import PageEntry, render_index
 from .render.status import render_status
 from .store import Store
-from .taxonomy import Taxonomy
+from .taxonomy import Taxonomy, primary_language
 
 log = logging.getLogger("aggregator.publish")
 
 STATUS_EVENTS = 100  # entries in status.atom
 
 
-def feed_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
-    """The combined feed, then one per category (uncategorized last)."""
+def feed_specs(settings: Settings, taxonomy: Taxonomy, language: str | None = None
+               ) -> list[FeedSpec]:
+    """The combined feed, then one per category (the fallback last); with ``language``, the
+    same set for entries in that language, under ``<language>/``."""
     hub = settings.hub
-    specs = [FeedSpec("all", hub.title, f"{hub.id}feeds/all", f"{hub.base_url}all.atom",
-                      hub.base_url, hub.language)]
+    lang = language or hub.language
+    prefix = f"{language}/" if language else ""
+    suffix = f" ({language})" if language else ""
+    specs = [FeedSpec(f"{prefix}all", hub.title + suffix, f"{hub.id}feeds/{prefix}all",
+                      f"{hub.base_url}{prefix}all.atom", hub.base_url, lang,
+                      only_language=language)]
     for cid in taxonomy.ids:
-        specs.append(FeedSpec(cid, f"{hub.title}: {taxonomy.label(cid, hub.language)}",
-                              f"{hub.id}feeds/{cid}", f"{hub.base_url}{cid}.atom",
-                              hub.base_url, hub.language, category=cid))
+        specs.append(FeedSpec(f"{prefix}{cid}", f"{hub.title}: {taxonomy.label(cid, lang)}"
+                              + suffix, f"{hub.id}feeds/{prefix}{cid}",
+                              f"{hub.base_url}{prefix}{cid}.atom", hub.base_url, lang,
+                              category=cid, only_language=language))
     return specs
+
+
+def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
+    """Per-language feeds for every configured hub language."""
+    return [spec for lang in dict.fromkeys(primary_language(x) for x in settings.hub.languages)
+            for spec in feed_specs(settings, taxonomy, lang)]
+
+
+def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[StoredEntry]:
+    if spec.only_language is None:
+        return entries
+    return [e for e in entries if primary_language(e.language or default) == spec.only_language]
 
 
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth]
@@ -40,18 +59,20 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     names = {s.id: s.name for s in settings.sources}
     limit = settings.output.entries_per_feed
     specs = feed_specs(settings, taxonomy)
+    by_language = language_specs(settings, taxonomy)
     out: dict[str, bytes] = {}
     counts: dict[str, int] = {}
-    for spec in specs:
-        entries = store.entries(category=spec.category)
-        if spec.category:
+    for spec in specs + by_language:
+        entries = _select(store.entries(category=spec.category), spec, settings.hub.language)
+        if spec.category and spec.only_language is None:
             counts[spec.category] = len(entries)
         out[f"{spec.name}.atom"] = render_atom(spec, entries[:limit], settings, taxonomy, names)
     page = [PageEntry(e, names.get(e.source_id, e.source_id),
                       tuple((c, taxonomy.label(c, settings.hub.language)) for c in e.categories))
             for e in store.entries()[:limit]]
-    out["index.html"] = render_index(settings.hub.title, settings.hub.language, specs, page,
-                                     counts)
+    languages = [spec for spec in by_language if spec.category is None]
+    out["index.html"] = render_index(settings.hub.title, settings.hub.language, specs,
+                                     languages, page, counts)
     out["status.json"] = render_status(health)
     out["status.atom"] = render_status_atom(store.events(STATUS_EVENTS), settings, names)
     return out

@@ -99,8 +99,15 @@ class Taxonomy:
         return found
 
     def unmapped(self, raw_categories: Iterable[str], source: SourceSettings) -> list[str]:
-        """Raw words that map to no category (for operators extending the synonyms)."""
-        return [raw for raw in raw_categories if not self.map_words([raw], source)]
+        """Raw words, or parts of them, that map to no category (for operators extending
+        the synonyms): of "Resiliencia; Medio ambiente", "Medio ambiente"."""
+        out: list[str] = []
+        for raw in raw_categories:
+            if any(word == raw for word, _ in self.word_matches([raw], source)):
+                continue  # the whole string maps
+            parts = split_words(raw)[1:] or [raw]
+            out += [p for p in parts if not self.map_words([p], source)]
+        return out
 
 
 def primary_language(tag: str) -> str:

@@ -20,3 +20,4 @@ class FeedSpec:
     alternate_url: str
     language: str
     category: str | None = None
+    only_language: str | None = None  # per-language feeds: entries in this language only

@@ -25,7 +25,9 @@ def _environment() -> Environment:
 
 
 def render_index(title: str, language: str, feeds: Sequence[FeedSpec],
-                 entries: Sequence[PageEntry], counts: Mapping[str, int]) -> bytes:
+                 language_feeds: Sequence[FeedSpec], entries: Sequence[PageEntry],
+                 counts: Mapping[str, int]) -> bytes:
     template = _environment().get_template("index.html")
-    return template.render(title=title, language=language, feeds=feeds, entries=entries,
+    return template.render(title=title, language=language, feeds=feeds,
+                           language_feeds=language_feeds, entries=entries,
                            counts=counts).encode("utf-8")
