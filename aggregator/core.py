@@ -17,10 +17,10 @@ from .lifecycle import reenable, state_label
 from .models import CycleReport, SourceEvent, SourceHealth, SourceState, StoredEntry
 from .netguard import Resolver
 from .parsepool import ParsePool
-from .retention import plan_pruning
-from .taxonomy import Taxonomy
 from .publish import publish
+from .retention import plan_pruning
 from .store import Store, open_store
+from .taxonomy import Taxonomy
 from .update import Poller, Progress
 
 

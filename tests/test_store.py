@@ -149,3 +149,35 @@ def test_failed_write_keeps_the_previous_file(tmp_path: Path,
     s.close()
     assert path.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_contract_stories_dates_and_tombstones(store: Store) -> None:
+    a = replace(entry("a:1", days=0, link="https://x.org/1"), story="s1")
+    b = replace(entry("b:1", "b", days=2, link="https://y.org/2"), story="s1",
+                duplicate_of="a:1")
+    c = entry("c:1", "c", days=9)
+    store.apply([a, b, c], [])
+    assert [e.key for e in store.by_story("s1")] == ["a:1", "b:1"]
+    window = store.published_between(T0 - timedelta(days=1), T0 + timedelta(days=3))
+    assert [e.key for e in window] == ["a:1", "b:1"]
+    store.apply([], [], removed=["b:1", "c:1"])
+    assert store.get("b:1") is None and store.is_tombstone("b:1")
+    assert store.tombstones() == {"b:1": b.published, "c:1": c.published}
+    assert [e.key for e in store.by_story("s1")] == ["a:1"]
+    assert store.copies_of("a:1") == [] and store.count_by_source() == {"a": 1, "b": 0, "c": 0}
+    store.apply([], [], forgotten=["c:1"])
+    assert store.tombstones() == {"b:1": b.published}
+
+
+def test_tinydb_keeps_tombstones(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = open_store(path)
+    s.apply([entry("a:1"), entry("a:2")], [])
+    s.apply([], [], removed=["a:1"])
+    s.close()
+    again = open_store(path)
+    try:
+        assert again.is_tombstone("a:1") and again.get("a:2") is not None
+        assert [e.key for e in again.entries()] == ["a:2"]
+    finally:
+        again.close()
