@@ -270,6 +270,15 @@ class _Checker:
             self.error(_join(key, name), "must be longer than zero")
         return value
 
+    def size(self, data: dict[str, Any], key: str, name: str, default: int) -> int:
+        if name not in data:
+            return default
+        try:
+            return parse_size(data[name])
+        except ValueError as e:
+            self.error(_join(key, name), f"{e} (got {data[name]!r})")
+            return default
+
     def strings(self, data: dict[str, Any], key: str, name: str) -> tuple[str, ...]:
         value = data.get(name) or []
         if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
@@ -336,12 +345,7 @@ class _Checker:
         if proxy is not None and not _is_http_url(proxy):
             self.error("poll.proxy", f"must be an http or https URL (got {proxy!r})")
         allow_hosts = self.allow_hosts(d)
-        max_bytes = PollSettings.max_bytes
-        if "max_bytes" in d:
-            try:
-                max_bytes = parse_size(d["max_bytes"])
-            except ValueError as e:
-                self.error("poll.max_bytes", f"{e} (got {d['max_bytes']!r})")
+        max_bytes = self.size(d, k, "max_bytes", PollSettings.max_bytes)
         return PollSettings(
             interval=self.duration(d, k, "interval", None) or PollSettings.interval,
             workers=self.integer(d, k, "workers", 8, 1, 256),
@@ -356,14 +360,9 @@ class _Checker:
         d = self.mapping(data, k, {"max_entries", "max_title", "max_summary", "max_content",
                                    "max_categories", "max_category_length", "parse_timeout",
                                    "parse_memory"})
-        memory = base.parse_memory
-        if "parse_memory" in d:
-            try:
-                memory = parse_size(d["parse_memory"])
-            except ValueError as e:
-                self.error("ingest.parse_memory", f"{e} (got {d['parse_memory']!r})")
-            if memory < 64 * 2**20:
-                self.error("ingest.parse_memory", "must be at least 64MiB")
+        memory = self.size(d, k, "parse_memory", base.parse_memory)
+        if memory < 64 * 2**20:
+            self.error("ingest.parse_memory", "must be at least 64MiB")
         return IngestSettings(
             max_entries=self.integer(d, k, "max_entries", base.max_entries, 1, 10_000),
             max_title=self.integer(d, k, "max_title", base.max_title, 10, 10_000),
