@@ -50,8 +50,11 @@ class _Reader:
         home = safe_url(_string(doc, "home_page_url"), self.base)
         self.base = self.base or home or safe_url(_string(doc, "feed_url"))
         language = language_tag(_string(doc, "language"))
-        meta = FeedMeta(id=safe_url(_string(doc, "feed_url"), self.base) or home,
-                        title=plain_text(title or "", True), link=home, language=language)
+        feed_url = safe_url(_string(doc, "feed_url"), self.base)
+        authors = _authors(doc, "")
+        meta = FeedMeta(id=feed_url or home, title=plain_text(title or "", True), link=home,
+                        language=language, self_link=feed_url,
+                        author=authors[0] if authors else None)
         entries = tuple(self.item(item, f"items[{i}]", language)
                         for i, item in enumerate(items))
         return ParsedFeed(format=version, meta=meta, entries=entries)

@@ -24,6 +24,9 @@ class FeedMeta:
     link: str | None = None
     updated: datetime | None = None
     language: str | None = None
+    self_link: str | None = None
+    rights: str | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,11 @@ def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
         title=_text(feed, "title") or "",
         link=safe_url(feed.get("link"), base),
         updated=from_struct(feed.get("updated_parsed")) or parse_loose(feed.get("updated")),
-        language=language_tag(feed.get("language")))
+        language=language_tag(feed.get("language")),
+        self_link=next((safe_url(x.get("href"), base) for x in feed.get("links") or []
+                        if x.get("rel") == "self" and safe_url(x.get("href"), base)), None),
+        rights=_text(feed, "rights") or None,
+        author=plain_text(feed.get("author") or "", True) or None)
     entries = tuple(_entry(e, base, meta.language) for e in raw.entries)
     return ParsedFeed(format=raw.get("version") or "unknown", meta=meta, entries=entries,
                       ttl_minutes=_int(feed.get("ttl")))

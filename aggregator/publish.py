@@ -10,8 +10,9 @@ from .config import Settings
 from .files import write_if_changed
 from .models import SourceHealth, StoredEntry
 from .render import FeedSpec
-from .render.atom import render_atom, render_status_atom
+from .render.atom import render_atom, render_rss, render_status_atom
 from .render.html import PageEntry, render_index
+from .render.jsonfeed import render_json_feed
 from .render.status import render_status
 from .store import Store
 from .taxonomy import Taxonomy, primary_language
@@ -66,7 +67,10 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
         entries = _select(store.entries(category=spec.category), spec, settings.hub.language)
         if spec.category and spec.only_language is None:
             counts[spec.category] = len(entries)
-        out[f"{spec.name}.atom"] = render_atom(spec, entries[:limit], settings, taxonomy, names)
+        shown = entries[:limit]
+        out[f"{spec.name}.atom"] = render_atom(spec, shown, settings, taxonomy, names)
+        out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
+        out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy, names)
     page = [PageEntry(e, names.get(e.source_id, e.source_id),
                       tuple((c, taxonomy.label(c, settings.hub.language)) for c in e.categories))
             for e in store.entries()[:limit]]

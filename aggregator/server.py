@@ -22,11 +22,13 @@ CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
-    ".json": "application/json; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",
 }
+BY_NAME = {"status.json": "application/json; charset=utf-8"}  # the one JSON that is no feed
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; img-src https: http:; "
@@ -66,7 +68,8 @@ class OutputHandler(BaseHTTPRequestHandler):
             return
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
         headers = {"ETag": etag, "Last-Modified": formatdate(st.st_mtime, usegmt=True),
-                   "Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+                   "Content-Type": BY_NAME.get(path.name) or CONTENT_TYPES.get(
+                       path.suffix, "application/octet-stream"),
                    "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
         if self._not_modified(etag, int(st.st_mtime)):
             self._send(HTTPStatus.NOT_MODIFIED, b"", headers, send_body=False)

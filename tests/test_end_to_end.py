@@ -95,9 +95,11 @@ def test_every_atom_document_is_valid_and_rereads(polled: Aggregator) -> None:
 def test_feed_metadata_and_source(polled: Aggregator) -> None:
     data = (polled.settings.output.dir / "all.atom").read_bytes()
     doc = assert_valid_atom(data)
-    links = {link.get("rel"): link.get("href") for link in doc.findall("a:link", NS)}
-    assert links == {"self": "http://127.0.0.1:8080/all.atom",
-                     "alternate": "http://127.0.0.1:8080/"}
+    links = {(x.get("rel"), x.get("type")): x.get("href") for x in doc.findall("a:link", NS)}
+    assert links == {("self", "application/atom+xml"): "http://127.0.0.1:8080/all.atom",
+                     ("alternate", "text/html"): "http://127.0.0.1:8080/",
+                     ("alternate", "application/rss+xml"): "http://127.0.0.1:8080/all.rss",
+                     ("alternate", "application/feed+json"): "http://127.0.0.1:8080/all.json"}
     newest = max(e.updated for e in polled.store.entries())
     assert doc.findtext("a:updated", namespaces=NS) == newest.isoformat()
     for entry in doc.findall("a:entry", NS):

@@ -26,8 +26,26 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
+FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml",
+           "json": "application/feed+json"}
+
+
 class _HubFeedExtension(BaseExtension):  # type: ignore[misc]
-    """Nothing at feed level; feedgen requires a feed class for every extension."""
+    """RSS has no element for links to other formats: atom:link in the channel carries them."""
+
+    def __init__(self) -> None:
+        self.alternates: list[dict[str, str]] = []
+
+    def extend_rss(self, rss: Any) -> Any:
+        channel = rss.find("channel")
+        for attrs in self.alternates:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", attrs)
+        return rss
+
+
+class _RssFeedExtension(_HubFeedExtension):
+    def extend_ns(self) -> dict[str, str]:
+        return {"atom": ATOM_NS}
 
 
 class _HubEntryExtension(BaseEntryExtension):  # type: ignore[misc]
@@ -42,38 +60,79 @@ class _HubEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         for attrs in self.links:
             etree.SubElement(entry, f"{{{ATOM_NS}}}link", attrs, nsmap={None: ATOM_NS})
         if self.source:
-            src = etree.SubElement(entry, f"{{{ATOM_NS}}}source", nsmap={None: ATOM_NS})
-            for name in ("id", "title", "updated"):
-                etree.SubElement(src, f"{{{ATOM_NS}}}{name}").text = self.source[name]
-            if self.source.get("link"):
-                etree.SubElement(src, f"{{{ATOM_NS}}}link", rel="alternate",
-                                 href=self.source["link"])
+            _write_source(entry, self.source)
         return entry
+
+
+def _write_source(entry: Any, source: dict[str, str]) -> None:
+    """atom:source with the origin feed's id, title, updated, links, rights and author."""
+    src = etree.SubElement(entry, f"{{{ATOM_NS}}}source", nsmap={None: ATOM_NS})
+    if source.get("author"):
+        author = etree.SubElement(src, f"{{{ATOM_NS}}}author")
+        etree.SubElement(author, f"{{{ATOM_NS}}}name").text = source["author"]
+    for name in ("id", "title", "updated"):
+        etree.SubElement(src, f"{{{ATOM_NS}}}{name}").text = source[name]
+    for rel, key in (("alternate", "link"), ("self", "self")):
+        if source.get(key):
+            etree.SubElement(src, f"{{{ATOM_NS}}}link", rel=rel, href=source[key])
+    if source.get("rights"):
+        etree.SubElement(src, f"{{{ATOM_NS}}}rights").text = source["rights"]
 
 
 def render_atom(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,
                 taxonomy: Taxonomy, source_names: Mapping[str, str]) -> bytes:
     """One Atom document; the same inputs always give the same bytes."""
+    fg = _build(spec, entries, settings, taxonomy, source_names, "atom")
+    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8")
+    return data
+
+
+def render_rss(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,
+               taxonomy: Taxonomy, source_names: Mapping[str, str]) -> bytes:
+    """The same feed as RSS 2.0: same entries, ids (guid), order and dates."""
+    fg = _build(spec, entries, settings, taxonomy, source_names, "rss")
+    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8")
+    return data
+
+
+def format_url(spec: FeedSpec, fmt: str) -> str:
+    """The URL of ``spec`` in format ``fmt`` (self_url is the Atom one)."""
+    return spec.self_url.removesuffix(".atom") + "." + fmt
+
+
+def _build(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,
+           taxonomy: Taxonomy, source_names: Mapping[str, str], fmt: str) -> FeedGenerator:
     fg = FeedGenerator()
-    fg.register_extension("hub", _HubFeedExtension, _HubEntryExtension, atom=True, rss=False)
+    feed_extension = _RssFeedExtension if fmt == "rss" else _HubFeedExtension
+    fg.register_extension("hub", feed_extension, _HubEntryExtension, atom=True,
+                          rss=fmt == "rss")
     fg.id(spec.feed_id)
     fg.title(spec.title)
-    fg.link(href=spec.self_url, rel="self", type="application/atom+xml")
+    fg.link(href=format_url(spec, fmt), rel="self", type=FORMATS[fmt])
     fg.link(href=spec.alternate_url, rel="alternate", type="text/html")
+    others = [{"rel": "alternate", "type": t, "href": format_url(spec, f)}
+              for f, t in FORMATS.items() if f != fmt]
+    if fmt == "atom":
+        for link in others:
+            fg.link(**link)
+    else:
+        fg.hub.alternates = others
+    fg.description(f"News from the members and partners of {settings.hub.title}")
     fg.language(spec.language)
     fg.author({"name": settings.hub.title, "uri": settings.hub.base_url})
     fg.generator("lrg-aggregator", __version__)
     if settings.hub.rights:
         fg.rights(settings.hub.rights)
-    fg.updated(max((e.updated for e in entries), default=EMPTY_FEED_UPDATED))
+    newest = max((e.updated for e in entries), default=EMPTY_FEED_UPDATED)
+    fg.updated(newest)
+    fg.lastBuildDate(newest)  # RSS: no clock in the output, so bytes stay stable
     for e in entries:
-        _add_entry(fg, e, spec, settings, taxonomy, source_names)
-    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8")
-    return data
+        _add_entry(fg, e, spec, settings, taxonomy, source_names, fmt)
+    return fg
 
 
 def _add_entry(fg: FeedGenerator, e: StoredEntry, spec: FeedSpec, settings: Settings,
-               taxonomy: Taxonomy, source_names: Mapping[str, str]) -> None:
+               taxonomy: Taxonomy, source_names: Mapping[str, str], fmt: str) -> None:
     fe = fg.add_entry(order="append")
     fe.id(e.entry_id)
     fe.title(e.title or "(untitled)")
@@ -96,6 +155,18 @@ def _add_entry(fg: FeedGenerator, e: StoredEntry, spec: FeedSpec, settings: Sett
         fe.content(e.summary or "", type="html")  # RFC 4287: no alternate link needs content
     fe.hub.language = e.language
     fe.hub.source = _source(e.origin, e, settings, source_names)
+    if fmt == "rss":
+        _rss_only(fe, e, fe.hub.source)
+
+
+def _rss_only(fe: Any, e: StoredEntry, source: dict[str, str]) -> None:
+    """RSS has one enclosure per item and a <source url> naming the origin feed."""
+    if e.enclosures:
+        x = e.enclosures[0]
+        fe.enclosure(x.url, str(x.length or 0), x.type or "application/octet-stream")
+    url = source.get("self") or source.get("link")
+    if url:
+        fe.source(url=url, title=source["title"])
 
 
 def _enclosure(x: Enclosure) -> dict[str, str]:
@@ -113,7 +184,8 @@ def _source(origin: FeedMeta, e: StoredEntry, settings: Settings,
         "id": origin.id or origin.link or f"{settings.hub.id}source/{e.source_id}",
         "title": origin.title or source_names.get(e.source_id, e.source_id),
         "updated": (origin.updated or e.updated).isoformat(),
-        "link": origin.link or "",
+        "link": origin.link or "", "self": origin.self_link or "",
+        "rights": origin.rights or "", "author": origin.author or "",
     }
 
 

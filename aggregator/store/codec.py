@@ -10,12 +10,15 @@ from ..models import Enclosure, FeedMeta, SourceEvent, SourceState, StoredEntry
 
 def meta_to_dict(m: FeedMeta) -> dict[str, Any]:
     return {"id": m.id, "title": m.title, "link": m.link, "updated": iso(m.updated),
-            "language": m.language}
+            "language": m.language, "self_link": m.self_link, "rights": m.rights,
+            "author": m.author}
 
 
 def meta_from_dict(d: dict[str, Any]) -> FeedMeta:
     return FeedMeta(id=d.get("id"), title=d.get("title") or "", link=d.get("link"),
-                    updated=from_iso(d.get("updated")), language=d.get("language"))
+                    updated=from_iso(d.get("updated")), language=d.get("language"),
+                    self_link=d.get("self_link"), rights=d.get("rights"),
+                    author=d.get("author"))
 
 
 def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
