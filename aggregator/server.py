@@ -28,6 +28,11 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",
 }
+NOT_FOUND_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                  b'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                  b"<title>Not found</title></head><body><main><h1>Not found</h1>"
+                  b'<p>There is nothing here. <a href="/">Back to the news</a>.</p>'
+                  b"</main></body></html>\n")
 BY_NAME = {"status.json": "application/json; charset=utf-8"}  # the one JSON that is no feed
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -57,14 +62,14 @@ class OutputHandler(BaseHTTPRequestHandler):
     def _serve(self, send_body: bool) -> None:
         path = resolve(self.root, self.path)
         if path is None:
-            self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body=send_body)
+            self._not_found(send_body)
             return
         try:
-            with open(path, "rb") as f:
+            with open(path, "rb") as f:  # one open file: ETag and bytes always agree
                 st = os.fstat(f.fileno())
                 body = f.read()
         except OSError:
-            self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body=send_body)
+            self._not_found(send_body)
             return
         etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
         headers = {"ETag": etag, "Last-Modified": formatdate(st.st_mtime, usegmt=True),
@@ -92,6 +97,10 @@ class OutputHandler(BaseHTTPRequestHandler):
             except (TypeError, ValueError):
                 return False
         return False
+
+    def _not_found(self, send_body: bool) -> None:
+        headers = {"Content-Type": "text/html; charset=utf-8"}
+        self._send(HTTPStatus.NOT_FOUND, NOT_FOUND_PAGE, headers, send_body)
 
     def _plain(self, status: HTTPStatus, text: str, extra: dict[str, str] | None = None,
                send_body: bool = True) -> None:

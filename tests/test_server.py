@@ -97,3 +97,70 @@ def test_no_traversal(served: tuple[Path, int], path: str) -> None:
 def test_read_only(served: tuple[Path, int]) -> None:
     status, headers, _ = request(served[1], "/all.atom", "POST")
     assert status == 405 and headers["Allow"] == "GET, HEAD"
+
+
+def test_404_is_a_page(served: tuple[Path, int]) -> None:
+    status, headers, body = request(served[1], "/missing.atom")
+    assert status == 404 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b"<h1>Not found</h1>" in body
+
+
+def test_feed_formats_content_types(tmp_path: Path) -> None:
+    (tmp_path / "all.rss").write_text("<rss/>")
+    (tmp_path / "all.json").write_text("{}")
+    (tmp_path / "status.json").write_text("{}")
+    server = make_server(tmp_path, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        types = {p: request(port, p)[1]["Content-Type"]
+                 for p in ("/all.rss", "/all.json", "/status.json")}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert types == {"/all.rss": "application/rss+xml; charset=utf-8",
+                     "/all.json": "application/feed+json; charset=utf-8",
+                     "/status.json": "application/json; charset=utf-8"}
+
+
+def test_200_concurrent_gets_while_outputs_are_rebuilt(tmp_path: Path) -> None:
+    """Every response is a complete, well-formed document, whatever the rebuilds do."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lxml import etree
+
+    from aggregator.files import write_if_changed
+
+    def document(n: int) -> bytes:
+        items = "".join(f"<entry><id>urn:e:{n}:{i}</id><title>{'x' * (n % 97)}</title>"
+                        "</entry>" for i in range(200 + n % 50))
+        return f'<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:f:{n}</id>{items}</feed>' \
+            .encode()
+
+    write_if_changed(tmp_path / "all.atom", document(0))
+    server = make_server(tmp_path, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = threading.Event()
+
+    def rebuild() -> None:
+        n = 1
+        while not stop.is_set():
+            write_if_changed(tmp_path / "all.atom", document(n))
+            n += 1
+
+    writer = threading.Thread(target=rebuild)
+    writer.start()
+    try:
+        port = server.server_address[1]
+        with ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(lambda _: request(port, "/all.atom"), range(200)))
+    finally:
+        stop.set()
+        writer.join()
+        server.shutdown()
+        server.server_close()
+    assert len(results) == 200
+    for status, headers, body in results:
+        assert status == 200 and int(headers["Content-Length"]) == len(body)
+        root = etree.fromstring(body)  # raises on a torn document
+        assert root.tag == "{http://www.w3.org/2005/Atom}feed"
