@@ -13,6 +13,7 @@ from .render import FeedSpec
 from .render.atom import render_atom, render_rss, render_status_atom
 from .render.html import PageEntry, render_index
 from .render.jsonfeed import render_json_feed
+from .render.opml import render_feeds_opml, render_sources_opml
 from .render.status import render_status
 from .store import Store
 from .taxonomy import Taxonomy, primary_language
@@ -47,6 +48,19 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
             for spec in feed_specs(settings, taxonomy, lang)]
 
 
+def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
+    """Each source's feed URL: the configured (or adopted) one, else the feed's own self
+    link (a bundled local copy of a real feed)."""
+    states = store.source_states()
+    out = {}
+    for source in settings.sources:
+        state = states.get(source.id)
+        url = source.url or (state.feed.self_link if state and state.feed else None)
+        if url:
+            out[source.id] = url
+    return out
+
+
 def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[StoredEntry]:
     if spec.only_language is None:
         return entries
@@ -77,6 +91,8 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     languages = [spec for spec in by_language if spec.category is None]
     out["index.html"] = render_index(settings.hub.title, settings.hub.language, specs,
                                      languages, page, counts)
+    out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
+    out["sources.opml"] = render_sources_opml(settings, _subscribable(settings, store))
     out["status.json"] = render_status(health)
     out["status.atom"] = render_status_atom(store.events(STATUS_EVENTS), settings, names)
     return out

@@ -110,3 +110,21 @@ def test_full_atom_source(out: Path) -> None:
     links = {x.get("rel"): x.get("href") for x in src.findall("a:link", NS)}
     assert links == {"alternate": "https://montreal.example/nouvelles",
                      "self": "https://montreal.example/nouvelles/atom.xml"}
+
+
+def test_opml_lists_every_feed_and_the_sources(out: Path) -> None:
+    import listparser
+
+    feeds_opml = listparser.parse((out / "feeds.opml").read_bytes())
+    assert not feeds_opml.bozo, feeds_opml.bozo_exception
+    urls = {f.url for f in feeds_opml.feeds}
+    published = {"http://127.0.0.1:8080/" + str(p.relative_to(out)) for p in feeds(out)}
+    assert urls == published and len(urls) == 28
+    sources = listparser.parse((out / "sources.opml").read_bytes())
+    assert not sources.bozo
+    # the bundled examples are local files: listed by their feed's own self link
+    assert {f.url for f in sources.feeds} == {
+        "https://www.sousse.example/actualites/feed.xml",
+        "https://ajuntament.barcelona.example/noticias.atom",
+        "https://montreal.example/nouvelles/atom.xml"}
+    assert {f.title for f in sources.feeds} >= {"Ville de Sousse"}
