@@ -57,7 +57,9 @@ def test_run_polls_publishes_serves_and_stops(tmp_path: Path, feed_server: FeedS
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}/"
     try:
-        wait_for(lambda: b"<entry" in (get(base + "all.atom") or b""))
+        # status.json is written after the feeds and the page: wait for the whole publish
+        wait_for(lambda: b'"state": "active"' in (get(base + "status.json") or b"")
+                 and b"never polled" not in (get(base + "status.json") or b"never polled"))
         for name in ["all", *CATEGORIES, "uncategorized"]:
             assert_valid_atom(get(f"{base}{name}.atom") or b"")
         assert b"Sousse adopte son plan local" in (get(base) or b"")
