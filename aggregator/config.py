@@ -37,6 +37,7 @@ class HubSettings:
     languages: tuple[str, ...] = ("en",)
     contact: str | None = None
     rights: str | None = None
+    websub_hub: str | None = None  # WebSub hub to ping when feeds change
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,11 @@ class _Checker:
 
     def hub(self, data: Any) -> HubSettings:
         d = self.mapping(data, "hub", {"title", "base_url", "id", "language", "languages",
-                                       "contact", "rights"}, {"title", "base_url"})
+                                       "contact", "rights", "websub_hub"},
+                         {"title", "base_url"})
+        websub = self.string(d, "hub", "websub_hub")
+        if websub is not None and not _is_http_url(websub):
+            self.error("hub.websub_hub", f"must be an http or https URL (got {websub!r})")
         base_url = self.string(d, "hub", "base_url", "http://127.0.0.1:8080/") or ""
         if not _is_http_url(base_url):
             self.error("hub.base_url", "must be an http or https URL")
@@ -324,7 +329,8 @@ class _Checker:
             title=self.string(d, "hub", "title", "News hub") or "", base_url=base_url,
             id=self.string(d, "hub", "id", base_url) or base_url,
             language=self.language(d, "hub", "language", "en") or "en", languages=languages,
-            contact=self.string(d, "hub", "contact"), rights=self.string(d, "hub", "rights"))
+            contact=self.string(d, "hub", "contact"), rights=self.string(d, "hub", "rights"),
+            websub_hub=websub)
 
     def store(self, data: Any) -> StoreSettings:
         d = self.mapping(data, "store", {"path"})

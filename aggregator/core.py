@@ -17,11 +17,12 @@ from .lifecycle import reenable, state_label
 from .models import CycleReport, SourceEvent, SourceHealth, SourceState, StoredEntry
 from .netguard import Resolver
 from .parsepool import ParsePool
-from .publish import publish
+from .publish import feed_urls, publish
 from .retention import plan_pruning
 from .store import Store, open_store
 from .taxonomy import Taxonomy
 from .update import Poller, Progress
+from .websub import WebSubPublisher
 
 
 def utcnow() -> datetime:
@@ -46,6 +47,8 @@ class Aggregator:
         self.parsers = ParsePool(processes, ingest.parse_memory,
                                  ingest.parse_timeout.total_seconds())
         self.languages = LanguageChooser(settings.hub.languages, settings.hub.language)
+        self.websub = (WebSubPublisher(settings.hub.websub_hub, clock)
+                       if settings.hub.websub_hub else None)
 
     @classmethod
     def from_config(cls, path: Path | str, readonly: bool = False) -> Aggregator:
@@ -74,7 +77,12 @@ class Aggregator:
         return len(pruning.removed)
 
     def publish(self) -> list[Path]:
-        return publish(self.settings, self.store, self.status())
+        """Rebuild the outputs; ping the WebSub hub for exactly the feeds that changed."""
+        websub = self.websub.status() if self.websub else None
+        changed = publish(self.settings, self.store, self.status(), websub)
+        if self.websub is not None:
+            self.websub.publish(feed_urls(self.settings, changed))
+        return changed
 
     def status(self) -> list[SourceHealth]:
         states = self.store.source_states()

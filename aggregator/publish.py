@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .config import Settings
 from .files import write_if_changed
@@ -48,6 +49,14 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
             for spec in feed_specs(settings, taxonomy, lang)]
 
 
+def feed_urls(settings: Settings, paths: Sequence[Path]) -> list[str]:
+    """The public URLs of the feeds among ``paths`` (the operator feed and status excluded)."""
+    out_dir = settings.output.dir
+    return [settings.hub.base_url + str(p.relative_to(out_dir)) for p in paths
+            if p.suffix in (".atom", ".rss", ".json") and p.name not in ("status.json",
+                                                                         "status.atom")]
+
+
 def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
     """Each source's feed URL: the configured (or adopted) one, else the feed's own self
     link (a bundled local copy of a real feed)."""
@@ -67,8 +76,8 @@ def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[St
     return [e for e in entries if primary_language(e.language or default) == spec.only_language]
 
 
-def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth]
-                   ) -> dict[str, bytes]:
+def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
+                   websub: dict[str, Any] | None = None) -> dict[str, bytes]:
     """Every output file name -> its bytes; deterministic for a given store."""
     taxonomy = Taxonomy(settings.categories)
     names = {s.id: s.name for s in settings.sources}
@@ -93,16 +102,17 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
                                      languages, page, counts)
     out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
     out["sources.opml"] = render_sources_opml(settings, _subscribable(settings, store))
-    out["status.json"] = render_status(health)
+    out["status.json"] = render_status(health, websub)
     out["status.atom"] = render_status_atom(store.events(STATUS_EVENTS), settings, names)
     return out
 
 
-def publish(settings: Settings, store: Store, health: Sequence[SourceHealth]) -> list[Path]:
+def publish(settings: Settings, store: Store, health: Sequence[SourceHealth],
+            websub: dict[str, Any] | None = None) -> list[Path]:
     """Write the outputs that changed; return their paths."""
     out_dir = settings.output.dir
     changed = []
-    for name, data in render_outputs(settings, store, health).items():
+    for name, data in render_outputs(settings, store, health, websub).items():
         path = out_dir / name
         if write_if_changed(path, data):
             changed.append(path)

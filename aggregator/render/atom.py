@@ -112,6 +112,8 @@ def _build(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,
     fg.link(href=spec.alternate_url, rel="alternate", type="text/html")
     others = [{"rel": "alternate", "type": t, "href": format_url(spec, f)}
               for f, t in FORMATS.items() if f != fmt]
+    if settings.hub.websub_hub:  # WebSub discovery: rel=hub next to rel=self
+        others.append({"rel": "hub", "href": settings.hub.websub_hub})
     if fmt == "atom":
         for link in others:
             fg.link(**link)

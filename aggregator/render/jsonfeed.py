@@ -30,6 +30,8 @@ def render_json_feed(spec: FeedSpec, entries: Sequence[StoredEntry], settings: S
                         for f, t in FORMATS.items() if f != "json"],
         "items": [_item(e, spec, taxonomy, source_names) for e in entries],
     }
+    if settings.hub.websub_hub:
+        doc["hubs"] = [{"type": "WebSub", "url": settings.hub.websub_hub}]
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 

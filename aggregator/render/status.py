@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import Any
 
 from ..models import SourceHealth
 
 
-def render_status(health: Sequence[SourceHealth]) -> bytes:
-    doc = {"sources": [asdict(h) for h in health]}
+def render_status(health: Sequence[SourceHealth], websub: dict[str, Any] | None = None
+                  ) -> bytes:
+    doc: dict[str, Any] = {"sources": [asdict(h) for h in health]}
+    if websub is not None:
+        doc["websub"] = websub
     return (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
