@@ -12,7 +12,7 @@ from .files import write_if_changed
 from .models import SourceHealth, StoredEntry
 from .render import FeedSpec
 from .render.atom import render_atom, render_rss, render_status_atom
-from .render.html import PageEntry, render_index
+from .render.html import PageEntry, Site, render_river, render_sources, strings
 from .render.jsonfeed import render_json_feed
 from .render.opml import render_feeds_opml, render_sources_opml
 from .render.status import render_status
@@ -47,6 +47,36 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
     """Per-language feeds for every configured hub language."""
     return [spec for lang in dict.fromkeys(primary_language(x) for x in settings.hub.languages)
             for spec in feed_specs(settings, taxonomy, lang)]
+
+
+def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dict[str, str],
+                counts: dict[str, int], health: Sequence[SourceHealth]) -> dict[str, bytes]:
+    """index.html, category/<id>.html, <lang>/index.html and sources.html."""
+    hub, limit = settings.hub, settings.output.entries_per_feed
+    languages = tuple(dict.fromkeys(primary_language(x) for x in hub.languages))
+
+    def site(lang: str) -> Site:
+        labels = tuple((c, taxonomy.label(c, lang)) for c in taxonomy.ids)
+        return Site(hub.title, labels, languages, counts)
+
+    def page(entries: list[StoredEntry], lang: str) -> list[PageEntry]:
+        return [PageEntry(e, names.get(e.source_id, e.source_id),
+                          tuple((c, taxonomy.label(c, lang)) for c in e.categories))
+                for e in entries[:limit]]
+
+    home = hub.language
+    out = {"index.html": render_river(site(home), hub.title, home, "all", "",
+                                      page(store.entries(), home)),
+           "sources.html": render_sources(site(home), strings(home)["sources"], home, health)}
+    for cid in taxonomy.ids:
+        label = taxonomy.label(cid, home)
+        out[f"category/{cid}.html"] = render_river(site(home), label, home, cid, "../",
+                                                   page(store.entries(category=cid), home))
+    for lang in languages:
+        entries = [e for e in store.entries() if primary_language(e.language or home) == lang]
+        out[f"{lang}/index.html"] = render_river(site(lang), f"{hub.title} ({lang})", lang,
+                                                 f"{lang}/all", "../", page(entries, lang))
+    return out
 
 
 def feed_urls(settings: Settings, paths: Sequence[Path]) -> list[str]:
@@ -94,12 +124,7 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
         out[f"{spec.name}.atom"] = render_atom(spec, shown, settings, taxonomy, names)
         out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
         out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy, names)
-    page = [PageEntry(e, names.get(e.source_id, e.source_id),
-                      tuple((c, taxonomy.label(c, settings.hub.language)) for c in e.categories))
-            for e in store.entries()[:limit]]
-    languages = [spec for spec in by_language if spec.category is None]
-    out["index.html"] = render_index(settings.hub.title, settings.hub.language, specs,
-                                     languages, page, counts)
+    out.update(render_site(settings, store, taxonomy, names, counts, health))
     out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
     out["sources.opml"] = render_sources_opml(settings, _subscribable(settings, store))
     out["status.json"] = render_status(health, websub)

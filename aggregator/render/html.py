@@ -1,14 +1,48 @@
-"""The hub's index.html, rendered with Jinja2 (autoescaping on; summaries are nh3-clean)."""
+"""The static site, rendered with Jinja2 (autoescaping on; summaries are nh3-clean): the river
+of news, a page per category and per language, and a sources page. No JavaScript, no
+external assets; interface labels in the page's language."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..models import StoredEntry
-from . import FeedSpec
+from ..models import SourceHealth, StoredEntry
+
+STRINGS = {
+    "en": {"skip": "Skip to the news", "categories": "Categories", "languages": "Languages",
+           "sources": "Sources", "subscribe": "Subscribe", "also": "also published by",
+           "empty": "No news yet.", "all_feeds_opml": "All feeds (OPML)",
+           "sources_opml": "Member and partner feeds (OPML)", "health": "Source health (JSON)",
+           "sources_caption": "Member and partner feeds and their health", "source": "Source",
+           "kind": "Kind", "state": "State", "last_success": "Last success",
+           "entries": "Entries", "last_error": "Last error"},
+    "fr": {"skip": "Aller aux actualités", "categories": "Catégories", "languages": "Langues",
+           "sources": "Sources", "subscribe": "S'abonner", "also": "aussi publié par",
+           "empty": "Aucune actualité pour l'instant.", "all_feeds_opml": "Tous les flux (OPML)",
+           "sources_opml": "Flux des membres et partenaires (OPML)",
+           "health": "État des sources (JSON)",
+           "sources_caption": "Flux des membres et partenaires et leur état",
+           "source": "Source", "kind": "Type", "state": "État",
+           "last_success": "Dernier succès", "entries": "Entrées",
+           "last_error": "Dernière erreur"},
+    "es": {"skip": "Ir a las noticias", "categories": "Categorías", "languages": "Idiomas",
+           "sources": "Fuentes", "subscribe": "Suscribirse", "also": "también publicado por",
+           "empty": "Todavía no hay noticias.", "all_feeds_opml": "Todos los canales (OPML)",
+           "sources_opml": "Canales de miembros y socios (OPML)",
+           "health": "Estado de las fuentes (JSON)",
+           "sources_caption": "Canales de miembros y socios y su estado",
+           "source": "Fuente", "kind": "Tipo", "state": "Estado",
+           "last_success": "Último éxito", "entries": "Entradas",
+           "last_error": "Último error"},
+}
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português",
+                  "de": "Deutsch", "ar": "العربية"}
+FORMAT_LABELS = (("atom", "application/atom+xml", "Atom"), ("rss", "application/rss+xml", "RSS"),
+                 ("json", "application/feed+json", "JSON Feed"))
 
 
 @dataclass(frozen=True)
@@ -18,16 +52,49 @@ class PageEntry:
     categories: tuple[tuple[str, str], ...]  # (id, label)
 
 
+@dataclass(frozen=True)
+class Site:
+    """What every page shares."""
+
+    hub_title: str
+    categories: tuple[tuple[str, str], ...]  # in the page's language
+    languages: tuple[str, ...]
+    counts: Mapping[str, int]
+
+
 def _environment() -> Environment:
     return Environment(loader=PackageLoader("aggregator", "templates"),
                        autoescape=select_autoescape(["html"]), trim_blocks=True,
                        lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def render_index(title: str, language: str, feeds: Sequence[FeedSpec],
-                 language_feeds: Sequence[FeedSpec], entries: Sequence[PageEntry],
-                 counts: Mapping[str, int]) -> bytes:
-    template = _environment().get_template("index.html")
-    return template.render(title=title, language=language, feeds=feeds,
-                           language_feeds=language_feeds, entries=entries,
-                           counts=counts).encode("utf-8")
+def strings(language: str) -> dict[str, str]:
+    return STRINGS.get(language.split("-")[0], STRINGS["en"])
+
+
+def feed_links(feed: str, title: str) -> list[dict[str, str]]:
+    """Autodiscovery and subscribe links for the feed named ``feed`` (e.g. "fr/all")."""
+    return [{"href": f"{feed}.{ext}", "type": mime, "label": label,
+             "title": f"{title} ({label})"} for ext, mime, label in FORMAT_LABELS]
+
+
+def render_river(site: Site, title: str, language: str, feed: str, root: str,
+                 entries: Sequence[PageEntry]) -> bytes:
+    return _render("river.html", site, title, language, root, feed_links(feed, title),
+                   entries=entries)
+
+
+def render_sources(site: Site, title: str, language: str, health: Sequence[SourceHealth]
+                   ) -> bytes:
+    return _render("sources.html", site, title, language, "", feed_links("all", title),
+                   health=health)
+
+
+def _render(template: str, site: Site, title: str, language: str, root: str,
+            discovery: list[dict[str, str]], **extra: Any) -> bytes:
+    page = _environment().get_template(template)
+    return page.render(title=title, language=language, root=root, discovery=discovery,
+                       hub_title=site.hub_title, categories=site.categories,
+                       languages=site.languages, counts=site.counts,
+                       language_names=LANGUAGE_NAMES, t=strings(language),
+                       **extra).encode("utf-8")
