@@ -22,6 +22,8 @@ from .taxonomy import Taxonomy, primary_language
 log = logging.getLogger("aggregator.publish")
 
 STATUS_EVENTS = 100  # entries in status.atom
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+           b'<circle cx="8" cy="8" r="7" fill="#0645ad"/></svg>\n')
 
 
 def feed_specs(settings: Settings, taxonomy: Taxonomy, language: str | None = None
@@ -65,7 +67,8 @@ def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dic
                 for e in entries[:limit]]
 
     home = hub.language
-    out = {"index.html": render_river(site(home), hub.title, home, "all", "",
+    out = {"favicon.svg": FAVICON,
+           "index.html": render_river(site(home), hub.title, home, "all", "",
                                       page(store.entries(), home)),
            "sources.html": render_sources(site(home), strings(home)["sources"], home, health)}
     for cid in taxonomy.ids:

@@ -27,6 +27,7 @@ CONTENT_TYPES = {
     ".opml": "text/x-opml; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",
+    ".svg": "image/svg+xml",
 }
 NOT_FOUND_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                   b'<meta name="viewport" content="width=device-width, initial-scale=1">'
