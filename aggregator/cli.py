@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                                help="poll a gone or failing source again",
                                description="poll a gone or failing source again")
     enable.add_argument("source_id", metavar="ID")
+    importer = action.add_parser("import", parents=[common],
+                                 help="add the feeds of an OPML file to the config",
+                                 description="add the feeds of an OPML file to the config "
+                                             "(comments and order are kept)")
+    importer.add_argument("opml", metavar="FILE.opml", type=Path)
+    importer.add_argument("--kind", choices=["member", "partner"],
+                          help="kind of the new sources (default: from the OPML outline)")
     return parser
 
 
@@ -214,9 +221,30 @@ def _stop_on_signals() -> threading.Event:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    if args.action == "import":
+        return cmd_import(args)
     with Aggregator.from_config(config_path(args)) as agg:
         state = agg.enable_source(args.source_id)
     print(f"{state.source_id}: re-enabled; it is polled at the next tick")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .config import load_settings
+    from .opml_import import import_opml
+
+    path = config_path(args)
+    load_settings(path)  # the config must be valid before we touch it
+    try:
+        opml = args.opml.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{args.opml}: cannot read: {e.strerror or e}") from e
+    report = import_opml(path, opml, args.kind)
+    for source_id in report.added:
+        print(f"added {source_id}")
+    for why in report.skipped:
+        print(f"skipped {why}")
+    print(f"{len(report.added)} source(s) added to {path}")
     return EXIT_OK
 
 

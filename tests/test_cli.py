@@ -174,3 +174,58 @@ def test_sources_enable(examples_dir: Path) -> None:
     assert "durban" in cli("poll", "--config", str(config)).stdout
     unknown = cli("sources", "enable", "nope", "--config", str(config))
     assert unknown.returncode == 1 and "no source with id 'nope'" in unknown.stderr
+
+
+OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>Network feeds</title></head><body>
+<outline text="Members">
+  <outline type="rss" text="Ville de Lyon" xmlUrl="https://www.lyon.example/rss.xml"/>
+  <outline type="rss" text="Ciudad de M\xc3\xa9xico" xmlUrl="https://cdmx.example/feed"/>
+  <outline type="rss" text="Again Sousse" xmlUrl="https://www.sousse.example/feed.xml"/>
+  <outline type="rss" text="Bad" xmlUrl="javascript:alert(1)"/>
+</outline>
+<outline text="Partners">
+  <outline type="rss" text="UN Programme" xmlUrl="https://un-programme.example/news.atom"/>
+</outline></body></opml>
+"""
+
+
+def test_sources_import_keeps_comments_and_validates(examples_dir: Path) -> None:
+    import shutil
+
+    from conftest import ROOT
+
+    config = examples_dir / "config.yaml"
+    shutil.copyfile(ROOT / "config.yaml", config)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  - id: sousse\n", "  - id: sousse\n    url: "
+                                   "https://www.sousse.example/feed.xml\n", 1).replace(
+        "    path: examples/sousse-member-rss2.xml\n", "", 1), encoding="utf-8")
+    before = config.read_text(encoding="utf-8")
+    opml = examples_dir / "network.opml"
+    opml.write_bytes(OPML)
+    result = cli("sources", "import", str(opml), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "added ville-de-lyon" in result.stdout and "added ciudad-de-mexico" in result.stdout
+    assert "skipped https://www.sousse.example/feed.xml: already configured" in result.stdout
+    assert "skipped 'javascript:alert(1)': not an http or https URL" in result.stdout
+    after = config.read_text(encoding="utf-8")
+    assert after.startswith(before.split("sources:")[0])  # comments and sections untouched
+    assert "# Real sources are polled over HTTP(S); uncomment and adapt:" in after
+    from aggregator.config import load_settings
+    settings = load_settings(config)
+    added = {s.id: s for s in settings.sources[-3:]}
+    assert added["un-programme"].kind == "partner" and added["ville-de-lyon"].kind == "member"
+    assert added["ciudad-de-mexico"].name == "Ciudad de México"
+    again = cli("sources", "import", str(opml), "--config", str(config))
+    assert "0 source(s) added" in again.stdout and config.read_text(encoding="utf-8") == after
+
+
+def test_sources_import_of_a_non_opml_file(examples_dir: Path) -> None:
+    config = write_config(examples_dir, SHIPPED_SOURCES)
+    bad = examples_dir / "bad.opml"
+    bad.write_text("this is not OPML")
+    before = config.read_bytes()
+    result = cli("sources", "import", str(bad), "--config", str(config))
+    assert result.returncode == 1 and "not an OPML subscription list" in result.stderr
+    assert config.read_bytes() == before
