@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
 from .files import write_if_changed
+from .history import paginate
 from .models import SourceHealth, StoredEntry
 from .render import FeedSpec
 from .render.atom import render_atom, render_rss, render_status_atom
@@ -82,12 +84,22 @@ def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dic
     return out
 
 
+def _sealed(path: Path) -> bool:
+    """A frozen archive page already on disk in its final form (with its next-archive link,
+    which a page gets once a newer page exists)."""
+    try:
+        return b'rel="next-archive"' in path.read_bytes()
+    except FileNotFoundError:
+        return False
+
+
 def feed_urls(settings: Settings, paths: Sequence[Path]) -> list[str]:
     """The public URLs of the feeds among ``paths`` (the operator feed and status excluded)."""
     out_dir = settings.output.dir
-    return [settings.hub.base_url + str(p.relative_to(out_dir)) for p in paths
-            if p.suffix in (".atom", ".rss", ".json") and p.name not in ("status.json",
-                                                                         "status.atom")]
+    names = [str(p.relative_to(out_dir)) for p in paths]
+    return [settings.hub.base_url + n for n in names
+            if n.endswith((".atom", ".rss", ".json")) and not n.startswith("archive/")
+            and n not in ("status.json", "status.atom")]
 
 
 def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
@@ -109,8 +121,14 @@ def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[St
     return [e for e in entries if primary_language(e.language or default) == spec.only_language]
 
 
+@dataclass(frozen=True)
+class Outputs:
+    files: dict[str, bytes]  # name -> bytes
+    write_once: frozenset[str]  # full archive pages: never rewritten once on disk
+
+
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                   websub: dict[str, Any] | None = None) -> dict[str, bytes]:
+                   websub: dict[str, Any] | None = None) -> Outputs:
     """Every output file name -> its bytes; deterministic for a given store."""
     taxonomy = Taxonomy(settings.categories)
     names = {s.id: s.name for s in settings.sources}
@@ -118,21 +136,29 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     specs = feed_specs(settings, taxonomy)
     by_language = language_specs(settings, taxonomy)
     out: dict[str, bytes] = {}
+    write_once: set[str] = set()
     counts: dict[str, int] = {}
     for spec in specs + by_language:
         entries = _select(store.entries(category=spec.category), spec, settings.hub.language)
         if spec.category and spec.only_language is None:
             counts[spec.category] = len(entries)
-        shown = entries[:limit]
-        out[f"{spec.name}.atom"] = render_atom(spec, shown, settings, taxonomy, names)
+        current, archives = paginate(spec, entries, limit, settings.hub.base_url)
+        shown = list(current.entries)
+        head = current.spec
+        out[f"{spec.name}.atom"] = render_atom(head, shown, settings, taxonomy, names)
         out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
         out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy, names)
+        for page in archives:
+            name = f"{page.spec.name}.atom"
+            out[name] = render_atom(page.spec, list(page.entries), settings, taxonomy, names)
+            if page.full:
+                write_once.add(name)
     out.update(render_site(settings, store, taxonomy, names, counts, health))
     out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
     out["sources.opml"] = render_sources_opml(settings, _subscribable(settings, store))
     out["status.json"] = render_status(health, websub)
     out["status.atom"] = render_status_atom(store.events(STATUS_EVENTS), settings, names)
-    return out
+    return Outputs(out, frozenset(write_once))
 
 
 def publish(settings: Settings, store: Store, health: Sequence[SourceHealth],
@@ -140,8 +166,11 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth],
     """Write the outputs that changed; return their paths."""
     out_dir = settings.output.dir
     changed = []
-    for name, data in render_outputs(settings, store, health, websub).items():
+    outputs = render_outputs(settings, store, health, websub)
+    for name, data in outputs.files.items():
         path = out_dir / name
+        if name in outputs.write_once and _sealed(path):
+            continue  # a full archive page never changes again (RFC 5005)
         if write_if_changed(path, data):
             changed.append(path)
     log.info("published %d changed file(s) in %s", len(changed), out_dir)

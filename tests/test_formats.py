@@ -107,6 +107,7 @@ def test_full_atom_source(out: Path) -> None:
     assert src.findtext("a:updated", namespaces=NS) == "2021-06-22T19:00:00+00:00"
     assert src.findtext("a:author/a:name", namespaces=NS) == "Ville de Montréal"
     assert src.findtext("a:rights", namespaces=NS) == "© Ville de Montréal, CC BY 4.0"
+    assert src.getparent().findtext("a:rights", namespaces=NS) == "© Ville de Montréal, CC BY 4.0"
     links = {x.get("rel"): x.get("href") for x in src.findall("a:link", NS)}
     assert links == {"alternate": "https://montreal.example/nouvelles",
                      "self": "https://montreal.example/nouvelles/atom.xml"}

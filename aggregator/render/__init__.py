@@ -21,3 +21,5 @@ class FeedSpec:
     language: str
     category: str | None = None
     only_language: str | None = None  # per-language feeds: entries in this language only
+    history: tuple[tuple[str, str], ...] = ()  # RFC 5005 links: (rel, href)
+    archive: bool = False  # an archive document (fh:archive), not the current feed

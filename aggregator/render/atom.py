@@ -30,11 +30,25 @@ FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml",
            "json": "application/feed+json"}
 
 
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 feed history
+
+
 class _HubFeedExtension(BaseExtension):  # type: ignore[misc]
-    """RSS has no element for links to other formats: atom:link in the channel carries them."""
+    """RSS has no element for links to other formats: atom:link in the channel carries them.
+    Atom gets the RFC 5005 history links (feedgen only knows a few rel values)."""
 
     def __init__(self) -> None:
         self.alternates: list[dict[str, str]] = []
+        self.history: tuple[tuple[str, str], ...] = ()
+        self.archive = False
+
+    def extend_atom(self, feed: Any) -> Any:
+        for rel, href in self.history:
+            etree.SubElement(feed, f"{{{ATOM_NS}}}link", rel=rel, href=href,
+                             type="application/atom+xml")
+        if self.archive:
+            etree.SubElement(feed, f"{{{FH_NS}}}archive", nsmap={"fh": FH_NS})
+        return feed
 
     def extend_rss(self, rss: Any) -> Any:
         channel = rss.find("channel")
@@ -114,9 +128,13 @@ def _build(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,
               for f, t in FORMATS.items() if f != fmt]
     if settings.hub.websub_hub:  # WebSub discovery: rel=hub next to rel=self
         others.append({"rel": "hub", "href": settings.hub.websub_hub})
+    if spec.archive:
+        others = []  # an archive page is only Atom, and not pinged
     if fmt == "atom":
         for link in others:
             fg.link(**link)
+        fg.hub.history = spec.history
+        fg.hub.archive = spec.archive
     else:
         fg.hub.alternates = others
     fg.description(f"News from the members and partners of {settings.hub.title}")
@@ -155,6 +173,8 @@ def _add_entry(fg: FeedGenerator, e: StoredEntry, spec: FeedSpec, settings: Sett
         fe.content(e.content, type="html")
     elif not e.link:
         fe.content(e.summary or "", type="html")  # RFC 4287: no alternate link needs content
+    if e.origin.rights:
+        fe.rights(e.origin.rights)  # the entry belongs to its publisher, on its terms
     fe.hub.language = e.language
     fe.hub.source = _source(e.origin, e, settings, source_names)
     if fmt == "rss":
