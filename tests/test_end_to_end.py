@@ -151,8 +151,9 @@ def test_polling_twice_changes_nothing(tmp_path: Path, feed_server: FeedServer) 
     assert all(h.get("If-None-Match", "").endswith('-v1"') for _, h in second)
     with Aggregator(load_settings(config), parse_processes=0) as agg:
         assert agg.store.entries(include_duplicates=True) == store_before
-    # the health reports record the new attempt time; every feed and news page is untouched
-    assert sorted(p.name for p in changed) == ["sources.html", "status.json"]
+    # only the health reports may change (they record the attempt time, to the second);
+    # every feed and news page is untouched
+    assert {p.name for p in changed} <= {"sources.html", "status.json"}
     assert len(before) > 30  # every feed, per category and per language
     for p in out.rglob("*"):
         if p.is_file() and p.name not in ("status.json", "sources.html"):
