@@ -172,3 +172,21 @@ def connect_attempts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     return attempts
+
+
+def wait_for_http(url: str, timeout: float = 10.0) -> None:
+    """Wait until something answers HTTP at ``url`` (a server the test just started)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answered, even if not with 200
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answered at {url} within {timeout:g}s")

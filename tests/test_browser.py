@@ -9,13 +9,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, SHIPPED_SOURCES, write_config
+from conftest import EXAMPLES, SHIPPED_SOURCES, wait_for_http, write_config
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
@@ -58,12 +56,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Aggr
     server = subprocess.Popen([sys.executable, "-m", "aggregator", "serve", "--config",
                                str(config)], stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base, timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_http(base)
         yield base, agg
     finally:
         server.terminate()

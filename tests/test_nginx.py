@@ -6,13 +6,12 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, wait_for_http
 
 
 def test_the_nginx_example_serves_the_output(tmp_path: Path, examples_dir: Path) -> None:
@@ -49,12 +48,7 @@ fastcgi_temp_path {tmp_path}/fcgi; uwsgi_temp_path {tmp_path}/uwsgi; scgi_temp_p
                             stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base, timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_http(base)
 
         def get(path: str) -> tuple[int, str, bytes]:
             try:
