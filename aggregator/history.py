@@ -5,8 +5,10 @@ linked with prev-archive / next-archive / current and marked fh:archive.
 Entries are paged in the order they arrived (first seen, then published, then key): a new
 entry only ever lands in the current document or the newest archive page, so a full page's
 set of entries never changes. A full page that is no longer the newest (so its next-archive
-link is known) is written only once (publish.py): its bytes never change either, and
-subscribers and caches can keep it forever. Known limit: retention pruning removes entries
+link is known) is written once, in that final form, in the same build that writes its
+successor; from then on the successor's file on disk says it is sealed, and it is neither
+rendered nor written again (publish.py): its bytes never change, and subscribers and caches
+can keep it forever. Known limit: retention pruning removes entries
 from the arrival order, which shifts later pages; frozen pages keep what they had.
 """
 
@@ -23,7 +25,8 @@ from .store.memory import newest_first
 class Page:
     spec: FeedSpec
     entries: tuple[StoredEntry, ...]  # newest first
-    full: bool
+    frozen: bool  # full, and no longer the newest page: its final form is known
+    successor: str | None = None  # file name of the next (newer) archive page
 
 
 def paginate(spec: FeedSpec, entries: list[StoredEntry], size: int, base_url: str
@@ -45,6 +48,7 @@ def paginate(spec: FeedSpec, entries: list[StoredEntry], size: int, base_url: st
                             title=f"{spec.title} (archive {k})")
         # frozen once full and no longer the newest page: its next-archive link exists
         pages.append(Page(page_spec, tuple(sorted(chunk, key=newest_first)),
-                          len(chunk) == size and k < len(chunks)))
+                          len(chunk) == size and k < len(chunks),
+                          f"archive/{spec.name}/{k + 1}.atom" if k < len(chunks) else None))
     head = replace(spec, history=(("prev-archive", urls[-1]),) if urls else ())
     return Page(head, tuple(sorted(current, key=newest_first)), False), pages

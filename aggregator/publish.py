@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,15 +83,6 @@ def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dic
     return out
 
 
-def _sealed(path: Path) -> bool:
-    """A frozen archive page already on disk in its final form (with its next-archive link,
-    which a page gets once a newer page exists)."""
-    try:
-        return b'rel="next-archive"' in path.read_bytes()
-    except FileNotFoundError:
-        return False
-
-
 def feed_urls(settings: Settings, paths: Sequence[Path]) -> list[str]:
     """The public URLs of the feeds among ``paths`` (the operator feed and status excluded)."""
     out_dir = settings.output.dir
@@ -121,25 +111,25 @@ def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[St
     return [e for e in entries if primary_language(e.language or default) == spec.only_language]
 
 
-@dataclass(frozen=True)
-class Outputs:
-    files: dict[str, bytes]  # name -> bytes
-    write_once: frozenset[str]  # full archive pages: never rewritten once on disk
-
-
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                   websub: dict[str, Any] | None = None) -> Outputs:
-    """Every output file name -> its bytes; deterministic for a given store."""
+                   websub: dict[str, Any] | None = None,
+                   on_disk: Callable[[str], bool] = lambda name: False) -> dict[str, bytes]:
+    """Every output file name -> its bytes; deterministic for a given store.
+
+    Sealed archive pages (their successor is ``on_disk``) are left out: they never change,
+    so rendering them again on every build would be wasted work."""
     taxonomy = Taxonomy(settings.categories)
     names = {s.id: s.name for s in settings.sources}
     limit = settings.output.entries_per_feed
     specs = feed_specs(settings, taxonomy)
     by_language = language_specs(settings, taxonomy)
     out: dict[str, bytes] = {}
-    write_once: set[str] = set()
     counts: dict[str, int] = {}
+    by_category: dict[str | None, list[StoredEntry]] = {}  # shared by the language feeds
     for spec in specs + by_language:
-        entries = _select(store.entries(category=spec.category), spec, settings.hub.language)
+        if spec.category not in by_category:
+            by_category[spec.category] = store.entries(category=spec.category)
+        entries = _select(by_category[spec.category], spec, settings.hub.language)
         if spec.category and spec.only_language is None:
             counts[spec.category] = len(entries)
         current, archives = paginate(spec, entries, limit, settings.hub.base_url)
@@ -149,16 +139,16 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
         out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
         out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy, names)
         for page in archives:
-            name = f"{page.spec.name}.atom"
-            out[name] = render_atom(page.spec, list(page.entries), settings, taxonomy, names)
-            if page.full:
-                write_once.add(name)
+            if page.frozen and page.successor and on_disk(page.successor):
+                continue  # sealed in an earlier build: never rendered or written again
+            out[f"{page.spec.name}.atom"] = render_atom(page.spec, list(page.entries),
+                                                        settings, taxonomy, names)
     out.update(render_site(settings, store, taxonomy, names, counts, health))
     out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
     out["sources.opml"] = render_sources_opml(settings, _subscribable(settings, store))
     out["status.json"] = render_status(health, websub)
     out["status.atom"] = render_status_atom(store.events(STATUS_EVENTS), settings, names)
-    return Outputs(out, frozenset(write_once))
+    return out
 
 
 def publish(settings: Settings, store: Store, health: Sequence[SourceHealth],
@@ -166,11 +156,10 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth],
     """Write the outputs that changed; return their paths."""
     out_dir = settings.output.dir
     changed = []
-    outputs = render_outputs(settings, store, health, websub)
-    for name, data in outputs.files.items():
+    outputs = render_outputs(settings, store, health, websub,
+                             on_disk=lambda name: (out_dir / name).exists())
+    for name, data in outputs.items():  # in order: an archive page before its successor
         path = out_dir / name
-        if name in outputs.write_once and _sealed(path):
-            continue  # a full archive page never changes again (RFC 5005)
         if write_if_changed(path, data):
             changed.append(path)
     log.info("published %d changed file(s) in %s", len(changed), out_dir)

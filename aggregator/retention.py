@@ -27,10 +27,11 @@ def plan_pruning(store: Store, categories: tuple[str, ...], settings: RetentionS
                  now: datetime) -> Pruning:
     oldest = cutoff(settings, now)
     removed = {e.key for e in store.entries(include_duplicates=True) if e.published < oldest}
-    rank = {c: {e.key: i for i, e in enumerate(store.entries(category=c))} for c in categories}
+    listed = {c: store.entries(category=c) for c in categories}  # each sorted once
+    rank = {c: {e.key: i for i, e in enumerate(entries)} for c, entries in listed.items()}
     limit = settings.max_per_category
     for category in categories:
-        for primary in store.entries(category=category)[limit:]:
+        for primary in listed[category][limit:]:
             # beyond the limit in every category it is filed under: no feed shows it any more
             if all(rank.get(c, {}).get(primary.key, limit) >= limit for c in primary.categories):
                 removed.add(primary.key)
