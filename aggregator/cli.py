@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     entries.add_argument("--source", metavar="ID", help="only entries from this source")
     entries.add_argument("--count", action="store_true", help="print the number alone")
     entries.add_argument("--json", action="store_true", help="print JSON")
+    entries.add_argument("--include-duplicates", action="store_true",
+                         help="also list the copies merged into another source's story")
     add("check-config", cmd_check_config, "validate the config file")
     explain = add("explain", cmd_explain, "why an entry was merged and how it was categorized")
     explain.add_argument("entry", metavar="ENTRY", help="entry key, published id or link")
@@ -286,9 +288,10 @@ def print_unmapped(agg: Aggregator, as_json: bool) -> int:
 
 def print_status(health: Sequence[SourceHealth]) -> None:
     header = ("SOURCE", "STATE", "LAST ATTEMPT", "LAST SUCCESS", "HTTP", "FAILS",
-              "NEXT CHECK", "ENTRIES", "NOTES")
+              "NEXT CHECK", "ENTRIES", "MERGED", "NOTES")
     rows = [(h.id, h.state, h.last_attempt or "-", h.last_success or "-",
              str(h.http_status or "-"), str(h.failures), h.next_check or "-", str(h.entries),
+             str(h.merged),
              (f"moved to {h.adopted_url}; " if h.adopted_url else "") + (h.last_error or ""))
             for h in health]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
@@ -302,19 +305,22 @@ def cmd_entries(args: argparse.Namespace) -> int:
             raise ConfigError(f"unknown category id {args.category!r}")
         if args.source:
             agg.settings.source(args.source)
-        entries = agg.entries(category=args.category, source_id=args.source)
+        entries = agg.entries(category=args.category, source_id=args.source,
+                              include_duplicates=args.include_duplicates)
     if args.count:
         print(len(entries))
     elif args.json:
         print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=2))
     else:
         for e in entries:
+            copy = f"  [copy of {e.duplicate_of}]" if e.duplicate_of else ""
             print(f"{e.published:%Y-%m-%d}  {e.source_id:<16}  {','.join(e.categories):<24}  "
-                  f"{e.title}  <{e.link or '-'}>")
+                  f"{e.title}  <{e.link or '-'}>{copy}")
     return EXIT_OK
 
 
 def entry_json(e: StoredEntry) -> dict[str, Any]:
     return {"key": e.key, "id": e.entry_id, "source": e.source_id, "title": e.title,
             "link": e.link, "published": iso(e.published), "updated": iso(e.updated),
-            "categories": list(e.categories), "language": e.language, "via": list(e.via)}
+            "categories": list(e.categories), "language": e.language, "via": list(e.via),
+            "duplicate_of": e.duplicate_of, "merge_reason": e.merge_reason}

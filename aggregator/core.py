@@ -87,9 +87,10 @@ class Aggregator:
     def status(self) -> list[SourceHealth]:
         states = self.store.source_states()
         counts = self.store.count_by_source()
+        merged = self.store.copies_by_source()
         base = self.settings.config_path.parent
-        return [_health(s, s.location(base), states.get(s.id), counts.get(s.id, 0))
-                for s in self.settings.sources]
+        return [_health(s, s.location(base), states.get(s.id), counts.get(s.id, 0),
+                        merged.get(s.id, 0)) for s in self.settings.sources]
 
     def enable_source(self, source_id: str) -> SourceState:
         """Operator action: poll a gone or failing source again from the next tick."""
@@ -102,9 +103,10 @@ class Aggregator:
     def events(self, limit: int = 100) -> list[SourceEvent]:
         return self.store.events(limit)
 
-    def entries(self, category: str | None = None, source_id: str | None = None
-                ) -> list[StoredEntry]:
-        return self.store.entries(category=category, source_id=source_id)
+    def entries(self, category: str | None = None, source_id: str | None = None,
+                include_duplicates: bool = False) -> list[StoredEntry]:
+        return self.store.entries(category=category, source_id=source_id,
+                                  include_duplicates=include_duplicates)
 
     def due_sources(self) -> list[SourceSettings]:
         return self._select([], due_only=True)
@@ -145,8 +147,8 @@ def _is_due(state: SourceState | None, now: datetime) -> bool:
     return state is None or state.next_check_at is None or state.next_check_at <= now
 
 
-def _health(source: SourceSettings, location: str, state: SourceState | None, entries: int
-            ) -> SourceHealth:
+def _health(source: SourceSettings, location: str, state: SourceState | None, entries: int,
+            merged: int) -> SourceHealth:
     return SourceHealth(
         id=source.id, name=source.name, kind=source.kind, url=location,
         state=state_label(state, source.enabled),
@@ -155,7 +157,7 @@ def _health(source: SourceSettings, location: str, state: SourceState | None, en
         http_status=state.http_status if state else None,
         failures=state.failures if state else 0,
         last_error=state.last_error if state else None,
-        next_check=iso(state.next_check_at) if state else None, entries=entries,
+        next_check=iso(state.next_check_at) if state else None, entries=entries, merged=merged,
         adopted_url=state.adopted_url if state and state.adopted_from == source.url else None,
         identity=state.identity_reason and f"by link: {state.identity_reason}"
         if state else None)

@@ -16,7 +16,9 @@ stored, and returns the entries to write.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -125,7 +127,7 @@ class Lookups:
     get: Callable[[str], StoredEntry | None]
     by_canonical: Callable[[str], list[StoredEntry]]
     by_story: Callable[[str], list[StoredEntry]]
-    published_between: Callable[[datetime, datetime], list[StoredEntry]]
+    by_fingerprint: Callable[[str, datetime, datetime], list[StoredEntry]]
     is_tombstone: Callable[[str], bool] = lambda key: False
 
 
@@ -138,6 +140,38 @@ class Plan:
     changed: dict[str, int]
 
 
+ID_WINDOW = timedelta(days=366)  # a shared global id is evidence whatever the dates
+
+
+@dataclass
+class _Batch:
+    """The entries planned so far in this cycle, indexed like the store (no scans)."""
+
+    entries: dict[str, StoredEntry] = field(default_factory=dict)
+    by_link: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    by_story: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    by_print: dict[str, list[tuple[datetime, str]]] = field(
+        default_factory=lambda: defaultdict(list))  # sorted, like the store's index
+
+    def put(self, e: StoredEntry) -> None:
+        old = self.entries.get(e.key)
+        if old is not None:
+            self.by_story[old.story].discard(e.key)
+            if old.canonical_link:
+                self.by_link[old.canonical_link].discard(e.key)
+            for fp in old.fingerprints:
+                self.by_print[fp].remove((old.published, e.key))
+        self.entries[e.key] = e
+        self.by_story[e.story].add(e.key)
+        if e.canonical_link:
+            self.by_link[e.canonical_link].add(e.key)
+        for fp in e.fingerprints:
+            bisect.insort(self.by_print[fp], (e.published, e.key))
+
+    def pick(self, keys: Iterable[str]) -> dict[str, StoredEntry]:
+        return {k: self.entries[k] for k in keys}
+
+
 @dataclass
 class _Planner:
     lookups: Lookups
@@ -145,10 +179,9 @@ class _Planner:
     id_prefix: str
     now: datetime
     fallback: str
-    writes: dict[str, StoredEntry] = field(default_factory=dict)
+    batch: _Batch = field(default_factory=_Batch)
     new: dict[str, int] = field(default_factory=dict)
     changed: dict[str, int] = field(default_factory=dict)
-    _prints: dict[tuple[str, str], similarity.Fingerprint] = field(default_factory=dict)
 
     def add(self, c: Candidate) -> None:
         key, old = self._existing(c)
@@ -161,10 +194,10 @@ class _Planner:
             entry = self._join_story(entry)
         counter = self.changed if old else self.new
         counter[c.source_id] = counter.get(c.source_id, 0) + 1
-        self.writes[key] = entry
+        self.batch.put(entry)
 
     def _existing(self, c: Candidate) -> tuple[str, StoredEntry | None]:
-        old = self.writes.get(c.key) or self.lookups.get(c.key)
+        old = self.batch.entries.get(c.key) or self.lookups.get(c.key)
         if old is None and c.by_link and c.data.link:
             # ids switched to links: the entry may be stored under its old guid-based key
             link = canonical_url(c.data.link) or ""
@@ -175,46 +208,60 @@ class _Planner:
 
     def _with_link(self, link: str) -> list[StoredEntry]:
         found = {e.key: e for e in self.lookups.by_canonical(link)}
-        found.update({k: e for k, e in self.writes.items() if e.canonical_link == link})
+        found.update(self.batch.pick(self.batch.by_link.get(link, ())))
+        return [found[k] for k in sorted(found)]
+
+    def _members(self, story: str) -> list[StoredEntry]:
+        found = {e.key: e for e in self.lookups.by_story(story)}
+        found.update(self.batch.pick(self.batch.by_story.get(story, ())))
+        return [found[k] for k in sorted(found)]
+
+    def _with_print(self, fp: str, low: datetime, high: datetime) -> list[StoredEntry]:
+        found = {e.key: e for e in self.lookups.by_fingerprint(fp, low, high)}
+        bucket = self.batch.by_print.get(fp, [])
+        start, end = similarity.nearest_middle(bucket, bisect.bisect_left(bucket, (low, "")),
+                                    bisect.bisect_right(bucket, (high, "\uffff")))
+        found.update(self.batch.pick(k for _, k in bucket[start:end]))
         return [found[k] for k in sorted(found)]
 
     def _join_story(self, entry: StoredEntry) -> StoredEntry:
+        """Join the story that strong evidence ties this new entry to, if any.
+
+        The evidence is checked against the story's primary, never through another copy,
+        and a story holds at most one entry of each source: a source's distinct ids are
+        distinct entries, whatever their links."""
+        candidates: dict[str, None] = {}
         if entry.canonical_link:
-            others = [e for e in self._with_link(entry.canonical_link) if e.key != entry.key]
-            if others:
-                return replace(entry, story=others[0].story)
-        match = self._near_duplicate(entry)
-        return replace(entry, story=match.story) if match is not None else entry
-
-    def _near_duplicate(self, entry: StoredEntry) -> StoredEntry | None:
-        mine = similarity.of_entry(entry)
-        if not mine:
-            return None
-        low, high = entry.published - similarity.WINDOW, entry.published + similarity.WINDOW
-        pool = {e.key: e for e in self.lookups.published_between(low, high)}
-        pool.update({k: e for k, e in self.writes.items() if low <= e.published <= high})
-        best: tuple[float, str] | None = None
-        for key in sorted(pool):
-            other = pool[key]
-            if other.source_id == entry.source_id:
+            candidates.update((e.story, None) for e in self._with_link(entry.canonical_link))
+        seen: set[str] = set()
+        for fp in entry.fingerprints:
+            window = ID_WINDOW if fp.startswith("g:") else similarity.WINDOW
+            for e in self._with_print(fp, entry.published - window, entry.published + window):
+                # the fingerprint is only a hint: the entry must itself be evidence
+                if e.key not in seen and e.story not in candidates \
+                        and e.source_id != entry.source_id and evidence(entry, e) is not None:
+                    candidates[e.story] = None
+                seen.add(e.key)
+        best: tuple[int, float, bool, float, str] | None = None
+        for story in sorted(candidates):
+            members = self._members(story)
+            if not members or any(m.source_id == entry.source_id for m in members):
                 continue
-            score = similarity.similarity(mine, self._print(other))
-            if score >= similarity.THRESHOLD and (best is None or score > best[0]):
-                best = (score, key)
-        return pool[best[1]] if best else None
-
-    def _print(self, e: StoredEntry) -> similarity.Fingerprint:
-        cache_key = (e.key, e.content_hash)
-        if cache_key not in self._prints:
-            self._prints[cache_key] = similarity.of_entry(e)
-        return self._prints[cache_key]
+            primary = min(members, key=lambda m: _rank(m, self.kinds))
+            found = evidence(entry, primary)
+            if found is None:
+                continue
+            # Several stories of one source on one page (anchors, a listing page): the one
+            # with the very same link, then the nearest in time.
+            rank = (found[0], -found[1], primary.link != entry.link,
+                    abs((primary.published - entry.published).total_seconds()), story)
+            best = rank if best is None else min(best, rank)
+        return replace(entry, story=best[4]) if best else entry
 
     def resolve_stories(self) -> None:
-        for story in sorted({e.story for e in self.writes.values()}):
-            members = {e.key: e for e in self.lookups.by_story(story)}
-            members.update({k: e for k, e in self.writes.items() if e.story == story})
-            self.writes.update(_resolve_group(list(members.values()), self.kinds,
-                                              self.fallback))
+        for story in sorted({e.story for e in self.batch.entries.values()}):
+            for e in _resolve_group(self._members(story), self.kinds, self.fallback).values():
+                self.batch.put(e)
 
 
 def plan(candidates: Iterable[Candidate], lookups: Lookups, kinds: dict[str, SourceKind],
@@ -227,8 +274,28 @@ def plan(candidates: Iterable[Candidate], lookups: Lookups, kinds: dict[str, Sou
     for c in sorted(candidates, key=lambda c: (c.source_id, c.key)):
         planner.add(c)
     planner.resolve_stories()
-    writes = planner.writes
+    writes = planner.batch.entries
     return Plan(tuple(writes[k] for k in sorted(writes)), planner.new, planner.changed)
+
+
+def evidence(a: StoredEntry, b: StoredEntry) -> tuple[int, float, str] | None:
+    """Strong evidence that ``a`` and ``b`` (of different sources) are one story:
+    (strength rank, score, description), or None. See similarity.py for the rule."""
+    if a.canonical_link and a.canonical_link == b.canonical_link:
+        return 0, 1.0, f"same link as {b.key}"
+    gid = similarity.global_id(a.guid)
+    if gid is not None and gid == similarity.global_id(b.guid):
+        return 1, 1.0, f"same id {gid!r} as {b.key}"
+    if abs(a.published - b.published) > similarity.WINDOW:
+        return None
+    found = similarity.republished(_text(a), _text(b))
+    if found is None:
+        return None
+    return 2, found.score, f"{found.describe()} as {b.key}"
+
+
+def _text(e: StoredEntry) -> similarity.Text:
+    return similarity.text_of(e.title, e.summary or e.content)
 
 
 def _merge(c: Candidate, key: str, old: StoredEntry | None, id_prefix: str, now: datetime
@@ -254,7 +321,8 @@ def _merge(c: Candidate, key: str, old: StoredEntry | None, id_prefix: str, now:
         summary=d.summary, content=d.content, authors=d.authors, categories=c.categories,
         own_categories=c.categories,
         raw_categories=d.raw_categories, language=c.language, origin=c.origin,
-        enclosures=d.enclosures, story=old.story if old else canonical or key,
+        enclosures=d.enclosures, story=old.story if old else key,
+        fingerprints=similarity.fingerprints(d.title, d.summary or d.content, d.guid),
         merge_reason=old.merge_reason if old else None, revisions=revisions,
         revision_window=window, duplicate_of=old.duplicate_of if old else None,
         via=old.via if old else ())
@@ -276,32 +344,43 @@ def _rank(e: StoredEntry, kinds: dict[str, SourceKind]) -> tuple[datetime, int, 
 
 def _resolve_group(members: list[StoredEntry], kinds: dict[str, SourceKind], fallback: str
                    ) -> dict[str, StoredEntry]:
-    """Mark one primary per story; copies point to it, it lists them as via."""
+    """Mark one primary per story; copies point to it, it lists them as via.
+
+    Every copy must carry its own evidence against the primary, and a story holds one entry
+    per source: a member without either is detached into a story of its own (this is what
+    stops A~B, B~C from merging A and C, whatever the order they arrived in)."""
     ordered = sorted(members, key=lambda e: _rank(e, kinds))
-    primary, copies = ordered[0], ordered[1:]
-    categories = list(dict.fromkeys(c for e in ordered for c in _own(e)))
+    primary = ordered[0]
+    copies: dict[str, tuple[StoredEntry, str]] = {}
+    alone: list[StoredEntry] = []
+    sources = {primary.source_id}
+    for e in ordered[1:]:
+        found = evidence(e, primary) if e.source_id not in sources else None
+        if found is None:
+            alone.append(e)
+            continue
+        sources.add(e.source_id)
+        copies[e.key] = (e, found[2])
+    categories = list(dict.fromkeys(c for e in [primary, *(c for c, _ in copies.values())]
+                                    for c in _own(e)))
     if len(categories) > 1 and fallback in categories:
         categories.remove(fallback)  # the fallback only stays when nobody has a real one
-    story = primary.canonical_link or primary.key  # named by its primary: order-independent
+    story = primary.key  # named by its primary: order-independent
     out = {e.key: replace(e, duplicate_of=primary.key, via=(), story=story,
-                          categories=_own(e), merge_reason=_reason(e, primary))
-           for e in copies}
+                          categories=_own(e), merge_reason=reason)
+           for e, reason in copies.values()}
+    out.update({e.key: replace(e, duplicate_of=None, via=(), story=e.key, merge_reason=None,
+                               categories=_own(e)) for e in alone})
     out[primary.key] = replace(
         primary, duplicate_of=None, story=story, merge_reason=None,
-        via=tuple(sorted({e.link for e in copies if e.link and e.link != primary.link})),
+        via=tuple(sorted({e.link for e, _ in copies.values()
+                          if e.link and e.link != primary.link})),
         categories=tuple(categories) if copies else _own(primary))
     return {k: e for k, e in out.items() if e != _find(members, k)}
 
 
 def _own(e: StoredEntry) -> tuple[str, ...]:
     return e.own_categories or e.categories
-
-
-def _reason(copy: StoredEntry, primary: StoredEntry) -> str:
-    if copy.canonical_link and copy.canonical_link == primary.canonical_link:
-        return f"same link as {primary.key}"
-    score = similarity.similarity(similarity.of_entry(copy), similarity.of_entry(primary))
-    return f"similar title and text ({score:.2f}) to {primary.key}"
 
 
 def _find(members: list[StoredEntry], key: str) -> StoredEntry | None:

@@ -122,6 +122,7 @@ class StoredEntry:
     merge_reason: str | None = None  # why this entry joined its story, if it did
     revisions: int = 0  # content changes within the current churn window
     revision_window: datetime | None = None
+    fingerprints: tuple[str, ...] = ()  # keys under which copies of its story are found
 
 
 @dataclass(frozen=True)
@@ -199,9 +200,10 @@ class SourceHealth:
     failures: int
     last_error: str | None
     next_check: str | None
-    entries: int
+    entries: int  # stored, merged copies included
     adopted_url: str | None = None
     identity: str | None = None  # set when the feed's ids proved broken
+    merged: int = 0  # of its entries, hidden as copies of another source's story
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ def clean_token(value: object) -> str | None:
 def plain_text(value: str, is_html: bool) -> str:
     """A single line of plain text: markup removed, entities decoded once, spaces collapsed."""
     text = clean_text(value)
-    if is_html:  # decoding can produce forbidden characters again (&#2;): clean twice
+    # no markup, no entity: nothing to remove (the common case, and nh3 is not free)
+    if is_html and ("<" in text or "&" in text):
+        # decoding can produce forbidden characters again (&#2;): clean twice
         text = clean_text(html.unescape(nh3.clean(text, tags=set())))
     return _SPACES.sub(" ", text).strip()
 

@@ -1,41 +1,144 @@
-"""Near-duplicate detection: the same story republished under another link.
+"""Evidence that two entries from different sources tell one story, and the fingerprints
+that find the candidates in constant time.
 
-A story's fingerprint is the set of word bigrams of its folded title and the opening of its
-text. Two entries from different sources, published within WINDOW of each other, whose
-fingerprints have a Jaccard similarity of at least THRESHOLD tell the same story. The
-threshold comes from real data: benchmarks/near_duplicates.py measures same-story pairs and
-different-story pairs of the real-world corpus (see docs/decisions.md).
+Strong evidence only (docs/decisions.md, "One story once"): a look-alike network of
+municipal newsrooms writes thousands of different stories from one template ("Leeds: the
+city council funds a night bus network" / "Gdańsk: the city council funds language classes"),
+so shared words, a shared city or a shared phrase bank never count. What counts:
+
+- the same canonical link (dedup.py);
+- the same global id (a guid that is a URI: ``https://``, ``tag:``, ``urn:``) published by
+  two sources;
+- a republished text: the shorter title, folded, appears whole and in order inside the
+  longer one (a partner may add "Via X:" or "| Partner"), AND the two openings are the same
+  words for as far as the shorter one goes (a partner may trim the summary), over at least
+  KEY_WORDS words.
+
+Fingerprints are strings indexed by the store (``Store.by_fingerprint``): the first 8, 16
+and 32 words of the opening, and the global id. Every pair the rule accepts shares at least
+the 8-word key, so the lookup is complete for the rule; a lookup returns a bounded number of
+entries, so its cost does not grow with the store. Where a template opening fills the 8-word
+bucket, the 16- and 32-word keys reach past the template to the words that differ.
 """
 
 from __future__ import annotations
 
-import itertools
-from datetime import timedelta
+import bisect
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
 
-from .models import StoredEntry
 from .sanitize import plain_text
 from .taxonomy import fold
 
-THRESHOLD = 0.4  # see benchmarks/near_duplicates.py: same story >= 0.52, other stories <= 0.18
-WINDOW = timedelta(days=7)
-OPENING_WORDS = 60
-MIN_WORDS = 8  # shorter texts (a bare title) are never judged similar: too little evidence
-
-Fingerprint = frozenset[str]
-
-
-def fingerprint(title: str, html: str | None) -> Fingerprint:
-    words = fold(title).split() + fold(plain_text(html or "", True)).split()[:OPENING_WORDS]
-    if len(words) < MIN_WORDS:
-        return frozenset()
-    return frozenset(f"{a} {b}" for a, b in itertools.pairwise(words))
+WINDOW = timedelta(days=7)  # a cross-post appears within a week of the original
+OPENING_WORDS = 40  # how much of the text is compared
+KEY_WORDS = 8  # the opening must agree on at least this many words
+KEY_LENGTHS = (KEY_WORDS, 16, 32)  # opening prefixes indexed (longer ones outrun templates)
+MIN_TITLE_WORDS = 3  # shorter titles ("Weekly news") must match whole, with a longer opening
+MAX_TITLE_EXTRA = 6  # words a partner may add around the title ("Via Cities Alliance:")
+MAX_CANDIDATES = 32  # entries one fingerprint lookup returns at most
+_GLOBAL_ID = re.compile(r"^(https?://[^/\s]+/\S+|tag:\S+,\S+|urn:[a-z0-9-]+:\S+)$", re.I)
 
 
-def of_entry(e: StoredEntry) -> Fingerprint:
-    return fingerprint(e.title, e.summary or e.content)
+@dataclass(frozen=True)
+class Text:
+    """The compare-form of an entry: folded title words and opening words."""
+
+    title: tuple[str, ...]
+    opening: tuple[str, ...]
 
 
-def similarity(a: Fingerprint, b: Fingerprint) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
+@dataclass(frozen=True)
+class Evidence:
+    """Why two texts are one republished story."""
+
+    title_extra: int  # words one title adds around the other
+    opening_words: int  # leading words of the openings that are identical
+
+    @property
+    def score(self) -> float:
+        """1.0 for a full identical opening and title; lower when the copy was trimmed."""
+        return round(min(self.opening_words, OPENING_WORDS) / OPENING_WORDS
+                     * (1 - self.title_extra / (2 * MAX_TITLE_EXTRA + 2)), 2)
+
+    def describe(self) -> str:
+        extra = f", +{self.title_extra} title words" if self.title_extra else ""
+        return (f"republished text ({self.score:.2f}): same title{extra}, first "
+                f"{self.opening_words} words identical")
+
+
+@lru_cache(maxsize=65536)
+def text_of(title: str, html: str | None) -> Text:
+    words = fold(plain_text(html or "", True)).split()[:OPENING_WORDS]
+    return Text(tuple(fold(title).split()), tuple(words))
+
+
+def republished(a: Text, b: Text) -> Evidence | None:
+    """The evidence that ``a`` and ``b`` are the same text, or None."""
+    extra = _title_extra(a.title, b.title)
+    if extra is None:
+        return None
+    # The shorter opening may be trimmed mid-word: its last word is not compared.
+    n = min(len(a.opening), len(b.opening))
+    same = n if len(a.opening) == len(b.opening) else n - 1
+    # A title of one or two words ("Carrot disclosure") must be the same, and the
+    # opening twice as long, to count.
+    short_title = min(len(a.title), len(b.title)) < MIN_TITLE_WORDS
+    if same < KEY_WORDS * (2 if short_title else 1) or a.opening[:same] != b.opening[:same]:
+        return None
+    return Evidence(extra, same)
+
+
+def _title_extra(a: tuple[str, ...], b: tuple[str, ...]) -> int | None:
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    extra = len(long) - len(short)
+    if not short or extra > MAX_TITLE_EXTRA:
+        return None
+    if len(short) < MIN_TITLE_WORDS:
+        return 0 if short == long else None
+    for start in range(extra + 1):
+        if long[start:start + len(short)] == short:
+            return extra
+    return None
+
+
+@lru_cache(maxsize=65536)
+def global_id(guid: str | None) -> str | None:
+    """A guid two publishers can only share by republishing: an absolute URI."""
+    if not guid or not _GLOBAL_ID.match(guid.strip()):
+        return None
+    return guid.strip()
+
+
+def fingerprints(title: str, html: str | None, guid: str | None) -> tuple[str, ...]:
+    """Index keys under which an entry's possible copies are found."""
+    out = []
+    opening = text_of(title, html).opening
+    if fold(title):
+        out += [f"o{n}:" + _digest(" ".join(opening[:n])) for n in KEY_LENGTHS
+                if len(opening) >= n]
+    gid = global_id(guid)
+    if gid is not None:
+        out.append("g:" + _digest(gid))
+    return tuple(out)
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def nearest_middle(bucket: list[tuple[datetime, str]], start: int, end: int,
+                   limit: int = MAX_CANDIDATES) -> tuple[int, int]:
+    """The slice of at most ``limit`` items of ``bucket[start:end]`` around its middle date.
+
+    A fingerprint bucket this full is a template shared by many stories; a copy of a story
+    is published close to it, so the entries nearest the middle of the window suffice."""
+    if end - start <= limit:
+        return start, end
+    middle = bucket[start][0] + (bucket[end - 1][0] - bucket[start][0]) / 2
+    at = bisect.bisect_left(bucket, (middle, ""), start, end)
+    low = max(start, min(at - limit // 2, end - limit))
+    return low, low + limit

@@ -23,10 +23,23 @@ _PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A str.translate table that drops combining marks, filled in as characters appear."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if unicodedata.combining(chr(code)) else code
+        self[code] = value
+        return value
+
+
+_NO_MARKS = _CombiningMarks()
+
+
 def fold(word: str) -> str:
     """Compare-form of a category word: case-folded, accents stripped, punctuation to spaces."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = word.casefold()
+    stripped = folded if folded.isascii() else \
+        unicodedata.normalize("NFKD", folded).translate(_NO_MARKS)
     return _SPACES.sub(" ", _PUNCT.sub(" ", stripped)).strip()
 
 

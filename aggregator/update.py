@@ -90,7 +90,7 @@ class Poller:
                 progress(len(polled), len(sources), new_guess, failures)
         store = self.store
         lookups = dedup.Lookups(store.get, store.by_canonical, store.by_story,
-                                store.published_between, store.is_tombstone)
+                                store.by_fingerprint, store.is_tombstone)
         plan = dedup.plan(candidates, lookups, {s.id: s.kind for s in self.settings.sources},
                           self.settings.hub.id, now, self.taxonomy.fallback)
         new_states, events = self._states(sources, polled, states, now)

@@ -229,3 +229,20 @@ def test_sources_import_of_a_non_opml_file(examples_dir: Path) -> None:
     result = cli("sources", "import", str(bad), "--config", str(config))
     assert result.returncode == 1 and "not an OPML subscription list" in result.stderr
     assert config.read_bytes() == before
+
+
+def test_merged_copies_stay_visible(config: Path) -> None:
+    cli("poll", "--config", str(config))
+    total = int(cli("entries", "--count", "--config", str(config)).stdout)
+    every = int(cli("entries", "--count", "--include-duplicates", "--config",
+                    str(config)).stdout)
+    assert every == total + 1  # the partner's cross-post of Sousse's plan
+    copies = [d for d in json.loads(cli("entries", "--json", "--include-duplicates",
+                                        "--config", str(config)).stdout) if d["duplicate_of"]]
+    assert [c["source"] for c in copies] == ["resilience-programme"]
+    assert copies[0]["merge_reason"].startswith("same link as sousse:")
+    status = {s["id"]: s for s in json.loads(cli("status", "--json", "--config",
+                                                 str(config)).stdout)}
+    assert status["resilience-programme"]["merged"] == 1 and status["sousse"]["merged"] == 0
+    table = cli("status", "--config", str(config)).stdout.splitlines()
+    assert "MERGED" in table[0]

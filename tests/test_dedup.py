@@ -86,7 +86,7 @@ def candidate(source: str, data: EntryData, cats: tuple[str, ...] = ("x",),
 
 
 def lookups(store: MemoryStore) -> Lookups:
-    return Lookups(store.get, store.by_canonical, store.by_story, store.published_between,
+    return Lookups(store.get, store.by_canonical, store.by_story, store.by_fingerprint,
                    store.is_tombstone)
 
 
@@ -117,10 +117,28 @@ OPENING = ("The city council adopted a local resilience plan on Monday, with ret
     (e("m1", "https://city.org/news/plan", "City adopts its resilience plan", summary=OPENING),
      e("p1", "https://agency.org/stories/77", "City adopts its resilience plan",
        summary=OPENING + " Our programme supported it.", day=2), True),
-    # the same story reworded in the title, same opening text
+    # a cross-post with a "Via X:" title prefix and a trimmed summary
+    (e("m1", "https://city.org/news/plan", "City adopts its resilience plan", summary=OPENING),
+     e("p1", "https://agency.org/s/78", "Via Cities Alliance: City adopts its resilience plan",
+       summary=" ".join(OPENING.split()[:14]) + "…", day=3), True),
+    # a reworded title is a rewrite, not a republished text: not enough evidence
     (e("m1", "https://city.org/news/plan", "City adopts its resilience plan", summary=OPENING),
      e("p1", "https://agency.org/s/78", "Resilience plan adopted by the city council",
-       summary=OPENING, day=3), True),
+       summary=OPENING, day=3), False),
+    # one template, two cities: every word but the city's name is shared
+    (e("m1", "https://leeds.gov.uk/n/1", "Leeds: the city council funds a night bus network",
+       summary="The city council announced on Monday that it will fund a night bus network "
+               "for the districts of Leeds, with twelve lines from next spring."),
+     e("p1", "https://bristol.gov.uk/n/9", "Bristol: the city council funds a night bus network",
+       summary="The city council announced on Monday that it will fund a night bus network "
+               "for the districts of Bristol, with twelve lines from next spring."), False),
+    # the same global id (a URI guid) published by two sources
+    (e("https://city.org/?p=881", "https://city.org/news/881", "Plan"),
+     e("https://city.org/?p=881", "https://agency.org/republished/881", "A plan", day=20),
+     True),
+    # ids that only look alike (plain numbers) are not global
+    (e("881", "https://city.org/news/881", "Plan"),
+     e("881", "https://agency.org/republished/881", "Plan"), False),
     # same title, different story (a recurring post)
     (e("m1", "https://city.org/n/1", "Notice of the council meeting",
        summary="The full council meets on 30 June to vote on the budget and the new bus lines."),
@@ -150,7 +168,8 @@ def test_stories(first: EntryData, second: EntryData, merged: bool) -> None:
         assert primary.source_id == "city" and set(primary.categories) == {"x", "y"}
         (copy,) = store.copies_of(primary.key)
         reason = copy.merge_reason or ""
-        assert reason.startswith(("same link", "similar")) and primary.merge_reason is None
+        assert reason.startswith(("same link", "republished text", "same id"))
+        assert primary.merge_reason is None
 
 
 def test_cross_post_keeps_the_original_publisher_in_any_order() -> None:
@@ -224,3 +243,58 @@ def test_tombstones_keep_pruned_entries_out() -> None:
     store.apply([], [], removed=[c.key])
     _, again = run([c], store)
     assert again.writes == () and store.entries(include_duplicates=True) == []
+
+
+@pytest.mark.parametrize("links", [
+    # the RSS 2.0 specification's sample: items link to anchors on one page
+    ["https://x.org/news#1", "https://x.org/news#2", "https://x.org/news#3"],
+    # a press-release feed whose items all point at the listing page
+    ["https://x.org/press/"] * 3,
+    # every item links to the source's home page
+    ["https://x.org/", "http://www.x.org", "https://x.org/?utm_source=rss"],
+    # no link at all
+    [None, None, None],
+])
+def test_distinct_ids_in_one_source_stay_distinct(links: list[str | None]) -> None:
+    cands = [candidate("city", e(f"g{i}", link, f"Item number {i} of the list", day=i + 1))
+             for i, link in enumerate(links)]
+    store, p = run(cands)
+    assert len(store.entries()) == 3 and p.new == {"city": 3}
+    assert store.copies_by_source() == {}
+    # a partner linking to that page joins one story, and only one entry of it
+    partner = candidate("agency", e("p1", links[0], "Item number 0 of the list", day=1))
+    run([partner], store)
+    if links[0] is not None:
+        (copy,) = [x for x in store.entries(include_duplicates=True) if x.duplicate_of]
+        assert copy.source_id == "agency"
+        assert store.copies_by_source() == {"agency": 1}
+    assert len(store.entries()) == (3 if links[0] else 4)
+
+
+def _text(first_words: str) -> str:
+    return first_words + " and the rest of a long opening paragraph about the programme."
+
+
+def test_no_chains_through_a_third_entry() -> None:
+    # B's title contains A's and C's; A and C share no evidence with each other.
+    a = candidate("city", e("a", "https://a.org/1", "Night buses for the districts", day=1,
+                            summary=_text("One two three four five six seven eight")))
+    b = candidate("agency", e("b", "https://b.org/1", "Night buses for the districts", day=2,
+                              summary=_text("One two three four five six seven eight")))
+    c = candidate("ngo", e("c", "https://c.org/1", "Night buses for the districts", day=3,
+                           summary=_text("One two three four five six seven nine")))
+    for order in itertools.permutations([a, b, c]):
+        store = MemoryStore()
+        for cand in order:
+            run([cand], store)
+        stories = {x.source_id: x.story for x in store.entries(include_duplicates=True)}
+        assert stories["city"] == stories["agency"] != stories["ngo"], order
+
+
+def test_copies_stay_reachable_and_counted() -> None:
+    member = candidate("city", e("m1", "https://city.org/s", "Plan", day=1))
+    partner = candidate("agency", e("p1", "https://city.org/s?utm_source=x", "Plan", day=2))
+    store, _ = run([member, partner])
+    assert [x.source_id for x in store.entries()] == ["city"]
+    assert len(store.entries(include_duplicates=True)) == 2
+    assert store.copies_by_source() == {"agency": 1}

@@ -15,6 +15,7 @@ import pytest
 
 from aggregator.exceptions import StoreCorrupt, StoreError, StoreLocked
 from aggregator.models import FeedMeta, SourceState, StoredEntry
+from aggregator.similarity import MAX_CANDIDATES
 from aggregator.store import Store, open_store
 
 T0 = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
@@ -158,6 +159,7 @@ def test_contract_stories_dates_and_tombstones(store: Store) -> None:
     c = entry("c:1", "c", days=9)
     store.apply([a, b, c], [])
     assert [e.key for e in store.by_story("s1")] == ["a:1", "b:1"]
+    assert store.copies_by_source() == {"b": 1}
     window = store.published_between(T0 - timedelta(days=1), T0 + timedelta(days=3))
     assert [e.key for e in window] == ["a:1", "b:1"]
     store.apply([], [], removed=["b:1", "c:1"])
@@ -165,6 +167,7 @@ def test_contract_stories_dates_and_tombstones(store: Store) -> None:
     assert store.tombstones() == {"b:1": b.published, "c:1": c.published}
     assert [e.key for e in store.by_story("s1")] == ["a:1"]
     assert store.copies_of("a:1") == [] and store.count_by_source() == {"a": 1, "b": 0, "c": 0}
+    assert store.copies_by_source() == {}
     store.apply([], [], forgotten=["c:1"])
     assert store.tombstones() == {"b:1": b.published}
 
@@ -181,3 +184,16 @@ def test_tinydb_keeps_tombstones(tmp_path: Path) -> None:
         assert [e.key for e in again.entries()] == ["a:2"]
     finally:
         again.close()
+
+
+def test_contract_fingerprints_are_bounded_and_windowed(store: Store) -> None:
+    batch = [replace(entry(f"s{i}:1", f"s{i}", days=i % 20), fingerprints=("o:tpl", f"o:{i}"))
+             for i in range(300)]
+    store.apply(batch, [])
+    found = store.by_fingerprint("o:tpl", T0, T0 + timedelta(days=4))
+    assert len(found) == MAX_CANDIDATES  # a template bucket returns its newest, no more
+    assert all(T0 <= e.published <= T0 + timedelta(days=4) for e in found)
+    assert [e.published for e in found] == sorted(e.published for e in found)
+    assert [e.key for e in store.by_fingerprint("o:7", T0, T0 + timedelta(days=30))] == ["s7:1"]
+    store.apply([], [], removed=["s7:1"])
+    assert store.by_fingerprint("o:7", T0, T0 + timedelta(days=30)) == []

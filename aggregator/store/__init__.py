@@ -26,6 +26,14 @@ class Store(Protocol):
         """Every entry (copies included) published in [low, high]."""
         ...
 
+    def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime
+                       ) -> list[StoredEntry]:
+        """Entries (copies included) carrying ``fingerprint`` and published in [low, high],
+        oldest first: at most MAX_CANDIDATES of them, those nearest the middle of the
+        window. Bounded: the cost does not grow with the store (similarity.py says what a
+        fingerprint is)."""
+        ...
+
     def is_tombstone(self, key: str) -> bool:
         """The entry was pruned by retention; its key stays so it is not ingested again."""
         ...
@@ -43,7 +51,13 @@ class Store(Protocol):
 
     def source_states(self) -> dict[str, SourceState]: ...
 
-    def count_by_source(self) -> dict[str, int]: ...
+    def count_by_source(self) -> dict[str, int]:
+        """Stored entries per source, copies included."""
+        ...
+
+    def copies_by_source(self) -> dict[str, int]:
+        """Per source, its entries hidden as copies of another source's story."""
+        ...
 
     def events(self, limit: int = 100) -> list[SourceEvent]:
         """Source health events, newest first."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..dates import from_iso, iso
 from ..models import Enclosure, FeedMeta, SourceEvent, SourceState, StoredEntry
+from ..similarity import fingerprints
 
 
 def meta_to_dict(m: FeedMeta) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
                        for x in e.enclosures],
         "own_categories": list(e.own_categories), "story": e.story,
         "merge_reason": e.merge_reason, "revisions": e.revisions,
-        "revision_window": iso(e.revision_window),
+        "revision_window": iso(e.revision_window), "fingerprints": list(e.fingerprints),
     }
 
 
@@ -57,7 +58,15 @@ def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
         own_categories=tuple(d.get("own_categories") or d.get("categories") or ()),
         story=d.get("story") or d.get("canonical_link") or d["key"],
         merge_reason=d.get("merge_reason"), revisions=int(d.get("revisions") or 0),
-        revision_window=from_iso(d.get("revision_window")))
+        revision_window=from_iso(d.get("revision_window")),
+        fingerprints=_fingerprints(d))
+
+
+def _fingerprints(d: dict[str, Any]) -> tuple[str, ...]:
+    if "fingerprints" in d:
+        return tuple(d["fingerprints"])
+    # a store written before fingerprints existed: computed once, written back on next change
+    return fingerprints(d["title"], d.get("summary") or d.get("content"), d.get("guid"))
 
 
 def state_to_dict(s: SourceState) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from ..models import SourceEvent, SourceState, StoredEntry
+from ..similarity import nearest_middle
 
 MAX_EVENTS = 500  # health events kept; older ones are dropped
 
@@ -29,6 +30,8 @@ class MemoryStore:
         self._copies: dict[str, set[str]] = defaultdict(set)
         self._by_story: dict[str, set[str]] = defaultdict(set)
         self._by_date: list[tuple[datetime, str]] = []  # sorted (published, key)
+        self._by_print: dict[str, list[tuple[datetime, str]]] = defaultdict(list)  # sorted
+        self._copies_by_source: dict[str, int] = defaultdict(int)
         self._tombstones: dict[str, datetime] = {}
         self._events: list[SourceEvent] = []
 
@@ -47,6 +50,14 @@ class MemoryStore:
         start = bisect.bisect_left(self._by_date, (low, ""))
         end = bisect.bisect_right(self._by_date, (high, "\uffff"))
         return [self._entries[k] for _, k in self._by_date[start:end]]
+
+    def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime
+                       ) -> list[StoredEntry]:
+        bucket = self._by_print.get(fingerprint, [])
+        start = bisect.bisect_left(bucket, (low, ""))
+        end = bisect.bisect_right(bucket, (high, "\uffff"))
+        start, end = nearest_middle(bucket, start, end)
+        return [self._entries[k] for _, k in bucket[start:end]]
 
     def is_tombstone(self, key: str) -> bool:
         return key in self._tombstones
@@ -77,6 +88,9 @@ class MemoryStore:
 
     def count_by_source(self) -> dict[str, int]:
         return {s: len(keys) for s, keys in sorted(self._by_source.items())}
+
+    def copies_by_source(self) -> dict[str, int]:
+        return {s: n for s, n in sorted(self._copies_by_source.items()) if n}
 
     def events(self, limit: int = 100) -> list[SourceEvent]:
         return sorted(self._events, key=lambda e: (e.at, e.source_id, e.kind),
@@ -116,8 +130,11 @@ class MemoryStore:
             self._by_canonical[e.canonical_link].add(e.key)
         if e.duplicate_of:
             self._copies[e.duplicate_of].add(e.key)
+            self._copies_by_source[e.source_id] += 1
         self._by_story[e.story or e.key].add(e.key)
         bisect.insort(self._by_date, (e.published, e.key))
+        for fp in e.fingerprints:
+            bisect.insort(self._by_print[fp], (e.published, e.key))
 
     def _unindex(self, e: StoredEntry) -> None:
         for c in e.categories:
@@ -126,7 +143,16 @@ class MemoryStore:
             self._by_canonical[e.canonical_link].discard(e.key)
         if e.duplicate_of:
             self._copies[e.duplicate_of].discard(e.key)
+            self._copies_by_source[e.source_id] -= 1
         self._by_story[e.story or e.key].discard(e.key)
-        i = bisect.bisect_left(self._by_date, (e.published, e.key))
-        if i < len(self._by_date) and self._by_date[i] == (e.published, e.key):
-            del self._by_date[i]
+        _remove_sorted(self._by_date, (e.published, e.key))
+        for fp in e.fingerprints:
+            _remove_sorted(self._by_print[fp], (e.published, e.key))
+            if not self._by_print[fp]:
+                del self._by_print[fp]
+
+
+def _remove_sorted(items: list[tuple[datetime, str]], item: tuple[datetime, str]) -> None:
+    i = bisect.bisect_left(items, item)
+    if i < len(items) and items[i] == item:
+        del items[i]
