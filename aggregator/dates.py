@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import dateutil.parser
@@ -11,25 +12,45 @@ import dateutil.parser
 EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 
-_NUMERIC = re.compile(
-    r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*$")
-_WORDY = re.compile(r"^\s*(?:[^\W\d][\w-]*\.?,?\s+)?"  # optional day name
-                    r"(\d{1,2})(?:er)?\s+(?:de\s+)?([^\W\d]+)\.?\s+(?:de\s+)?"
+_TIME = r"(?:[ T,]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*$"
+_NUMERIC = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})" + _TIME)  # day first
+_YEAR_FIRST = re.compile(r"^\s*(\d{4})[/.](\d{1,2})[/.](\d{1,2})" + _TIME)  # 2021/05/27
+_WORDY = re.compile(r"^\s*(?:[^\W\d][\w-]*\.?,?\s+)?"  # optional day name, "lun.," "Mo.,"
+                    r"(\d{1,2})(?:er|º|\.)?\s+(?:de\s+)?([^\W\d]+)\.?,?\s+(?:de\s+)?"
                     r"(\d{4})(?:[ T,à]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*$", re.UNICODE)
+# Forms feedparser reads wrongly rather than not at all ("27-05-2021" -> 2027, epoch seconds
+# -> 2016, "2021/05/27" -> November): ours are tried first for these.
+_OURS_FIRST = re.compile(r"^\s*(\d{9,10}|\d{13}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|"
+                         r"\d{4}[/.]\d{1,2}[/.]\d{1,2})\b")
 _ENGLISH_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b",
                             re.IGNORECASE)
-_MONTHS = {
-    # French, Spanish and Portuguese month names (and common abbreviations).
-    "janvier": 1, "janv": 1, "fevrier": 2, "février": 2, "fevr": 2, "févr": 2, "mars": 3,
-    "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "août": 8,
-    "septembre": 9, "sept": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11,
-    "decembre": 12, "décembre": 12, "dec": 12, "déc": 12,
-    "enero": 1, "ene": 1, "febrero": 2, "feb": 2, "marzo": 3, "mar": 3, "abril": 4, "abr": 4,
-    "mayo": 5, "may": 5, "junio": 6, "jun": 6, "julio": 7, "jul": 7, "agosto": 8, "ago": 8,
-    "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
-    "dic": 12, "janeiro": 1, "fevereiro": 2, "março": 3, "marco": 3, "maio": 5, "junho": 6,
-    "julho": 7, "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12, "dez": 12,
+_MONTH_WORDS = {
+    # Month names and abbreviations (accents folded) in the languages member sites write:
+    # French, Spanish, Portuguese, Italian, German.
+    1: "janvier janv enero ene janeiro jan gennaio gen januar janner",
+    2: "fevrier fevr fev febrero feb fevereiro febbraio februar",
+    3: "mars marzo mar marco marz maerz",
+    4: "avril avr abril abr aprile apr april",
+    5: "mai mayo may maio maggio mag",
+    6: "juin junio jun junho giugno giu juni",
+    7: "juillet juil julio jul julho luglio lug juli",
+    8: "aout agosto ago august aug",
+    9: "septembre sept septiembre setiembre sep set setembro settembre september",
+    10: "octobre oct octubre outubro out ottobre ott oktober okt",
+    11: "novembre nov noviembre novembro november",
+    12: "decembre dec diciembre dic dezembro dez dicembre dezember",
 }
+_MONTHS = {word: month for month, words in _MONTH_WORDS.items() for word in words.split()}
+
+
+def _month(word: str) -> int | None:
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return _MONTHS.get("".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def ours_first(value: str | None) -> bool:
+    """Whether ``value`` is a form feedparser misreads, so parse_loose must read it."""
+    return bool(value and _OURS_FIRST.match(value))
 
 
 def from_struct(value: time.struct_time | None) -> datetime | None:
@@ -43,18 +64,23 @@ def from_struct(value: time.struct_time | None) -> datetime | None:
 
 
 def parse_loose(value: str | None) -> datetime | None:
-    """Dates feedparser misses: DD/MM/YYYY, DD.MM.YYYY, French/Spanish/Portuguese, epoch."""
+    """Dates feedparser misses or misreads: DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY, YYYY/MM/DD,
+    French/Spanish/Portuguese/Italian/German words with or without abbreviations and dots,
+    epoch seconds or milliseconds."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit() and len(value) in (9, 10):
-        return datetime.fromtimestamp(int(value), tz=UTC)
+    if value.isdigit() and len(value) in (9, 10, 13):  # epoch seconds, or milliseconds
+        return datetime.fromtimestamp(int(value) / (1000 if len(value) == 13 else 1), tz=UTC)
     m = _NUMERIC.match(value)
     if m:
         return _build(m.group(3), m.group(2), m.group(1), m.group(4), m.group(5), m.group(6))
+    m = _YEAR_FIRST.match(value)
+    if m:
+        return _build(m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), m.group(6))
     m = _WORDY.match(value)
-    if m and m.group(2).lower() in _MONTHS:
-        month = _MONTHS[m.group(2).lower()]
+    month = _month(m.group(2)) if m else None
+    if m and month:
         return _build(m.group(3), month, m.group(1), m.group(4), m.group(5), m.group(6))
     return _english_words(value)
 

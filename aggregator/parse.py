@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 from typing import Any
 
 import feedparser
 
-from .dates import from_struct, parse_loose
+from .dates import from_struct, ours_first, parse_loose
 from .exceptions import ParseError
 from .jsonfeed import parse_json_feed
 from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
 from .sanitize import clean_html, clean_token, language_tag, plain_text, safe_url, text_to_html
-from .xmlguard import make_safe
+from .xmlguard import UnsafeDocument, make_safe
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _MARKUP = re.compile(r"<[A-Za-z/!]")
@@ -48,12 +49,22 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         return _to_parsed(raw, http_base)
     except ParseError:
         raise
+    except UnsafeDocument as e:
+        raise ParseError(str(e)) from e
     except RecursionError as e:
         raise ParseError("document nested too deeply") from e
     except MemoryError as e:
         raise ParseError("document needs more memory than a parse may use") from e
     except Exception as e:  # feedparser can raise on bad input instead of setting bozo
         raise ParseError(f"parser failed: {type(e).__name__}: {e}") from e
+
+
+def _date(d: Any, key: str) -> datetime | None:
+    """A date field of feedparser's result, read by us first where feedparser misreads."""
+    raw = d.get(key)
+    if ours_first(raw):
+        return parse_loose(raw)
+    return from_struct(d.get(f"{key}_parsed")) or parse_loose(raw)
 
 
 def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
@@ -68,7 +79,7 @@ def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
         id=clean_token(feed.get("id")),
         title=_text(feed, "title") or "",
         link=safe_url(feed.get("link"), base),
-        updated=from_struct(feed.get("updated_parsed")) or parse_loose(feed.get("updated")),
+        updated=_date(feed, "updated"),
         language=language_tag(feed.get("language")),
         self_link=next((safe_url(x.get("href"), base) for x in feed.get("links") or []
                         if x.get("rel") == "self" and safe_url(x.get("href"), base)), None),
@@ -93,8 +104,9 @@ def _entry(e: Any, base: str | None, feed_language: str | None) -> EntryData:
         summary=summary,
         content=content,
         authors=_authors(e),
-        published=from_struct(e.get("published_parsed")) or parse_loose(e.get("published")),
-        updated=from_struct(e.get("updated_parsed")) or parse_loose(e.get("updated")),
+        # Atom 0.3 <created> and dcterms:created stand in when nothing says "published"
+        published=_date(e, "published") or _date(e, "created"),
+        updated=_date(e, "updated"),
         raw_categories=tuple(_categories(e)),
         language=_language(e) or feed_language,
         enclosures=_enclosures(e, base))

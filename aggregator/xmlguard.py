@@ -58,22 +58,43 @@ def _xml_char(code: int) -> bool:
             or 0x10000 <= code <= 0x10FFFF)
 
 
+class UnsafeDocument(ValueError):
+    """A DOCTYPE that never ends: nothing after it can be read safely."""
+
+
+# Markup that can hide "<!DOCTYPE" as text (comments, CDATA, processing instructions), and
+# the DOCTYPE itself; found in document order, so a DOCTYPE quoted inside an article's
+# CDATA stays text and a real one is removed wherever it stands.
+_MARKUP = re.compile(r"<!--|<!\[CDATA\[|<\?|<!DOCTYPE", re.IGNORECASE)
+_CLOSERS = {"<!--": "-->", "<![cdata[": "]]>", "<?": "?>"}
+
+
 def _without_doctypes(text: str) -> str:
-    while (span := _doctype_span(text)) is not None:
-        text = text[:span[0]] + text[span[1]:]
-    return text
+    out: list[str] = []
+    pos = 0
+    while (m := _MARKUP.search(text, pos)) is not None:
+        closer = _CLOSERS.get(m.group(0).lower())
+        if closer is None:  # a DOCTYPE
+            out.append(text[pos:m.start()])
+            pos = _doctype_end(text, m.end())
+            continue
+        end = text.find(closer, m.end())
+        if end < 0:
+            # unterminated: a strict parser stops here; a lenient one might not, so any
+            # DOCTYPE in the rest is still removed
+            out.append(text[pos:m.end()])
+            pos = m.end()
+            continue
+        out.append(text[pos:end + len(closer)])
+        pos = end + len(closer)
+    out.append(text[pos:])
+    return "".join(out)
 
 
-def _doctype_span(text: str) -> tuple[int, int] | None:
-    """Where the next DOCTYPE starts and ends (quotes and [subset] respected).
-
-    Every one is removed, wherever it is: a comment or CDATA section before it must not be
-    able to make it look like content; one inside HTML in CDATA is only lost markup."""
-    m = _DOCTYPE.search(text)
-    if m is None:
-        return None
+def _doctype_end(text: str, start: int) -> int:
+    """Where the DOCTYPE that starts before ``start`` ends (quotes and [subset] respected)."""
     depth, quote = 0, ""
-    for i in range(m.end(), len(text)):
+    for i in range(start, len(text)):
         c = text[i]
         if quote:
             quote = "" if c == quote else quote
@@ -84,5 +105,5 @@ def _doctype_span(text: str) -> tuple[int, int] | None:
         elif c == "]":
             depth = max(0, depth - 1)
         elif c == ">" and depth == 0:
-            return m.start(), i + 1
-    return m.start(), len(text)  # unterminated: everything after it is unsafe
+            return i + 1
+    raise UnsafeDocument("a DOCTYPE that never ends: the document cannot be read safely")

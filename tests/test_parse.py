@@ -100,3 +100,78 @@ def test_text_hygiene() -> None:
     assert plain_text("AT&T <rocks>", False) == "AT&T <rocks>"
     assert safe_url("data:text/html,x") is None and safe_url("ftp://x.org/") is None
     assert clean_html('<a href="mailto:a@b.org">m</a>').startswith('<a href="mailto:')
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1622800000", datetime(2021, 6, 4, 9, 46, 40, tzinfo=UTC)),  # epoch seconds
+    ("1622800000000", datetime(2021, 6, 4, 9, 46, 40, tzinfo=UTC)),  # epoch milliseconds
+    ("27-05-2021", datetime(2021, 5, 27, tzinfo=UTC)),
+    ("27.05.2021", datetime(2021, 5, 27, tzinfo=UTC)),
+    ("2021/05/27", datetime(2021, 5, 27, tzinfo=UTC)),
+    ("2021.05.27 10:15", datetime(2021, 5, 27, 10, 15, tzinfo=UTC)),
+    ("lun., 07 juin 2021", datetime(2021, 6, 7, tzinfo=UTC)),  # fr, dotted weekday
+    ("lun 07 juin 2021", datetime(2021, 6, 7, tzinfo=UTC)),
+    ("ven., 4 févr. 2022", datetime(2022, 2, 4, tzinfo=UTC)),
+    ("mié., 9 jun. 2021", datetime(2021, 6, 9, tzinfo=UTC)),  # es
+    ("sáb 9 oct 2021", datetime(2021, 10, 9, tzinfo=UTC)),
+    ("seg., 07 jun. 2021", datetime(2021, 6, 7, tzinfo=UTC)),  # pt
+    ("qui, 7 out 2021", datetime(2021, 10, 7, tzinfo=UTC)),
+    ("gio 10 giu 2021", datetime(2021, 6, 10, tzinfo=UTC)),  # it
+    ("mer., 3 mag. 2023", datetime(2023, 5, 3, tzinfo=UTC)),
+    ("Mo., 07. Juni 2021", datetime(2021, 6, 7, tzinfo=UTC)),  # de: a dot after the day
+    ("Di 12. Okt. 2021", datetime(2021, 10, 12, tzinfo=UTC)),
+    ("3. März 2020", datetime(2020, 3, 3, tzinfo=UTC)),
+])
+@pytest.mark.parametrize("element", ["pubDate", "dc:date", "dcterms:created", "atom03"])
+def test_member_site_dates_in_every_element(text: str, expected: datetime, element: str
+                                            ) -> None:
+    if element == "atom03":
+        body = ('<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>'
+                f"<entry><title>x</title><created>{text}</created></entry></feed>")
+    else:
+        body = ('<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+                'xmlns:dcterms="http://purl.org/dc/terms/"><channel><title>t</title>'
+                f"<item><title>x</title><{element}>{text}</{element}></item></channel></rss>")
+    (entry,) = parse_feed(body.encode(), "https://x.example/f").entries
+    assert (entry.published or entry.updated) == expected  # dc:date is read as updated
+
+
+def test_created_is_only_a_fallback() -> None:
+    body = ('<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title><entry>'
+            "<title>x</title><created>2021-06-01T00:00:00Z</created>"
+            "<issued>2021-06-02T00:00:00Z</issued></entry></feed>")
+    (entry,) = parse_feed(body.encode(), "https://x.example/f").entries
+    assert entry.published == datetime(2021, 6, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("hidden", [
+    "<![CDATA[<p>Paste this: <!DOCTYPE html><html>…</html></p>]]>",
+    "<![CDATA[<!doctype html [ <!ENTITY x 'y'> ]>]]>",
+    "&lt;!DOCTYPE html&gt; in escaped text",
+])
+@pytest.mark.parametrize("place", ["description", "comment", "pi"])
+def test_doctype_as_text_loses_nothing(hidden: str, place: str) -> None:
+    middle = {"description": f"<description>{hidden}</description>",
+              "comment": "<!-- an old template said <!DOCTYPE html> -->",
+              "pi": "<?render <!DOCTYPE html> ?>"}[place]
+    items = "".join(f"<item><title>Item {i}</title><guid>g{i}</guid>"
+                    f"{middle if i == 1 else ''}</item>" for i in range(4))
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    parsed = parse_feed(body.encode(), "https://x.example/f")
+    assert [e.title for e in parsed.entries] == [f"Item {i}" for i in range(4)]
+    if place == "description" and "Paste" in hidden:
+        assert (parsed.entries[1].summary or "").startswith("<p>Paste this:")
+
+
+def test_real_doctypes_still_go_after_cdata_and_comments() -> None:
+    body = (b'<?xml version="1.0"?><!-- <![CDATA[ --><!DOCTYPE rss [<!ENTITY boom "BOOM">]>'
+            b'<rss version="2.0"><channel><title>&boom;</title><item><title>a &boom;</title>'
+            b"<description><![CDATA[x]]></description></item></channel></rss>")
+    parsed = parse_feed(body, "https://x.example/f")
+    assert "BOOM" not in parsed.meta.title and "BOOM" not in parsed.entries[0].title
+
+
+def test_a_doctype_that_never_ends_is_an_error_not_a_cut() -> None:
+    body = b'<?xml version="1.0"?><!DOCTYPE rss [ <!ENTITY a "b"> <rss><channel></channel></rss>'
+    with pytest.raises(ParseError, match="DOCTYPE that never ends"):
+        parse_feed(body, "https://x.example/f")
