@@ -80,8 +80,10 @@ class Aggregator:
         """Rebuild the outputs; ping the WebSub hub for exactly the feeds that changed."""
         websub = self.websub.status() if self.websub else None
         changed = publish(self.settings, self.store, self.status(), websub)
-        if self.websub is not None:
+        if self.websub is not None and changed:
             self.websub.publish(feed_urls(self.settings, changed))
+            if self.websub.status() != websub:  # status.json tells of these pings too
+                publish(self.settings, self.store, self.status(), self.websub.status())
         return changed
 
     def status(self) -> list[SourceHealth]:

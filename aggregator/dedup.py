@@ -114,6 +114,7 @@ class Candidate:
     language: str
     origin: FeedMeta
     by_link: bool = False  # the source's ids are broken: match stored entries by link
+    placed: datetime | None = None  # undated on a first poll: the date its place gives it
 
     @property
     def key(self) -> str:
@@ -308,7 +309,7 @@ def _merge(c: Candidate, key: str, old: StoredEntry | None, id_prefix: str, now:
         return None  # churning (counters, timestamps in the text): frozen for now
     first_seen = old.first_seen if old else now
     published = (plausible(c.data.published, now) or plausible(c.data.updated, now)
-                 or (old.published if old else first_seen))
+                 or (old.published if old else c.placed or first_seen))
     updated = max(plausible(c.data.updated, now) or published, published)
     if old is not None:
         updated = max(updated, old.updated)  # an update never moves `updated` backwards

@@ -14,7 +14,15 @@ from typing import Any
 from .dates import parse_loose
 from .exceptions import ParseError
 from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
-from .sanitize import clean_html, clean_token, language_tag, plain_text, safe_url, text_to_html
+from .sanitize import (
+    clean_html,
+    clean_token,
+    language_tag,
+    mime_type,
+    plain_text,
+    safe_url,
+    text_to_html,
+)
 
 VERSIONS = {"https://jsonfeed.org/version/1": "json10",
             "https://jsonfeed.org/version/1.1": "json11"}
@@ -94,7 +102,7 @@ class _Reader:
             url = safe_url(_string(a, "url", where=f"{where}.attachments[{i}]"), self.base)
             size = a.get("size_in_bytes")
             if url:
-                out.append(Enclosure(url, clean_token(_string(a, "mime_type")),
+                out.append(Enclosure(url, mime_type(_string(a, "mime_type")),
                                      size if isinstance(size, int) and size >= 0 else None))
         return tuple(out)
 

@@ -20,7 +20,15 @@ from .dates import from_struct, ours_first, parse_loose
 from .exceptions import ParseError
 from .jsonfeed import parse_json_feed
 from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
-from .sanitize import clean_html, clean_token, language_tag, plain_text, safe_url, text_to_html
+from .sanitize import (
+    clean_html,
+    clean_token,
+    language_tag,
+    mime_type,
+    plain_text,
+    safe_url,
+    text_to_html,
+)
 from .xmlguard import UnsafeDocument, make_safe
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -85,18 +93,23 @@ def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
                         if x.get("rel") == "self" and safe_url(x.get("href"), base)), None),
         rights=_text(feed, "rights") or None,
         author=plain_text(feed.get("author") or "", True) or None)
-    entries = tuple(_entry(e, base, meta.language) for e in raw.entries)
+    atom = str(raw.get("version") or "").startswith("atom")
+    entries = tuple(_entry(e, base, meta.language, atom) for e in raw.entries)
     return ParsedFeed(format=raw.get("version") or "unknown", meta=meta, entries=entries,
                       ttl_minutes=_int(feed.get("ttl")))
 
 
-def _entry(e: Any, base: str | None, feed_language: str | None) -> EntryData:
-    summary = _html(e.get("summary_detail"), e.get("summary"), base)
+def _entry(e: Any, base: str | None, feed_language: str | None, atom: bool = False
+           ) -> EntryData:
     contents = e.get("content") or []
+    summary_detail = e.get("summary_detail")
+    if contents and e.get("summary") == contents[0].get("value"):
+        summary_detail = contents[0]  # feedparser's copy of the content keeps its type
+    summary = _html(summary_detail, e.get("summary"), base)
     content = _html(contents[0], contents[0].get("value"), base) if contents else None
     if content and summary and content == summary:
         summary = None
-    title = _text(e, "title") or plain_text(summary or content or "", True)[:80]
+    title = _text(e, "title", atom) or plain_text(summary or content or "", True)[:80]
     return EntryData(
         guid=clean_token(e.get("id")),
         link=safe_url(e.get("link"), base),
@@ -112,7 +125,7 @@ def _entry(e: Any, base: str | None, feed_language: str | None) -> EntryData:
         enclosures=_enclosures(e, base))
 
 
-def _text(d: Any, name: str) -> str:
+def _text(d: Any, name: str, atom: bool = False) -> str:
     """Plain text; markup is removed when declared HTML or when it looks like tags (RSS
     titles are often escaped HTML: <b>, even <script>)."""
     value = d.get(name)
@@ -120,6 +133,8 @@ def _text(d: Any, name: str) -> str:
         return ""
     detail = d.get(f"{name}_detail") or {}
     declared = detail.get("type", "text/plain") in _HTML_TYPES
+    if atom and not declared:  # Atom says type="text" outright: angle brackets are text
+        return plain_text(value, False)
     return plain_text(value, declared or bool(_MARKUP.search(value)))
 
 
@@ -151,7 +166,7 @@ def _enclosures(e: Any, base: str | None) -> tuple[Enclosure, ...]:
         url = safe_url(link.get("href"), base)
         length = str(link.get("length") or "").strip()
         if url and url not in out:
-            out[url] = Enclosure(url, clean_token(link.get("type")),
+            out[url] = Enclosure(url, mime_type(link.get("type")),
                                  int(length) if length.isdigit() else None)
     return tuple(out.values())
 

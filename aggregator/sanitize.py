@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -84,6 +84,44 @@ def safe_url(value: str | None, base: str | None = None) -> str | None:
     if parts.scheme.lower() not in _URL_SCHEMES or not parts.hostname or " " in url:
         return None
     return url
+
+
+_MIME = re.compile(r"^[A-Za-z0-9][\w!#$&^.+-]{0,126}/[A-Za-z0-9][\w!#$&^.+-]{0,126}$")
+_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
+
+
+def mime_type(value: object) -> str | None:
+    """A MIME type ("audio/mpeg"), lower-cased without parameters, or None ("mp3")."""
+    token = clean_token(value)
+    if token is None:
+        return None
+    bare = token.split(";", 1)[0].strip().lower()
+    return bare if _MIME.match(bare) else None
+
+
+def iri(value: object) -> str | None:
+    """An absolute IRI (a scheme, then no spaces or forbidden characters), or None."""
+    token = clean_token(value)
+    return token if token is not None and _IRI.match(token) else None
+
+
+def iri_to_uri(url: str) -> str:
+    """The URI form of an IRI: IDNA host, non-ASCII percent-encoded as UTF-8 (RSS wants
+    URIs). ASCII URLs come back unchanged."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        host = quote(host, safe="")
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    if parts.username:
+        netloc = quote(parts.username, safe="") + "@" + netloc
+    safe = "/:@!$&'()*+,;=%?#[]~"
+    return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=safe),
+                       quote(parts.query, safe=safe), quote(parts.fragment, safe=safe)))
 
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")

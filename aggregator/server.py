@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .exceptions import AggregatorError
+
 log = logging.getLogger("aggregator.server")
 
 CONTENT_TYPES = {
@@ -140,7 +142,11 @@ def resolve(root: Path, raw_path: str) -> Path | None:
 
 def make_server(root: Path, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("BoundOutputHandler", (OutputHandler,), {"root": root})
-    server = ThreadingHTTPServer((host, port), handler)
+    try:
+        server = ThreadingHTTPServer((host, port), handler)
+    except OSError as e:  # a taken port, a host that is not ours: one line, not a traceback
+        raise AggregatorError(f"cannot listen on {host}:{port}: {e.strerror or e} "
+                              "(set serve.host / serve.port in the config)") from e
     server.daemon_threads = True
     return server
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -70,10 +71,10 @@ class Evidence:
                 f"{self.opening_words} words identical")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 17)  # interned words: about 0.5 KB per cached entry
 def text_of(title: str, html: str | None) -> Text:
     words = fold(plain_text(html or "", True)).split()[:OPENING_WORDS]
-    return Text(tuple(fold(title).split()), tuple(words))
+    return Text(tuple(map(sys.intern, fold(title).split())), tuple(map(sys.intern, words)))
 
 
 def republished(a: Text, b: Text) -> Evidence | None:

@@ -40,6 +40,7 @@ from .parse import parse_feed
 from .sanitize import safe_url
 from .store import Store
 from .taxonomy import Taxonomy
+from .undated import place_undated
 
 log = logging.getLogger("aggregator.update")
 
@@ -178,14 +179,21 @@ class Poller:
         if p.parsed is None:
             return []
         oldest = retention.cutoff(self.settings.retention, now)
-        entries = [e for e in p.parsed.entries if (e.published or e.updated or now) >= oldest]
+        state = states.get(source.id)
+        first_poll = state is None or state.last_success is None  # a whole backlog at once
+        placed = place_undated(list(p.parsed.entries), now) if first_poll \
+            else [None] * len(p.parsed.entries)
+        kept = [(e, d) for e, d in zip(p.parsed.entries, placed, strict=True)
+                if (e.published or e.updated or d or now) >= oldest]
+        entries = [e for e, _ in kept]
         by_link = self._ids_broken(source, p, entries, states.get(source.id))
         origin = _origin(p)
         return [dedup.Candidate(
             source_id=source.id, kind=source.kind, identity=ident, data=e,
             categories=self.taxonomy.classify(e, source),
-            language=self.languages.choose(e, source), origin=origin, by_link=by_link)
-            for ident, e in zip(dedup.identities(entries, by_link), entries, strict=True)]
+            language=self.languages.choose(e, source), origin=origin, by_link=by_link,
+            placed=d)
+            for ident, (e, d) in zip(dedup.identities(entries, by_link), kept, strict=True)]
 
     def _ids_broken(self, source: SourceSettings, p: Polled, entries: list[EntryData],
                     state: SourceState | None) -> bool:
@@ -252,9 +260,11 @@ def _result(p: Polled, plan: dedup.Plan) -> SourceResult:
 
 
 def _origin(p: Polled) -> FeedMeta:
-    """The origin feed's metadata; an RSS feed without a link is known by the URL we polled."""
+    """The origin feed's metadata. Its rel=self is the URL we polled (where the feed really
+    is); an RSS feed without a link is known by that URL too."""
     assert p.parsed is not None
     meta = p.parsed.meta
-    if meta.link is None and isinstance(p.result, Fetched):
-        return replace(meta, link=safe_url(p.result.url))
-    return meta
+    polled = safe_url(p.result.url) if isinstance(p.result, Fetched) else None
+    if polled is None:
+        return meta
+    return replace(meta, self_link=polled, link=meta.link or polled)

@@ -246,3 +246,14 @@ def test_merged_copies_stay_visible(config: Path) -> None:
     assert status["resilience-programme"]["merged"] == 1 and status["sousse"]["merged"] == 0
     table = cli("status", "--config", str(config)).stdout.splitlines()
     assert "MERGED" in table[0]
+
+
+def test_readme_test_command_needs_no_sudo_as_root() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    command = next(line for line in readme.splitlines() if "apt-get install" in line)
+    prefix = command.split("apt-get")[0].strip()
+    # the prefix decides at run time: nothing as root, sudo for a user
+    as_root = subprocess.run(["sh", "-c", f"echo {prefix}"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    assert as_root == ("" if os.getuid() == 0 else "sudo")
+    assert "sources import" in readme

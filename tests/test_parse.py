@@ -156,7 +156,8 @@ def test_doctype_as_text_loses_nothing(hidden: str, place: str) -> None:
               "pi": "<?render <!DOCTYPE html> ?>"}[place]
     items = "".join(f"<item><title>Item {i}</title><guid>g{i}</guid>"
                     f"{middle if i == 1 else ''}</item>" for i in range(4))
-    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}'
+            "</channel></rss>")
     parsed = parse_feed(body.encode(), "https://x.example/f")
     assert [e.title for e in parsed.entries] == [f"Item {i}" for i in range(4)]
     if place == "description" and "Paste" in hidden:

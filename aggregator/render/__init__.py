@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from ..models import StoredEntry
+from ..sanitize import plain_text
 
 # The `updated` of a feed with no entries yet: fixed, so empty feeds are byte-stable too.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -23,3 +27,19 @@ class FeedSpec:
     only_language: str | None = None  # per-language feeds: entries in this language only
     history: tuple[tuple[str, str], ...] = ()  # RFC 5005 links: (rel, href)
     archive: bool = False  # an archive document (fh:archive), not the current feed
+
+
+UNTITLED = "(untitled)"
+SYNTHESIZED_TITLE = 80  # characters of the text that stand in for a missing title
+_TAG_LIKE = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*>")
+
+
+def display_title(e: StoredEntry, plain: bool = False) -> str:
+    """The one title rule for every output: the entry's title, else the opening of its text,
+    else "(untitled)". ``plain`` also drops tag-like text, for formats whose titles some
+    readers render as HTML (RSS, JSON Feed)."""
+    title = e.title.strip() or plain_text(e.summary or e.content or "", True)[
+        :SYNTHESIZED_TITLE].strip()
+    if plain:
+        title = " ".join(_TAG_LIKE.sub(" ", title).split())
+    return title or UNTITLED

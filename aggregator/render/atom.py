@@ -19,8 +19,9 @@ from lxml import etree
 from .. import __version__
 from ..config import Settings
 from ..models import Enclosure, FeedMeta, SourceEvent, StoredEntry
+from ..sanitize import iri, iri_to_uri, mime_type
 from ..taxonomy import Taxonomy
-from . import EMPTY_FEED_UPDATED, FeedSpec
+from . import EMPTY_FEED_UPDATED, FeedSpec, display_title
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -155,11 +156,11 @@ def _add_entry(fg: FeedGenerator, e: StoredEntry, spec: FeedSpec, settings: Sett
                taxonomy: Taxonomy, source_names: Mapping[str, str], fmt: str) -> None:
     fe = fg.add_entry(order="append")
     fe.id(e.entry_id)
-    fe.title(e.title or "(untitled)")
+    fe.title(display_title(e, plain=fmt == "rss"))
     fe.published(e.published)
     fe.updated(e.updated)
-    if e.link:
-        fe.link(href=e.link)  # written without rel, which RFC 4287 reads as "alternate"
+    if e.link:  # written without rel, which RFC 4287 reads as "alternate"; RSS wants a URI
+        fe.link(href=iri_to_uri(e.link) if fmt == "rss" else e.link)
     fe.hub.links.extend({"rel": "via", "href": via} for via in e.via)
     fe.hub.links.extend(_enclosure(x) for x in e.enclosures)
     for name in e.authors or (source_names.get(e.source_id, e.source_id),):
@@ -185,16 +186,17 @@ def _rss_only(fe: Any, e: StoredEntry, source: dict[str, str]) -> None:
     """RSS has one enclosure per item and a <source url> naming the origin feed."""
     if e.enclosures:
         x = e.enclosures[0]
-        fe.enclosure(x.url, str(x.length or 0), x.type or "application/octet-stream")
+        fe.enclosure(iri_to_uri(x.url), str(x.length or 0),
+                     mime_type(x.type) or "application/octet-stream")
     url = source.get("self") or source.get("link")
     if url:
-        fe.source(url=url, title=source["title"])
+        fe.source(url=iri_to_uri(url), title=source["title"])
 
 
 def _enclosure(x: Enclosure) -> dict[str, str]:
     attrs = {"rel": "enclosure", "href": x.url}
-    if x.type:
-        attrs["type"] = x.type
+    if mime_type(x.type):
+        attrs["type"] = mime_type(x.type) or ""
     if x.length is not None:
         attrs["length"] = str(x.length)
     return attrs
@@ -203,7 +205,8 @@ def _enclosure(x: Enclosure) -> dict[str, str]:
 def _source(origin: FeedMeta, e: StoredEntry, settings: Settings,
             source_names: Mapping[str, str]) -> dict[str, str]:
     return {
-        "id": origin.id or origin.link or f"{settings.hub.id}source/{e.source_id}",
+        # the origin's id only when it is an IRI (RFC 4287 4.2.6); else its link, else ours
+        "id": iri(origin.id) or origin.link or f"{settings.hub.id}source/{e.source_id}",
         "title": origin.title or source_names.get(e.source_id, e.source_id),
         "updated": (origin.updated or e.updated).isoformat(),
         "link": origin.link or "", "self": origin.self_link or "",

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..models import SourceHealth, StoredEntry
+from . import display_title
 
 STRINGS = {
     "en": {"skip": "Skip to the news", "categories": "Categories", "languages": "Languages",
@@ -50,6 +51,10 @@ class PageEntry:
     entry: StoredEntry
     source_name: str
     categories: tuple[tuple[str, str], ...]  # (id, label)
+
+    @property
+    def title(self) -> str:
+        return display_title(self.entry)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from ..config import Settings
 from ..models import StoredEntry
 from ..sanitize import plain_text
 from ..taxonomy import Taxonomy
-from . import FeedSpec
+from . import FeedSpec, display_title
 from .atom import FORMATS, format_url
 
 
@@ -37,7 +37,7 @@ def render_json_feed(spec: FeedSpec, entries: Sequence[StoredEntry], settings: S
 
 def _item(e: StoredEntry, spec: FeedSpec, taxonomy: Taxonomy,
           source_names: Mapping[str, str]) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": e.entry_id, "title": e.title or "(untitled)"}
+    item: dict[str, Any] = {"id": e.entry_id, "title": display_title(e, plain=True)}
     if e.link:
         item["url"] = e.link
     item["content_html"] = e.content or e.summary or ""
