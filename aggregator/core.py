@@ -80,7 +80,7 @@ class Aggregator:
         """Rebuild the outputs; ping the WebSub hub for exactly the feeds that changed."""
         websub = self.websub.status() if self.websub else None
         changed = publish(self.settings, self.store, self.status(), websub)
-        if self.websub is not None and changed:
+        if self.websub is not None and (changed or self.websub.pending):  # retry failed ones
             self.websub.publish(feed_urls(self.settings, changed))
             if self.websub.status() != websub:  # status.json tells of these pings too
                 publish(self.settings, self.store, self.status(), self.websub.status())

@@ -16,6 +16,7 @@ from typing import Any
 
 import feedparser
 
+from .charset import undeclared_as_utf8
 from .dates import from_struct, ours_first, parse_loose
 from .exceptions import ParseError
 from .jsonfeed import parse_json_feed
@@ -52,6 +53,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     try:
         if sniff(body) == "json":
             return parse_json_feed(body, http_base)
+        body = undeclared_as_utf8(body, content_type)
         raw = feedparser.parse(io.BytesIO(make_safe(body)), response_headers=headers,
                                sanitize_html=False, resolve_relative_uris=True)
         return _to_parsed(raw, http_base)

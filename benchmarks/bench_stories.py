@@ -31,7 +31,7 @@ from aggregator.store.memory import MemoryStore  # noqa: E402
 from aggregator.taxonomy import fold  # noqa: E402
 
 PER_FEED = 50
-NOW = lookalike.BASE + timedelta(days=lookalike.SPAN_DAYS + 1)
+NOW = lookalike.NOW
 
 
 def candidates(size: int, prefix: str, seed: int) -> tuple[list[dedup.Candidate],

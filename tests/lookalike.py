@@ -22,6 +22,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
 SPAN_DAYS = 30
+CROSS_POST_DELAY_HOURS = 72  # a partner republishes up to three days later
+# a poll moment after every item, cross-posts included (a later date is implausible)
+NOW = BASE + timedelta(days=SPAN_DAYS, hours=CROSS_POST_DELAY_HOURS + 1)
 
 CITIES = """
 Leeds Gdańsk Lausanne Sousse Durban Bogotá Medellín Porto Braga Lyon Nantes Lille Rennes
@@ -267,7 +270,7 @@ def _cross_post(rng: random.Random, item: Item, hub: Feed, name: str) -> Item:
     summary = " ".join(words[:keep]) + ("\u2026" if keep < len(words) else "")
     link = (item.link + "?utm_source=partner" if rng.random() < 0.15
             else f"{hub.home}stories/{n}")
-    published = item.published + timedelta(hours=rng.randrange(0, 72))
+    published = item.published + timedelta(hours=rng.randrange(0, CROSS_POST_DELAY_HOURS))
     return Item(item.story, f"{hub.home}?story={n}", link, title, summary, published,
                 item.category)
 

@@ -15,6 +15,7 @@ from lxml import etree
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
+from aggregator.parse import parse_feed
 
 A = "{http://www.w3.org/2005/Atom}"
 
@@ -143,3 +144,29 @@ def test_closed_pipe_and_taken_port_end_in_one_line(tmp_path: Path) -> None:
                                  str(config)], capture_output=True, text=True, timeout=60)
     assert served.returncode == 1 and "Traceback" not in served.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in served.stderr
+
+
+UNDECLARED = ("<rss version=\"2.0\"><channel><title>市報</title><link>https://city.example.jp/"
+              "</link><item><title>ゲーム三昧な正月、市民ホールで</title><link>https://city."
+              "example.jp/n/1</link><description>正月の催し</description></item></channel></rss>")
+
+
+@pytest.mark.parametrize("codec", ["euc_jp", "shift_jis", "gb18030", "koi8_r"])
+def test_an_undeclared_non_utf8_feed_is_detected(codec: str) -> None:
+    text = UNDECLARED if codec != "koi8_r" else UNDECLARED.replace(
+        "ゲーム三昧な正月、市民ホールで", "Новогодние праздники в городской ратуше").replace(
+        "市報", "Городские новости").replace("正月の催し", "Праздничная программа для жителей")
+    parsed = parse_feed(text.encode(codec), "https://city.example.jp/rss")
+    assert parsed.entries[0].title == text.split("<item><title>")[1].split("<")[0]
+
+
+def test_a_declared_encoding_is_believed_and_a_broken_one_keeps_the_windows_1252_reading(
+        ) -> None:
+    body = "<rss version=\"2.0\"><channel><title>t</title><item><title>Café über</title>" \
+           "<link>https://ville.example/1</link></item></channel></rss>"
+    latin = body.encode("latin-1")
+    header = parse_feed(latin, "https://ville.example/rss",
+                        "application/rss+xml; charset=iso-8859-1")
+    assert header.entries[0].title == "Café über"
+    declared = parse_feed(b'<?xml version="1.0" encoding="utf-8"?>' + latin, "https://v.example/")
+    assert declared.entries[0].title == "Café über"  # declared UTF-8, written cp1252: fallback

@@ -6,7 +6,6 @@ and every genuine cross-post (a partner's republished copy) must be merged."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
 
 import lookalike
 import pytest
@@ -27,7 +26,7 @@ def polled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Aggregator, list[l
         "title": "Look-alike hub", "base_url": "http://127.0.0.1:8080/",
         "id": "tag:hub.test,2026:", "languages": ["en", "fr", "es", "pt"],
         "contact": "mailto:test@example.org"})
-    now = lookalike.BASE + timedelta(days=lookalike.SPAN_DAYS + 1)
+    now = lookalike.NOW
     agg = Aggregator(load_settings(config), clock=lambda: now, parse_processes=0)
     report = agg.update()
     assert report.failed == 0

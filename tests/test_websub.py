@@ -97,14 +97,17 @@ def test_failed_pings_are_retried_and_recorded(tmp_path: Path, hub: Hub,
         changed = feed_urls(agg.settings, agg.publish())
         assert len(hub.pings) == 3 * len(changed)  # three attempts each
         assert agg.websub is not None and sorted(agg.websub.pending) == sorted(changed)
+        failed = json.loads((agg.settings.output.dir / "status.json").read_text())["websub"]
         hub.status = 204
         hub.pings.clear()
         agg.publish()  # nothing changed, but the pending pings go out now
         assert sorted(hub.urls()) == sorted(changed) and agg.websub.pending == []
-        status = json.loads((agg.settings.output.dir / "status.json").read_text())
-    assert status["websub"]["hub"] == hub.url
-    assert status["websub"]["last_error"].endswith("HTTP 500")
-    assert status["websub"]["consecutive_failures"] > 0
+        retried = json.loads((agg.settings.output.dir / "status.json").read_text())["websub"]
+    # status.json tells of each publish's own pings: the failures, then the recovery
+    assert failed["hub"] == hub.url and failed["last_error"].endswith("HTTP 500")
+    assert failed["consecutive_failures"] > 0 and sorted(failed["pending"]) == sorted(changed)
+    assert retried["last_error"] is None and retried["consecutive_failures"] == 0
+    assert retried["pending"] == [] and retried["last_ping"] is not None
 
 
 def test_feeds_advertise_the_hub(tmp_path: Path, hub: Hub, examples_dir: Path) -> None:
