@@ -128,7 +128,7 @@ class Lookups:
     get: Callable[[str], StoredEntry | None]
     by_canonical: Callable[[str], list[StoredEntry]]
     by_story: Callable[[str], list[StoredEntry]]
-    by_fingerprint: Callable[[str, datetime, datetime], list[StoredEntry]]
+    by_fingerprint: Callable[[str, datetime, datetime, int | None], list[StoredEntry]]
     is_tombstone: Callable[[str], bool] = lambda key: False
 
 
@@ -151,8 +151,8 @@ class _Batch:
     entries: dict[str, StoredEntry] = field(default_factory=dict)
     by_link: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     by_story: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    by_print: dict[str, list[tuple[datetime, str]]] = field(
-        default_factory=lambda: defaultdict(list))  # sorted, like the store's index
+    by_print: dict[str, similarity.Bucket] = field(
+        default_factory=lambda: defaultdict(list))  # like the store's index
 
     def put(self, e: StoredEntry) -> None:
         old = self.entries.get(e.key)
@@ -161,13 +161,13 @@ class _Batch:
             if old.canonical_link:
                 self.by_link[old.canonical_link].discard(e.key)
             for fp in old.fingerprints:
-                self.by_print[fp].remove((old.published, e.key))
+                self.by_print[fp].remove(similarity.bucket_item(old.published, old.key, old.title))
         self.entries[e.key] = e
         self.by_story[e.story].add(e.key)
         if e.canonical_link:
             self.by_link[e.canonical_link].add(e.key)
         for fp in e.fingerprints:
-            bisect.insort(self.by_print[fp], (e.published, e.key))
+            bisect.insort(self.by_print[fp], similarity.bucket_item(e.published, e.key, e.title))
 
     def pick(self, keys: Iterable[str]) -> dict[str, StoredEntry]:
         return {k: self.entries[k] for k in keys}
@@ -217,12 +217,11 @@ class _Planner:
         found.update(self.batch.pick(self.batch.by_story.get(story, ())))
         return [found[k] for k in sorted(found)]
 
-    def _with_print(self, fp: str, low: datetime, high: datetime) -> list[StoredEntry]:
-        found = {e.key: e for e in self.lookups.by_fingerprint(fp, low, high)}
-        bucket = self.batch.by_print.get(fp, [])
-        start, end = similarity.nearest_middle(bucket, bisect.bisect_left(bucket, (low, "")),
-                                    bisect.bisect_right(bucket, (high, "\uffff")))
-        found.update(self.batch.pick(k for _, k in bucket[start:end]))
+    def _with_print(self, fp: str, low: datetime, high: datetime, title_bits: int | None
+                    ) -> list[StoredEntry]:
+        found = {e.key: e for e in self.lookups.by_fingerprint(fp, low, high, title_bits)}
+        keys = similarity.bucket_keys(self.batch.by_print.get(fp, []), low, high, title_bits)
+        found.update(self.batch.pick(keys))
         return [found[k] for k in sorted(found)]
 
     def _join_story(self, entry: StoredEntry) -> StoredEntry:
@@ -235,9 +234,13 @@ class _Planner:
         if entry.canonical_link:
             candidates.update((e.story, None) for e in self._with_link(entry.canonical_link))
         seen: set[str] = set()
+        signature = similarity.title_signature(entry.title)
         for fp in entry.fingerprints:
-            window = ID_WINDOW if fp.startswith("g:") else similarity.WINDOW
-            for e in self._with_print(fp, entry.published - window, entry.published + window):
+            # an id is evidence alone; an opening only with a title inside the other's
+            window, bits = (ID_WINDOW, None) if fp.startswith("g:") else (similarity.WINDOW,
+                                                                             signature)
+            for e in self._with_print(fp, entry.published - window, entry.published + window,
+                                      bits):
                 # the fingerprint is only a hint: the entry must itself be evidence
                 if e.key not in seen and e.story not in candidates \
                         and e.source_id != entry.source_id and evidence(entry, e) is not None:

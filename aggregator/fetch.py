@@ -34,12 +34,12 @@ ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9,
           "text/xml;q=0.8, */*;q=0.1")
 CONNECT_TIMEOUT = 10.0
 CHUNK = 16 * 1024
+DISCARD_BYTES = 64 * 1024  # of a redirect's body, read only to reuse the connection
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 7 * 86400  # seconds; a server cannot park a source for longer
 REDIRECTS = {301, 302, 303, 307, 308}
 PERMANENT = {301, 308}
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
-
 
 def user_agent(contact: str | None) -> str:
     extra = f"; +{contact}" if contact else ""
@@ -128,7 +128,7 @@ class Fetcher:
                 target = _redirect_target(resp, url)
                 if target is None:
                     return self._final(resp, d, permanent)
-                resp.content  # noqa: B018 -- drain, so the connection is reused
+                _discard(resp)
             leading_permanent = leading_permanent and resp.status_code in PERMANENT
             if leading_permanent:
                 permanent = target
@@ -140,16 +140,20 @@ class Fetcher:
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
     def _send(self, url: str, headers: dict[str, str]) -> requests.Response:
+        """One request, straight to the adapter: Session.send would read (and decode, with
+        no cap) a redirect's body itself, and keep the server's cookies to send back."""
         timeout = self.settings.poll.timeout.total_seconds()
-        return self.session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
+        request = self.session.prepare_request(requests.Request("GET", url, headers=headers))
+        return self.session.get_adapter(url).send(
+            request, stream=True, timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
+            verify=True, proxies=self.session.proxies)
 
     def _final(self, resp: requests.Response, d: Deadline, permanent: str | None
                ) -> Fetched | NotModified:
         now = self.clock()
         max_age = freshness(resp.headers, now)
         if resp.status_code == 304:
-            resp.content  # noqa: B018 -- drain, so the connection is reused
+            _discard(resp)
             return NotModified(status=304, permanent_url=permanent, max_age=max_age)
         if resp.status_code != 200:
             raise FetchError(f"HTTP {resp.status_code} {resp.reason or ''}".strip(),
@@ -186,6 +190,17 @@ def _redirect_target(resp: requests.Response, url: str) -> str | None:
     if resp.status_code not in REDIRECTS or not location:
         return None
     return urljoin(url, location.strip())
+
+
+def _discard(resp: requests.Response) -> None:
+    """Drain a body nobody reads (a redirect's, a 304's) so the connection is reused: raw
+    bytes, never decoded, at most DISCARD_BYTES; past that the connection is closed."""
+    drained = 0
+    for chunk in resp.raw.stream(CHUNK, decode_content=False):
+        drained += len(chunk)
+        if drained > DISCARD_BYTES:
+            resp.close()
+            return
 
 
 def _read_capped(resp: requests.Response, limit: int, d: Deadline) -> bytes:

@@ -30,7 +30,7 @@ from .sanitize import (
     safe_url,
     text_to_html,
 )
-from .xmlguard import UnsafeDocument, make_safe
+from .xmlguard import UnsafeDocument, cut_short, make_safe
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 _MARKUP = re.compile(r"<[A-Za-z/!]")
@@ -56,6 +56,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         body = undeclared_as_utf8(body, content_type)
         raw = feedparser.parse(io.BytesIO(make_safe(body)), response_headers=headers,
                                sanitize_html=False, resolve_relative_uris=True)
+        if raw.get("bozo") and (root := cut_short(body)) is not None:
+            raise ParseError(f"document cut short: <{root}> never closes (the body ends "
+                             "before the document does)")
         return _to_parsed(raw, http_base)
     except ParseError:
         raise

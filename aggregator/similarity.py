@@ -27,6 +27,7 @@ import bisect
 import hashlib
 import re
 import sys
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -40,7 +41,7 @@ KEY_WORDS = 8  # the opening must agree on at least this many words
 KEY_LENGTHS = (KEY_WORDS, 16, 32)  # opening prefixes indexed (longer ones outrun templates)
 MIN_TITLE_WORDS = 3  # shorter titles ("Weekly news") must match whole, with a longer opening
 MAX_TITLE_EXTRA = 6  # words a partner may add around the title ("Via Cities Alliance:")
-MAX_CANDIDATES = 32  # entries one fingerprint lookup returns at most
+MAX_CANDIDATES = 16  # entries one fingerprint lookup returns at most (nearest in time)
 _GLOBAL_ID = re.compile(r"^(https?://[^/\s]+/\S+|tag:\S+,\S+|urn:[a-z0-9-]+:\S+)$", re.I)
 
 
@@ -50,6 +51,7 @@ class Text:
 
     title: tuple[str, ...]
     opening: tuple[str, ...]
+    title_bits: int = 0  # one of 64 bits per title word: containment is checked bitwise first
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,31 @@ class Evidence:
 @lru_cache(maxsize=1 << 17)  # interned words: about 0.5 KB per cached entry
 def text_of(title: str, html: str | None) -> Text:
     words = fold(plain_text(html or "", True)).split()[:OPENING_WORDS]
-    return Text(tuple(map(sys.intern, fold(title).split())), tuple(map(sys.intern, words)))
+    title_words = tuple(map(sys.intern, fold(title).split()))
+    return Text(title_words, tuple(map(sys.intern, words)), title_signature(title))
+
+
+@lru_cache(maxsize=1 << 17)
+def title_signature(title: str) -> int:
+    """One of 64 bits set per folded title word (a stable hash, so a store may keep it).
+
+    One title can lie inside another only if its bits all lie inside the other's: buckets
+    are filtered by signature before any entry is looked at."""
+    bits = 0
+    for word in fold(title).split():
+        bits |= 1 << (zlib.crc32(word.encode("utf-8")) & 63)
+    return bits
+
+
+def may_share_title(a: int, b: int) -> bool:
+    """Whether one signature's words may all be in the other's title (see title_signature)."""
+    return not (a & ~b and b & ~a)
 
 
 def republished(a: Text, b: Text) -> Evidence | None:
     """The evidence that ``a`` and ``b`` are the same text, or None."""
+    if not may_share_title(a.title_bits, b.title_bits):
+        return None  # neither title's words are all in the other: not one title
     extra = _title_extra(a.title, b.title)
     if extra is None:
         return None
@@ -131,15 +153,38 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def nearest_middle(bucket: list[tuple[datetime, str]], start: int, end: int,
-                   limit: int = MAX_CANDIDATES) -> tuple[int, int]:
-    """The slice of at most ``limit`` items of ``bucket[start:end]`` around its middle date.
+Bucket = list[tuple[datetime, str, int]]  # (published, key, title signature), sorted
+
+
+def bucket_item(published: datetime, key: str, title: str) -> tuple[datetime, str, int]:
+    return published, key, title_signature(title)
+
+
+def bucket_keys(bucket: Bucket, low: datetime, high: datetime, title_bits: int | None
+                ) -> list[str]:
+    """Keys of at most MAX_CANDIDATES bucket items published in [low, high] nearest its
+    middle, oldest first; with ``title_bits``, only those whose title may be one with it."""
+    start = bisect.bisect_left(bucket, (low, ""))
+    end = bisect.bisect_right(bucket, (high, "\uffff"))
+    start, end = nearest_middle(bucket, start, end, low + (high - low) / 2)
+    return [key for _, key, bits in bucket[start:end]
+            if title_bits is None or may_share_title(bits, title_bits)]
+
+
+def nearest_middle(bucket: Bucket, start: int, end: int,
+                   middle: datetime, limit: int = MAX_CANDIDATES) -> tuple[int, int]:
+    """The slice of at most ``limit`` items of ``bucket[start:end]`` nearest ``middle``.
 
     A fingerprint bucket this full is a template shared by many stories; a copy of a story
-    is published close to it, so the entries nearest the middle of the window suffice."""
+    is published close to it, so the entries nearest its date (the middle of the window)
+    suffice."""
     if end - start <= limit:
         return start, end
-    middle = bucket[start][0] + (bucket[end - 1][0] - bucket[start][0]) / 2
-    at = bisect.bisect_left(bucket, (middle, ""), start, end)
-    low = max(start, min(at - limit // 2, end - limit))
-    return low, low + limit
+    low = high = bisect.bisect_left(bucket, (middle, ""), start, end)
+    while high - low < limit:  # grow towards whichever side holds the nearer date
+        if low > start and (high == end or middle - bucket[low - 1][0] <= bucket[high][0]
+                            - middle):
+            low -= 1
+        else:
+            high += 1
+    return low, high

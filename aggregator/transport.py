@@ -24,35 +24,39 @@ _local = threading.local()
 
 
 class Deadline:
-    """Shuts the active connection's socket down when ``seconds`` have passed."""
+    """Shuts the request's sockets down when ``seconds`` have passed.
+
+    The sockets are remembered, not only the connection: for a body delimited by the close
+    of the connection (HTTP/1.0, no Content-Length), http.client detaches the socket from
+    the connection and the response alone reads from it."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
         self.denied: str | None = None
-        self._conn: HTTPConnection | None = None
+        self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
-    def attach(self, conn: HTTPConnection) -> None:
+    def attach(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
         with self._lock:
-            self._conn = conn
+            self._sockets.append(sock)
             if self.expired:
-                _shutdown(conn)
+                _shutdown(sock)
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            if self._conn is not None:
-                _shutdown(self._conn)
+            for sock in self._sockets:
+                _shutdown(sock)
 
 
-def _shutdown(conn: HTTPConnection) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 @contextlib.contextmanager
@@ -84,21 +88,24 @@ class _GuardedMixin:
 
     def _new_conn(self) -> socket.socket:
         current = _current()
-        if current is not None:
-            current.attach(self)  # type: ignore[arg-type]
         try:
-            return self.policy.connect(self._dns_host, self.port, self.timeout,  # type: ignore[attr-defined]
+            sock = self.policy.connect(self._dns_host, self.port, self.timeout,  # type: ignore[attr-defined]
                                        self.source_address, self.socket_options)
         except AddressDenied as e:
             if current is not None:
                 current.denied = str(e)
             raise
+        if current is not None:
+            current.attach(sock)
+        return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         current = _current()
-        if current is not None:
-            current.attach(self)  # type: ignore[arg-type]
+        if current is not None:  # a reused connection: its socket is this request's too
+            current.attach(getattr(self, "sock", None))
         super().request(*args, **kwargs)  # type: ignore[misc]
+        if current is not None:  # a new one: TLS wraps the connected socket in a new one
+            current.attach(getattr(self, "sock", None))
 
 
 class GuardedAdapter(HTTPAdapter):

@@ -107,3 +107,27 @@ def _doctype_end(text: str, start: int) -> int:
         elif c == ">" and depth == 0:
             return i + 1
     raise UnsafeDocument("a DOCTYPE that never ends: the document cannot be read safely")
+
+
+_ROOT = re.compile(r"<([A-Za-z_][\w.-]*(?::[\w.-]+)?)")
+_SKIP = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)?", re.DOTALL | re.IGNORECASE)
+
+
+def cut_short(body: bytes) -> str | None:
+    """The root element's name when the document ends before that element closes (a body
+    cut short by its server or its connection), else None."""
+    codec, bom = prolog_codec(body)
+    text = body[len(bom):].decode(codec, errors="replace")
+    pos = 0
+    while (skipped := _SKIP.match(text, pos)) is not None and skipped.end() > pos:
+        pos = skipped.end()  # the prolog: declaration, comments, DOCTYPE
+    root = _ROOT.match(text, pos)
+    if root is None:
+        return None
+    name = root.group(1)
+    start_end = text.find(">", root.end())
+    if start_end < 0:
+        return name
+    if text[start_end - 1] == "/":  # <rss/>: nothing to close
+        return None
+    return None if text.find("</" + name, start_end) >= 0 else name

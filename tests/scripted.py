@@ -130,6 +130,24 @@ def trickle(body: bytes, every: float) -> Handler:
     return handler
 
 
+def trickle_unsized(body: bytes, every: float) -> Handler:
+    """No Content-Length, no chunking (the body ends when the connection closes), sent one
+    byte every ``every`` seconds."""
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/rss+xml")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.wfile.flush()
+        with contextlib.suppress(OSError):  # the client hung up: what the test wants
+            for byte in body:
+                h.wfile.write(bytes([byte]))
+                h.wfile.flush()
+                time.sleep(every)
+        h.close_connection = True
+    return handler
+
+
 def short_body(body: bytes, declared: int) -> Handler:
     """Declares ``declared`` bytes, sends ``body``, closes."""
     def handler(h: BaseHTTPRequestHandler) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES, write_config
-from scripted import Reply, ScriptedServer, short_body, trickle, unsized
+from scripted import Reply, ScriptedServer, short_body, trickle, trickle_unsized, unsized
 
 from aggregator import Aggregator, __version__
 from aggregator.config import load_settings
@@ -94,6 +94,16 @@ def test_request_headers(tmp_path: Path, server: ScriptedServer) -> None:
     assert h["Accept-Encoding"] == "gzip, deflate"
     assert f"lrg-aggregator/{__version__}" in h["User-Agent"]
     assert "mailto:test@example.org" in h["User-Agent"]
+
+
+def test_cookies_from_feed_servers_are_never_sent_back(tmp_path: Path,
+                                                       server: ScriptedServer) -> None:
+    server.routes["/old"] = Reply(302, b"", {"Location": "/f", "Set-Cookie": "a=1; Path=/"})
+    server.routes["/f"] = Reply(200, FEED, RSS | {"Set-Cookie": "b=2; Path=/"})
+    with make(tmp_path, {"s": server.url("/old")}) as agg:
+        agg.update()
+        agg.update(["s"])
+    assert len(server.seen) == 4 and all("Cookie" not in s.headers for s in server.seen)
 
 
 def test_gzip_bodies_are_decoded(tmp_path: Path, server: ScriptedServer) -> None:
@@ -360,6 +370,19 @@ def test_trickling_server_is_cut_at_the_deadline(tmp_path: Path, server: Scripte
     assert agg.store.entries() == []
 
 
+def test_trickling_close_delimited_body_is_cut_at_the_deadline(
+        tmp_path: Path, server: ScriptedServer) -> None:
+    import time
+    server.routes["/f"] = trickle_unsized(FEED, every=0.2)
+    with make(tmp_path, {"s": server.url("/f")}, timeout="2s") as agg:
+        start = time.monotonic()
+        result = agg.update().results[0]
+        elapsed = time.monotonic() - start
+    assert result.error == "fetch failed: timed out: the whole request took over 2s"
+    assert 1.9 < elapsed < 4
+    assert agg.store.entries() == []
+
+
 def test_slow_response_headers_hit_the_deadline(tmp_path: Path, server: ScriptedServer) -> None:
     server.routes["/f"] = Reply(200, FEED, RSS, delay=3)
     with make(tmp_path, {"s": server.url("/f")}, timeout="1s") as agg:
@@ -389,6 +412,33 @@ def test_gzip_bomb_is_stopped_at_the_cap(tmp_path: Path, server: ScriptedServer)
     with make(tmp_path, {"s": server.url("/f")}, max_bytes="1MiB") as agg:
         result = agg.update().results[0]
     assert result.error == "fetch failed: body is over poll.max_bytes (1048576 bytes decoded)"
+
+
+def test_redirect_bodies_are_discarded_undecoded(tmp_path: Path,
+                                                 server: ScriptedServer) -> None:
+    import tracemalloc
+    bomb = gzip.compress(b"\0" * (200 * 2**20))  # 200 MiB of zeros in ~200 KiB
+    server.routes["/old"] = Reply(301, bomb, {"Location": "/f", "Content-Encoding": "gzip"})
+    server.routes["/f"] = Reply(200, FEED, RSS)
+    with make(tmp_path, {"s": server.url("/old")}, max_bytes="1MiB") as agg:
+        tracemalloc.start()
+        try:
+            result = agg.update().results[0]
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert result.error is None and len(agg.store.entries()) > 0
+    assert peak < 20 * 2**20  # the redirect's body was never inflated
+
+
+def test_a_document_cut_short_by_a_closed_connection_stores_nothing(
+        tmp_path: Path, server: ScriptedServer) -> None:
+    cut = FEED[:FEED.rindex(b"</item>")]  # whole items before the cut, no closing tags
+    server.routes["/f"] = unsized(cut, RSS)
+    with make(tmp_path, {"s": server.url("/f")}) as agg:
+        result = agg.update().results[0]
+        assert agg.store.entries() == [] and state(agg).body_hash is None
+    assert result.error is not None and "cut short" in result.error
 
 
 def test_short_body_is_an_error_and_stores_nothing(tmp_path: Path,

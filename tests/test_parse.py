@@ -11,6 +11,7 @@ from aggregator.dates import parse_loose, plausible
 from aggregator.exceptions import ParseError
 from aggregator.parse import parse_feed
 from aggregator.sanitize import clean_html, clean_text, plain_text, safe_url
+from aggregator.xmlguard import cut_short
 
 FORMATS = {"sousse-member-rss2.xml": "rss20", "barcelona-member-atom.xml": "atom10",
            "durban-member-rss1.xml": "rss10"}
@@ -176,3 +177,23 @@ def test_a_doctype_that_never_ends_is_an_error_not_a_cut() -> None:
     body = b'<?xml version="1.0"?><!DOCTYPE rss [ <!ENTITY a "b"> <rss><channel></channel></rss>'
     with pytest.raises(ParseError, match="DOCTYPE that never ends"):
         parse_feed(body, "https://x.example/f")
+
+
+@pytest.mark.parametrize(("body", "root"), [
+    (b'<?xml version="1.0"?><!-- c --><rss><channel></channel></rss>', None),
+    (b"<rss><channel><item><title>a</title></item>", "rss"),
+    (b'<?xml version="1.0"?>\n<rdf:RDF a="1"><item></item>', "rdf:RDF"),
+    ('<feed xmlns="http://www.w3.org/2005/Atom"><entry>'.encode("utf-16"), "feed"),
+    (b"<feed/>", None),
+    (b"<rss><channel></channel></rss>junk after the root", None),
+])
+def test_a_document_cut_short_is_told_by_its_unclosed_root(body: bytes, root: str | None
+                                                           ) -> None:
+    assert cut_short(body) == root
+
+
+def test_a_cut_short_document_is_an_error_not_a_partial_feed() -> None:
+    body = (b'<rss version="2.0"><channel><title>t</title><item><title>One</title>'
+            b"<link>https://a.example/1</link></item><item><title>Tw")
+    with pytest.raises(ParseError, match="cut short: <rss> never closes"):
+        parse_feed(body, "https://a.example/rss")

@@ -15,7 +15,7 @@ import pytest
 
 from aggregator.exceptions import StoreCorrupt, StoreError, StoreLocked
 from aggregator.models import FeedMeta, SourceState, StoredEntry
-from aggregator.similarity import MAX_CANDIDATES
+from aggregator.similarity import MAX_CANDIDATES, title_signature
 from aggregator.store import Store, open_store
 
 T0 = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
@@ -191,9 +191,25 @@ def test_contract_fingerprints_are_bounded_and_windowed(store: Store) -> None:
              for i in range(300)]
     store.apply(batch, [])
     found = store.by_fingerprint("o:tpl", T0, T0 + timedelta(days=4))
-    assert len(found) == MAX_CANDIDATES  # a template bucket returns its newest, no more
+    assert len(found) == MAX_CANDIDATES  # a template bucket returns its nearest, no more
     assert all(T0 <= e.published <= T0 + timedelta(days=4) for e in found)
     assert [e.published for e in found] == sorted(e.published for e in found)
+    middle = T0 + timedelta(days=2)
+    inside = [e for e in batch if T0 <= e.published <= T0 + timedelta(days=4)]
+    left_out = [e for e in inside if e.key not in {f.key for f in found}]
+    assert max(abs(e.published - middle) for e in found) <= min(
+        abs(e.published - middle) for e in left_out)  # nearest the middle of the window
     assert [e.key for e in store.by_fingerprint("o:7", T0, T0 + timedelta(days=30))] == ["s7:1"]
     store.apply([], [], removed=["s7:1"])
     assert store.by_fingerprint("o:7", T0, T0 + timedelta(days=30)) == []
+
+
+def test_contract_fingerprints_filter_by_title_signature(store: Store) -> None:
+    titles = ["Leeds funds a night bus network", "Gdansk funds language classes",
+              "Via Cities Alliance: Leeds funds a night bus network"]
+    store.apply([replace(entry(f"s{i}:1", f"s{i}", days=1), title=t, fingerprints=("o:tpl",))
+                 for i, t in enumerate(titles)], [])
+    window = (T0, T0 + timedelta(days=4))
+    assert len(store.by_fingerprint("o:tpl", *window)) == 3  # no signature: every one
+    mine = title_signature("Leeds funds a night bus network")
+    assert [e.key for e in store.by_fingerprint("o:tpl", *window, mine)] == ["s0:1", "s2:1"]

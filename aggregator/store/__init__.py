@@ -26,12 +26,13 @@ class Store(Protocol):
         """Every entry (copies included) published in [low, high]."""
         ...
 
-    def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime
-                       ) -> list[StoredEntry]:
+    def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime,
+                       title_bits: int | None = None) -> list[StoredEntry]:
         """Entries (copies included) carrying ``fingerprint`` and published in [low, high],
-        oldest first: at most MAX_CANDIDATES of them, those nearest the middle of the
-        window. Bounded: the cost does not grow with the store (similarity.py says what a
-        fingerprint is)."""
+        oldest first: at most MAX_CANDIDATES of them, those published nearest the middle
+        of the window; with ``title_bits``, of those only the ones whose title signature
+        may be one title with it (similarity.may_share_title). Bounded: the cost does not
+        grow with the store (similarity.py says what a fingerprint is)."""
         ...
 
     def is_tombstone(self, key: str) -> bool:

@@ -6,9 +6,10 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from ..models import SourceEvent, SourceState, StoredEntry
-from ..similarity import nearest_middle
+from ..similarity import Bucket, bucket_item, bucket_keys
 
 MAX_EVENTS = 500  # health events kept; older ones are dropped
 
@@ -30,7 +31,7 @@ class MemoryStore:
         self._copies: dict[str, set[str]] = defaultdict(set)
         self._by_story: dict[str, set[str]] = defaultdict(set)
         self._by_date: list[tuple[datetime, str]] = []  # sorted (published, key)
-        self._by_print: dict[str, list[tuple[datetime, str]]] = defaultdict(list)  # sorted
+        self._by_print: dict[str, Bucket] = defaultdict(list)
         self._copies_by_source: dict[str, int] = defaultdict(int)
         self._tombstones: dict[str, datetime] = {}
         self._events: list[SourceEvent] = []
@@ -51,13 +52,10 @@ class MemoryStore:
         end = bisect.bisect_right(self._by_date, (high, "\uffff"))
         return [self._entries[k] for _, k in self._by_date[start:end]]
 
-    def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime
-                       ) -> list[StoredEntry]:
-        bucket = self._by_print.get(fingerprint, [])
-        start = bisect.bisect_left(bucket, (low, ""))
-        end = bisect.bisect_right(bucket, (high, "\uffff"))
-        start, end = nearest_middle(bucket, start, end)
-        return [self._entries[k] for _, k in bucket[start:end]]
+    def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime,
+                       title_bits: int | None = None) -> list[StoredEntry]:
+        keys = bucket_keys(self._by_print.get(fingerprint, []), low, high, title_bits)
+        return [self._entries[k] for k in keys]
 
     def is_tombstone(self, key: str) -> bool:
         return key in self._tombstones
@@ -134,7 +132,7 @@ class MemoryStore:
         self._by_story[e.story or e.key].add(e.key)
         bisect.insort(self._by_date, (e.published, e.key))
         for fp in e.fingerprints:
-            bisect.insort(self._by_print[fp], (e.published, e.key))
+            bisect.insort(self._by_print[fp], bucket_item(e.published, e.key, e.title))
 
     def _unindex(self, e: StoredEntry) -> None:
         for c in e.categories:
@@ -147,12 +145,13 @@ class MemoryStore:
         self._by_story[e.story or e.key].discard(e.key)
         _remove_sorted(self._by_date, (e.published, e.key))
         for fp in e.fingerprints:
-            _remove_sorted(self._by_print[fp], (e.published, e.key))
+            _remove_sorted(self._by_print[fp], bucket_item(e.published, e.key, e.title))
             if not self._by_print[fp]:
                 del self._by_print[fp]
 
 
-def _remove_sorted(items: list[tuple[datetime, str]], item: tuple[datetime, str]) -> None:
+def _remove_sorted(items: list[Any], item: tuple[Any, ...]) -> None:
     i = bisect.bisect_left(items, item)
     if i < len(items) and items[i] == item:
         del items[i]
+
