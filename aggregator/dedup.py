@@ -235,7 +235,8 @@ class _Planner:
             candidates.update((e.story, None) for e in self._with_link(entry.canonical_link))
         seen: set[str] = set()
         signature = similarity.title_signature(entry.title)
-        for fp in entry.fingerprints:
+        for fp in similarity.lookup_keys(entry.title, entry.summary or entry.content,
+                                         entry.guid):
             # an id is evidence alone; an opening only with a title inside the other's
             window, bits = (ID_WINDOW, None) if fp.startswith("g:") else (similarity.WINDOW,
                                                                              signature)

@@ -14,11 +14,13 @@ so shared words, a shared city or a shared phrase bank never count. What counts:
   words for as far as the shorter one goes (a partner may trim the summary), over at least
   KEY_WORDS words.
 
-Fingerprints are strings indexed by the store (``Store.by_fingerprint``): the first 8, 16
-and 32 words of the opening, and the global id. Every pair the rule accepts shares at least
-the 8-word key, so the lookup is complete for the rule; a lookup returns a bounded number of
-entries, so its cost does not grow with the store. Where a template opening fills the 8-word
-bucket, the 16- and 32-word keys reach past the template to the words that differ.
+Fingerprints are strings indexed by the store (``Store.by_fingerprint``): prefixes of the
+opening (8, 16 or 32 words) marked with the opening's length class, and the global id. An
+entry looks up one key per length class, the longest prefix the rule guarantees the two
+openings share, so the lookup is complete for the rule (a property test checks it) and a
+template opening meets only openings that agree as far as the rule will compare. Bucket
+items carry a title signature, filtered before any entry is read; a lookup returns a bounded
+number of entries, so its cost does not grow with the store.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ KEY_LENGTHS = (KEY_WORDS, 16, 32)  # opening prefixes indexed (longer ones outru
 MIN_TITLE_WORDS = 3  # shorter titles ("Weekly news") must match whole, with a longer opening
 MAX_TITLE_EXTRA = 6  # words a partner may add around the title ("Via Cities Alliance:")
 MAX_CANDIDATES = 16  # entries one fingerprint lookup returns at most (nearest in time)
+_KEY = re.compile(r"^(?:g|o\d+\.\d):")
 _GLOBAL_ID = re.compile(r"^(https?://[^/\s]+/\S+|tag:\S+,\S+|urn:[a-z0-9-]+:\S+)$", re.I)
 
 
@@ -137,16 +140,50 @@ def global_id(guid: str | None) -> str | None:
 
 
 def fingerprints(title: str, html: str | None, guid: str | None) -> tuple[str, ...]:
-    """Index keys under which an entry's possible copies are found."""
-    out = []
-    opening = text_of(title, html).opening
-    if fold(title):
-        out += [f"o{n}:" + _digest(" ".join(opening[:n])) for n in KEY_LENGTHS
-                if len(opening) >= n]
+    """Index keys under which an entry is stored, for its copies to find it.
+
+    An opening of class c (see _length_class) is stored under the first KEY_LENGTHS[m]
+    words for each m up to c, marked with c: an entry of class x then looks only where the
+    two openings must agree (KEY_LENGTHS[min(x, c)] words), so a long template opening is
+    never compared with every other long opening that shares its first 8 words."""
+    text = text_of(title, html)
+    mine = _length_class(text) if fold(title) else 0
+    out = [_opening_key(text, m, mine) for m in range(1, mine + 1)]
+    return tuple(out + _id_key(guid))
+
+
+def lookup_keys(title: str, html: str | None, guid: str | None) -> tuple[str, ...]:
+    """The keys under which an entry's possible copies are stored (one per class)."""
+    text = text_of(title, html)
+    mine = _length_class(text) if fold(title) else 0
+    out = [_opening_key(text, min(mine, theirs), theirs)
+           for theirs in range(1, len(KEY_LENGTHS) + 1) if mine]
+    return tuple(out + _id_key(guid))
+
+
+def current(keys: list[str]) -> bool:
+    """Whether stored keys are of this version's kinds (older stores are re-keyed on load)."""
+    return all(_KEY.match(k) for k in keys)
+
+
+def _length_class(text: Text) -> int:
+    """0 below KEY_WORDS words; else the number of KEY_LENGTHS two openings of this length
+    and any longer one must share (the shorter's last word is not compared: 17 words
+    guarantee 16)."""
+    n = len(text.opening)
+    if n < KEY_WORDS:
+        return 0
+    return 1 + sum(n > k for k in KEY_LENGTHS[1:])
+
+
+def _opening_key(text: Text, level: int, length_class: int) -> str:
+    words = KEY_LENGTHS[level - 1]
+    return f"o{words}.{length_class}:" + _digest(" ".join(text.opening[:words]))
+
+
+def _id_key(guid: str | None) -> list[str]:
     gid = global_id(guid)
-    if gid is not None:
-        out.append("g:" + _digest(gid))
-    return tuple(out)
+    return [] if gid is None else ["g:" + _digest(gid)]
 
 
 def _digest(text: str) -> str:

@@ -6,6 +6,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.dedup import (
     MAX_REVISIONS,
@@ -18,6 +20,7 @@ from aggregator.dedup import (
     plan,
 )
 from aggregator.models import EntryData, FeedMeta, StoredEntry
+from aggregator.similarity import fingerprints, lookup_keys, republished, text_of
 from aggregator.store.memory import MemoryStore
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -298,3 +301,20 @@ def test_copies_stay_reachable_and_counted() -> None:
     assert [x.source_id for x in store.entries()] == ["city"]
     assert len(store.entries(include_duplicates=True)) == 2
     assert store.copies_by_source() == {"agency": 1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=st.lists(st.sampled_from(list("abcdefgh")), min_size=1, max_size=45),
+       keep_a=st.integers(1, 45), keep_b=st.integers(1, 45),
+       cut=st.integers(0, 44), other=st.sampled_from(["x", "a"]))
+def test_every_pair_the_rule_accepts_shares_a_lookup_key(
+        words: list[str], keep_a: int, keep_b: int, cut: int, other: str) -> None:
+    # two openings: trims of one text, the second possibly changed at one word
+    text_b = list(words)
+    if cut < len(text_b):
+        text_b[cut] = other
+    a, b = " ".join(words[:keep_a]), " ".join(text_b[:keep_b])
+    title = "Leeds funds a night bus network"
+    if republished(text_of(title, a), text_of(title, b)) is not None:
+        assert set(lookup_keys(title, a, None)) & set(fingerprints(title, b, None))
+        assert set(lookup_keys(title, b, None)) & set(fingerprints(title, a, None))

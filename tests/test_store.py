@@ -187,10 +187,10 @@ def test_tinydb_keeps_tombstones(tmp_path: Path) -> None:
 
 
 def test_contract_fingerprints_are_bounded_and_windowed(store: Store) -> None:
-    batch = [replace(entry(f"s{i}:1", f"s{i}", days=i % 20), fingerprints=("o:tpl", f"o:{i}"))
+    batch = [replace(entry(f"s{i}:1", f"s{i}", days=i % 20), fingerprints=("o8.3:tpl", f"o8.3:{i}"))
              for i in range(300)]
     store.apply(batch, [])
-    found = store.by_fingerprint("o:tpl", T0, T0 + timedelta(days=4))
+    found = store.by_fingerprint("o8.3:tpl", T0, T0 + timedelta(days=4))
     assert len(found) == MAX_CANDIDATES  # a template bucket returns its nearest, no more
     assert all(T0 <= e.published <= T0 + timedelta(days=4) for e in found)
     assert [e.published for e in found] == sorted(e.published for e in found)
@@ -199,17 +199,17 @@ def test_contract_fingerprints_are_bounded_and_windowed(store: Store) -> None:
     left_out = [e for e in inside if e.key not in {f.key for f in found}]
     assert max(abs(e.published - middle) for e in found) <= min(
         abs(e.published - middle) for e in left_out)  # nearest the middle of the window
-    assert [e.key for e in store.by_fingerprint("o:7", T0, T0 + timedelta(days=30))] == ["s7:1"]
+    assert [e.key for e in store.by_fingerprint("o8.3:7", T0, T0 + timedelta(days=30))] == ["s7:1"]
     store.apply([], [], removed=["s7:1"])
-    assert store.by_fingerprint("o:7", T0, T0 + timedelta(days=30)) == []
+    assert store.by_fingerprint("o8.3:7", T0, T0 + timedelta(days=30)) == []
 
 
 def test_contract_fingerprints_filter_by_title_signature(store: Store) -> None:
     titles = ["Leeds funds a night bus network", "Gdansk funds language classes",
               "Via Cities Alliance: Leeds funds a night bus network"]
-    store.apply([replace(entry(f"s{i}:1", f"s{i}", days=1), title=t, fingerprints=("o:tpl",))
+    store.apply([replace(entry(f"s{i}:1", f"s{i}", days=1), title=t, fingerprints=("o8.3:tpl",))
                  for i, t in enumerate(titles)], [])
     window = (T0, T0 + timedelta(days=4))
-    assert len(store.by_fingerprint("o:tpl", *window)) == 3  # no signature: every one
+    assert len(store.by_fingerprint("o8.3:tpl", *window)) == 3  # no signature: every one
     mine = title_signature("Leeds funds a night bus network")
-    assert [e.key for e in store.by_fingerprint("o:tpl", *window, mine)] == ["s0:1", "s2:1"]
+    assert [e.key for e in store.by_fingerprint("o8.3:tpl", *window, mine)] == ["s0:1", "s2:1"]

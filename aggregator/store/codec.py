@@ -6,7 +6,7 @@ from typing import Any
 
 from ..dates import from_iso, iso
 from ..models import Enclosure, FeedMeta, SourceEvent, SourceState, StoredEntry
-from ..similarity import fingerprints
+from ..similarity import current, fingerprints
 
 
 def meta_to_dict(m: FeedMeta) -> dict[str, Any]:
@@ -63,9 +63,9 @@ def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
 
 
 def _fingerprints(d: dict[str, Any]) -> tuple[str, ...]:
-    if "fingerprints" in d:
+    if "fingerprints" in d and current(d["fingerprints"]):
         return tuple(d["fingerprints"])
-    # a store written before fingerprints existed: computed once, written back on next change
+    # a store written before these fingerprints: computed once, written back on next change
     return fingerprints(d["title"], d.get("summary") or d.get("content"), d.get("guid"))
 
 
