@@ -15,7 +15,7 @@ import pytest
 
 from aggregator.exceptions import StoreCorrupt, StoreError, StoreLocked
 from aggregator.models import FeedMeta, SourceState, StoredEntry
-from aggregator.similarity import MAX_CANDIDATES, title_signature
+from aggregator.similarity import MAX_CANDIDATES, current, fingerprints, title_signature
 from aggregator.store import Store, open_store
 
 T0 = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
@@ -213,3 +213,18 @@ def test_contract_fingerprints_filter_by_title_signature(store: Store) -> None:
     assert len(store.by_fingerprint("o8.3:tpl", *window)) == 3  # no signature: every one
     mine = title_signature("Leeds funds a night bus network")
     assert [e.key for e in store.by_fingerprint("o8.3:tpl", *window, mine)] == ["s0:1", "s2:1"]
+
+
+@pytest.mark.parametrize("stored", [None, ["o8:0123456789abcdef"]])  # none yet; first version
+def test_entries_from_older_stores_are_re_keyed_on_load(stored: list[str] | None) -> None:
+    from aggregator.store.codec import entry_from_dict, entry_to_dict
+    e = replace(entry("a:1"), title="Leeds funds a night bus network",
+                summary=" ".join(f"word{i}" for i in range(20)))
+    e = replace(e, fingerprints=fingerprints(e.title, e.summary, e.guid))
+    d = entry_to_dict(e)
+    if stored is None:
+        del d["fingerprints"]
+    else:
+        d["fingerprints"] = stored
+    assert entry_from_dict(d).fingerprints == e.fingerprints != ()
+    assert current(list(e.fingerprints))
