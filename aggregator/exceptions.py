@@ -14,6 +14,20 @@ Foreign exceptions are wrapped once, with ``raise ... from e``.
 
 from __future__ import annotations
 
+import re
+
+MAX_MESSAGE = 300  # characters of a per-source error kept, logged and printed
+# terminal escapes (CSI "ESC[...m", OSC "ESC]...BEL"), then any other control character
+_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def printable(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Text from a third party made safe for a terminal and a log line: escapes and control
+    characters removed (line breaks become spaces), at most ``limit`` characters."""
+    text = _CONTROLS.sub(" ", _ESCAPES.sub("", text)).strip()
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
 
 class AggregatorError(Exception):
     """Root of every error the aggregator raises on purpose."""
@@ -47,8 +61,11 @@ class FetchError(AggregatorError):
                  retry_after: float | None = None) -> None:
         self.status = status
         self.retry_after = retry_after
-        super().__init__(message)
+        super().__init__(printable(message))  # reasons and URLs come from the server
 
 
 class ParseError(AggregatorError):
     """A fetched body is not a feed we can read."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))  # parser messages quote the document

@@ -39,6 +39,7 @@ MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 7 * 86400  # seconds; a server cannot park a source for longer
 REDIRECTS = {301, 302, 303, 307, 308}
 PERMANENT = {301, 308}
+_CODINGS = {"gzip", "x-gzip", "deflate"}  # what Accept-Encoding asks for
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 def user_agent(contact: str | None) -> str:
@@ -159,6 +160,7 @@ class Fetcher:
             raise FetchError(f"HTTP {resp.status_code} {resp.reason or ''}".strip(),
                              status=resp.status_code,
                              retry_after=retry_after(resp.headers.get("Retry-After"), now))
+        _check_coding(resp.headers.get("Content-Encoding"))
         limit = self.settings.poll.max_bytes
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -190,6 +192,18 @@ def _redirect_target(resp: requests.Response, url: str) -> str | None:
     if resp.status_code not in REDIRECTS or not location:
         return None
     return urljoin(url, location.strip())
+
+
+def _check_coding(value: str | None) -> None:
+    """One known compression at most: a stacked or unknown coding would be parsed as if
+    it were the document (urllib3 ignores what it does not know)."""
+    codings = [c.strip().lower() for c in (value or "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if len(codings) > 1:
+        raise FetchError(f"stacked Content-Encoding {value!r}: one compression at most", 200)
+    if codings and codings[0] not in _CODINGS:
+        raise FetchError(f"unsupported Content-Encoding {codings[0]!r} (we ask for gzip or "
+                         "deflate)", 200)
 
 
 def _discard(resp: requests.Response) -> None:

@@ -106,6 +106,35 @@ def test_cookies_from_feed_servers_are_never_sent_back(tmp_path: Path,
     assert len(server.seen) == 4 and all("Cookie" not in s.headers for s in server.seen)
 
 
+def test_server_text_reaches_status_without_escapes_and_capped(
+        tmp_path: Path, server: ScriptedServer) -> None:
+    def hostile(h: Any) -> None:
+        h.send_response(503, "\x1b]0;owned\x07Busy \x1b[31mnow\x1b[0m" + "z" * 60_000)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+    server.routes["/f"] = hostile
+    with make(tmp_path, {"s": server.url("/f")}) as agg:
+        agg.update()
+        error = state(agg).last_error or ""
+    assert error.startswith("fetch failed: HTTP 503 Busy nowzzz")
+    assert "\x1b" not in error and "\x07" not in error and len(error) < 400
+
+
+@pytest.mark.parametrize(("coding", "error"), [
+    ("gzip, gzip", "stacked Content-Encoding 'gzip, gzip': one compression at most"),
+    ("zstd", "unsupported Content-Encoding 'zstd' (we ask for gzip or deflate)"),
+    ("compress", "unsupported Content-Encoding 'compress' (we ask for gzip or deflate)"),
+])
+def test_stacked_or_unknown_codings_are_refused(tmp_path: Path, server: ScriptedServer,
+                                                coding: str, error: str) -> None:
+    body = gzip.compress(gzip.compress(FEED)) if coding.startswith("gzip") else FEED
+    server.routes["/f"] = Reply(200, body, RSS | {"Content-Encoding": coding})
+    with make(tmp_path, {"s": server.url("/f")}) as agg:
+        result = agg.update().results[0]
+        assert agg.store.entries() == []
+    assert result.error == f"fetch failed: {error}"
+
+
 def test_gzip_bodies_are_decoded(tmp_path: Path, server: ScriptedServer) -> None:
     server.routes["/f"] = Reply(200, gzip.compress(FEED), RSS | {"Content-Encoding": "gzip"})
     with make(tmp_path, {"s": server.url("/f")}) as agg:

@@ -133,6 +133,50 @@ def test_second_writer_is_refused(tmp_path: Path) -> None:
     open_store(path).close()  # released on close
 
 
+def test_a_removed_lock_file_never_lets_two_writers_overwrite_each_other(tmp_path: Path
+                                                                         ) -> None:
+    path = tmp_path / "store.json"
+    first = open_store(path)
+    try:
+        first.apply([entry("a:1")], [])
+        path.with_name("store.json.lock").unlink()  # an operator "cleaning up"
+        second = open_store(path)  # a new lock file: the second writer gets in
+        second.apply([entry("b:1")], [])
+        second.close()
+        with pytest.raises(StoreLocked, match="lock file .* was removed"):
+            first.apply([entry("a:2")], [])
+    finally:
+        first.close()
+    again = open_store(path)
+    try:
+        assert [e.key for e in again.entries()] == ["a:1", "b:1"]  # the second's write kept
+    finally:
+        again.close()
+
+
+def test_a_store_changed_on_disk_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = open_store(path)
+    try:
+        s.apply([entry("a:1")], [])
+        path.write_text(path.read_text())  # rewritten by someone else (same content even)
+        with pytest.raises(StoreError, match="changed by another process"):
+            s.apply([entry("a:2")], [])
+    finally:
+        s.close()
+
+
+def test_stale_temporaries_of_crashed_writes_are_removed_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    open_store(path).close()
+    stale = tmp_path / ".store.json.4242.tmp"
+    stale.write_bytes(b"x" * 1000)
+    other = tmp_path / ".other.json.4242.tmp"  # not this store's
+    other.write_bytes(b"x")
+    open_store(path).close()
+    assert not stale.exists() and other.exists()
+
+
 def test_failed_write_keeps_the_previous_file(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "store.json"

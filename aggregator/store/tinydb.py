@@ -73,8 +73,10 @@ class TinyDBStore(MemoryStore):
         self._lock_fd: int | None = None
         if not readonly:
             self._lock()
+            _remove_stale_temporaries(path)
         try:
             self._storage = BufferedStorage(path, _load(path), readonly)
+            self._seen = _identity(path)
             self._db = TinyDB(storage=_StorageFactory(self._storage))
             self._ids: dict[str, dict[str, int]] = {ENTRIES: {}, SOURCES: {}, TOMBSTONES: {}}
             self._read_all()
@@ -124,8 +126,26 @@ class TinyDBStore(MemoryStore):
                       [state_to_dict(s) for s in states])
         self._append_events(events)
         self._prune(removed, forgotten)
+        self._check_still_ours()
         self._storage.flush()
+        self._seen = _identity(self.path)
         super().apply(entries, states, events, removed, forgotten)
+
+    def _check_still_ours(self) -> None:
+        """Refuse to write when the lock file was removed (another writer may hold a new
+        one) or the store file changed since this process read or wrote it."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        assert self._lock_fd is not None
+        try:
+            same_lock = os.stat(lock_path).st_ino == os.fstat(self._lock_fd).st_ino
+        except FileNotFoundError:
+            same_lock = False
+        if not same_lock:
+            raise StoreLocked(f"{self.path}: the lock file {lock_path} was removed or replaced "
+                              "while this process held it; nothing written (restart it)")
+        if _identity(self.path) != self._seen:
+            raise StoreError(f"{self.path}: the store file was changed by another process "
+                             "since it was read; nothing written (restart to read it again)")
 
     def _prune(self, removed: Sequence[str], forgotten: Sequence[str]) -> None:
         gone = [self._entries[k] for k in removed if k in self._entries]
@@ -181,6 +201,22 @@ def _drop_docs(table: Table, ids: dict[str, int], keys: list[str]) -> None:
     doc_ids = [ids.pop(k) for k in keys if k in ids]
     if doc_ids:
         table.remove(doc_ids=doc_ids)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one version of the store file from another (None: no file yet)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temp files of writes that crashed (files.atomic_write names them .<name>.<pid>.tmp);
+    the caller holds the lock, so no live writer owns any of them."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def _load(path: Path) -> dict[str, Any]:
