@@ -10,9 +10,12 @@ with it; the pool is then rebuilt for the next document.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
+import select
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
@@ -21,13 +24,42 @@ from .exceptions import ParseError
 from .models import ParsedFeed
 from .parse import parse_feed
 
+WATCH_STACK = 256 * 1024  # the watcher thread needs little; RLIMIT_AS counts stacks
+
 
 class _ParseTimeout(BaseException):  # not an Exception: parse_feed must not catch it
     pass
 
 
-def _init_worker(memory: int) -> None:
+def _init_worker(memory: int, service: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    threading.stack_size(WATCH_STACK)
+    threading.Thread(target=_exit_with, args=(service,), daemon=True).start()
+
+
+def _exit_with(service: int) -> None:
+    """End this worker when the service process ends, however it ends (kill -9, OOM, a stop
+    timeout): the forkserver lives as long as any worker does, so nothing else would."""
+    try:
+        fd = os.pidfd_open(service)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd (not Linux >= 5.3): look once a second
+        while _exists(service):
+            time.sleep(1)
+        os._exit(1)
+    select.select([fd], [], [])  # readable when the process has exited
+    os._exit(1)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
@@ -86,7 +118,7 @@ class ParsePool:
                 context = multiprocessing.get_context("forkserver")
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=context,
                                                  initializer=_init_worker,
-                                                 initargs=(self.memory,))
+                                                 initargs=(self.memory, os.getpid()))
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:

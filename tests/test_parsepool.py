@@ -51,3 +51,35 @@ def test_worker_results_match_inline_parsing() -> None:
                 inline.parse(body, "https://x.example/f", None)
     finally:
         pool.close()
+
+
+def test_workers_die_with_a_killed_service() -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+    code = ("import sys, time\nfrom aggregator.parsepool import ParsePool\n"
+            "pool = ParsePool(2, 2**30, seconds=20)\n"
+            "pool.parse(open(sys.argv[1], 'rb').read(), 'https://x.example/f', None)\n"
+            "print(' '.join(str(p) for p in pool._pool._processes), flush=True)\n"
+            "time.sleep(600)\n")
+    feed = str(EXAMPLES / "durban-member-rss1.xml")
+    proc = subprocess.Popen([sys.executable, "-c", code, feed], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout is not None
+    workers = [int(p) for p in proc.stdout.readline().split()]
+    assert workers and all(_alive(p) for p in workers)
+    proc.send_signal(signal.SIGKILL)  # as the OOM killer or systemd would
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling for the exit of processes we do not own
+    assert not any(_alive(p) for p in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
