@@ -21,6 +21,7 @@ from .models import SourceKind
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = timedelta(days=3650)
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$")
 _SIZE_UNITS = {"B": 1, "KB": 10**3, "KiB": 2**10, "MB": 10**6, "MiB": 2**20,
                "GB": 10**9, "GiB": 2**30}
@@ -161,8 +162,7 @@ def load_settings(path: Path | str) -> Settings:
 
 def parse_settings(text: str, path: Path) -> Settings:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = _compose_and_construct(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -177,7 +177,78 @@ def parse_settings(text: str, path: Path) -> Settings:
     return settings
 
 
+MAX_DEPTH = 64  # nesting levels; a config needs five
+MAX_LINES = 500_000  # keys whose line numbers are remembered for error messages
+MAX_VALUES = 1_000_000  # values once aliases are expanded: an alias bomb stops here
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader with bounds: nesting depth, values after alias expansion, and duplicate
+    keys as errors (YAML's "last one wins" silently drops an operator's setting)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: SafeLoader reports it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
+    loader = _ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        if _expanded_size(node, {}) > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {MAX_VALUES} values once aliases are expanded",
+                node.start_mark)
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the document holds with every alias expanded (each node counted
+    once per reference, computed once per node: linear in the document)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, sizes) for item in node.value)
+    sizes[id(node)] = min(size, MAX_VALUES + 1)
+    return sizes[id(node)]
+
+
 def _collect_lines(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
+    if len(out) > MAX_LINES:
+        return  # line numbers for the first keys only: a huge config still validates
     out[prefix] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -194,7 +265,10 @@ def parse_duration(value: str) -> timedelta:
     m = _DURATION.match(value)
     if not m:
         raise ValueError("must be a duration like 90s, 30m, 2h or 1d")
-    return timedelta(seconds=float(m.group(1)) * _DURATION_UNITS[m.group(2)])
+    seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"must be at most {MAX_DURATION.days}d")
+    return timedelta(seconds=seconds)
 
 
 def parse_size(value: str | int) -> int:
@@ -264,7 +338,7 @@ class _Checker:
             return default
         try:
             value = parse_duration(str(data[name]))
-        except ValueError as e:
+        except (ValueError, OverflowError) as e:
             self.error(_join(key, name), f"{e} (got {data[name]!r})")
             return default
         if value.total_seconds() <= 0:
@@ -453,10 +527,12 @@ class _Checker:
             self.error("sources", "must be a list of sources")
             return ()
         out: list[SourceSettings] = []
+        ids: set[str] = set()
         for i, item in enumerate(data):
             source = self.source(item, f"sources[{i}]", category_ids)
-            if source.id in {s.id for s in out}:
+            if source.id in ids:
                 self.error(f"sources[{i}].id", f"duplicate source id {source.id!r}")
+            ids.add(source.id)
             out.append(source)
         return tuple(out)
 
@@ -505,7 +581,9 @@ class _Checker:
             self.error(f"{key}.category_map", "must map category words to category ids")
             return {}
         for word, cid in data.items():
-            if cid not in category_ids:
+            if not isinstance(word, str) or not word.strip():
+                self.error(f"{key}.category_map", f"keys must be category words (got {word!r})")
+            elif not isinstance(cid, str) or cid not in category_ids:
                 self.error(f"{key}.category_map.{word}", f"unknown category id {cid!r}")
         return {str(k): str(v) for k, v in data.items()}
 
@@ -515,5 +593,9 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises on a port that is not one
+    except ValueError:  # "http://[::1/feed": an unclosed IPv6 bracket; a port out of range
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -84,6 +84,14 @@ def test_good_config(tmp_path: Path) -> None:
     ("sources:", "poll:\n  workers: 0\nsources:", "poll.workers", 8, "integer from 1"),
     ("sources:", "poll:\n  allow_private_networks: maybe\nsources:",
      "poll.allow_private_networks", 8, "true or false"),
+    ('url: "https://example.org/feed.xml"', 'url: "http://[::1/feed"',
+     "sources[0].url", 10, "http or https"),
+    ('url: "https://example.org/feed.xml"', 'url: "http://example.org:99999/feed"',
+     "sources[0].url", 10, "http or https"),
+    ("    kind: member\n", "    kind: member\n    interval: 9999999999d\n",
+     "sources[0].interval", 12, "at most 3650d"),
+    ("    kind: member\n", "    kind: member\n    category_map: {1: resilience}\n",
+     "sources[0].category_map", 12, "keys must be category words (got 1)"),
 ])
 def test_rejections_name_the_key(tmp_path: Path, old: str, new: str, key: str, line: int,
                                  words: str) -> None:
@@ -93,6 +101,19 @@ def test_rejections_name_the_key(tmp_path: Path, old: str, new: str, key: str, l
     assert matching, error.errors
     assert words in matching[0]
     assert f"config.yaml:{line}: " in matching[0]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("hub:\n  title: a\n  title: b\n", "config.yaml:3: invalid YAML: duplicate key 'title'"),
+    ("x: " + "[" * 5000 + "]" * 5000 + "\n",
+     "config.yaml:1: invalid YAML: nested deeper than 64 levels"),
+    ('a0: &a0 ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+        f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 9)),
+     "config.yaml:1: invalid YAML: more than 1000000 values once aliases are expanded"),
+])
+def test_hostile_yaml_is_refused_at_its_line(tmp_path: Path, text: str, message: str) -> None:
+    error = load(tmp_path, text)
+    assert error.errors == [f"{tmp_path / 'config.yaml'}:{message.split(':', 1)[1]}"]
 
 
 def test_bad_keyword_regex(tmp_path: Path) -> None:
