@@ -89,7 +89,8 @@ class Fetcher:
         result = self._get(url, state) if url else self._read_file(source)
         if isinstance(result, Fetched) and state and state.body_hash == body_hash(result.body):
             return NotModified(status=result.status, permanent_url=result.permanent_url,
-                               max_age=result.max_age)
+                               max_age=result.max_age, etag=result.etag,
+                               last_modified=result.last_modified)
         return result
 
     def _read_file(self, source: SourceSettings) -> Fetched:
@@ -155,7 +156,9 @@ class Fetcher:
         max_age = freshness(resp.headers, now)
         if resp.status_code == 304:
             _discard(resp)
-            return NotModified(status=304, permanent_url=permanent, max_age=max_age)
+            return NotModified(status=304, permanent_url=permanent, max_age=max_age,
+                               etag=resp.headers.get("ETag"),
+                               last_modified=resp.headers.get("Last-Modified"))
         if resp.status_code != 200:
             raise FetchError(f"HTTP {resp.status_code} {resp.reason or ''}".strip(),
                              status=resp.status_code,

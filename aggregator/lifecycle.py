@@ -71,6 +71,7 @@ def _failed(state: SourceState, p: Polled, interval: timedelta, now: datetime
                        next_check_at=now + max(wait or interval, interval)), []
     failures = state.failures + 1
     backoff = min(interval * 2 ** (failures - 1), max(MAX_INTERVAL, interval))
+    backoff *= 1 + JITTER * _spread(state.source_id, now)  # sources failing together spread
     events = ([SourceEvent(state.source_id, "failing", now,
                            f"{failures} failures in a row; last: {p.error}")]
               if failures == FAILING_AFTER else [])
@@ -85,16 +86,22 @@ def _succeeded(state: SourceState, p: Polled, interval: timedelta, now: datetime
         events.append(SourceEvent(state.source_id, "recovered", now,
                                   f"after {state.failures} failures"))
     hints = [] if p.result is None or p.result.max_age is None else [p.result.max_age]
-    if p.parsed is not None and p.parsed.ttl_minutes:
-        hints.append(p.parsed.ttl_minutes * 60.0)  # RSS <ttl>
+    # RSS <ttl>: from this body, or remembered from the last one when the answer was 304
+    ttl = p.parsed.ttl_minutes if p.parsed is not None else state.ttl_minutes
+    if ttl:
+        hints.append(ttl * 60.0)
     state = replace(state, last_success=now, failures=0, last_error=None, gone=False,
-                    next_check_at=schedule(interval, hints, state.source_id, now))
+                    next_check_at=schedule(interval, hints, state.source_id, now),
+                    ttl_minutes=ttl)
     state, moved = _track_redirect(state, p, now)
     events.extend(moved)
     if isinstance(p.result, Fetched):
         state = replace(state, etag=p.result.etag, last_modified=p.result.last_modified,
                         body_hash=body_hash(p.result.body),
                         feed=p.parsed.meta if p.parsed else state.feed)
+    elif isinstance(p.result, NotModified):  # a 304 may renew the validators
+        state = replace(state, etag=p.result.etag or state.etag,
+                        last_modified=p.result.last_modified or state.last_modified)
     return state, events
 
 
@@ -118,9 +125,14 @@ def schedule(interval: timedelta, hints_seconds: list[float], seed: str, now: da
     """Interval, lengthened by freshness hints, plus jitter; between interval and ceiling."""
     ceiling = max(MAX_INTERVAL, interval)
     base = max([interval, *(timedelta(seconds=h) for h in hints_seconds)])
-    fraction = int(hashlib.sha256(f"{seed}|{now.isoformat()}".encode()).hexdigest()[:8], 16)
-    jittered = base * (1 + JITTER * fraction / 0xFFFFFFFF)
+    jittered = base * (1 + JITTER * _spread(seed, now))
     return now + max(interval, min(jittered, ceiling))
+
+
+def _spread(seed: str, now: datetime) -> float:
+    """A fraction in [0, 1], stable for a source and a moment: jitter that tests can pin."""
+    return int(hashlib.sha256(f"{seed}|{now.isoformat()}".encode()).hexdigest()[:8], 16) \
+        / 0xFFFFFFFF
 
 
 def reenable(state: SourceState, now: datetime) -> tuple[SourceState, SourceEvent]:

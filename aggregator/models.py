@@ -86,6 +86,8 @@ class NotModified:
     status: int | None = 304
     permanent_url: str | None = None
     max_age: float | None = None
+    etag: str | None = None  # validators a 304 may carry (RFC 9110: they replace the old)
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class SourceState:
     identity: str = "guid"  # "guid", or "link" once the feed's ids proved broken
     identity_reason: str | None = None
     unmapped: dict[str, int] = field(default_factory=dict)  # raw category words -> count
+    ttl_minutes: int | None = None  # the feed's RSS <ttl>, kept for polls answered 304
 
 
 @dataclass(frozen=True)

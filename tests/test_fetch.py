@@ -244,10 +244,40 @@ def test_failures_back_off_exponentially_and_reset(tmp_path: Path, server: Scrip
         events = [e.kind for e in agg.events()]
         agg.publish()
         status_atom = (agg.settings.output.dir / "status.atom").read_bytes()
-    assert waits == [1, 2, 4, 8, 16, 24, 24]  # doubled, capped at one day
+    nominal = [1, 2, 4, 8, 16, 24, 24]  # doubled, capped at one day; up to 10 % jitter
+    assert all(n <= w <= n * 1.1 for n, w in zip(nominal, waits, strict=True)), waits
     assert recovered.failures == 0 and recovered.last_error is None
     assert events == ["recovered", "failing"]
     assert b"S is failing" in status_atom and b"S recovered" in status_atom
+
+
+def test_sources_failing_together_retry_apart(tmp_path: Path, server: ScriptedServer,
+                                              clock: Clock) -> None:
+    server.routes["/f"] = Reply(500, b"oops")
+    urls = {f"s{i}": server.url("/f") for i in range(5)}
+    with make(tmp_path, urls, clock) as agg:
+        agg.update()
+        retries = {state(agg, sid).next_check_at for sid in urls}
+    assert len(retries) == 5
+
+
+def test_a_304_renews_validators_and_keeps_the_ttl(tmp_path: Path, server: ScriptedServer,
+                                                   clock: Clock) -> None:
+    feed = FEED.replace(
+        b"</title>", b"</title><ttl>180</ttl>", 1)
+    server.routes["/f"] = [Reply(200, feed, RSS | {"ETag": '"v1"'}),
+                           Reply(304, b"", {"ETag": '"v2"', "Last-Modified":
+                                            "Mon, 30 Nov 2026 08:00:00 GMT"})]
+    with make(tmp_path, {"s": server.url("/f")}, clock) as agg:
+        agg.update()
+        assert state(agg).ttl_minutes == 180
+        clock.advance(hours=4)
+        agg.update(["s"])
+        after = state(agg)
+    assert server.hits("/f")[1].headers["If-None-Match"] == '"v1"'
+    assert after.etag == '"v2"' and after.last_modified == "Mon, 30 Nov 2026 08:00:00 GMT"
+    wait = after.next_check_at - clock.now
+    assert timedelta(hours=3) <= wait <= timedelta(hours=3.3)  # the ttl, not the 1h interval
 
 
 @pytest.mark.parametrize("status", [404, 500, 502, 503])

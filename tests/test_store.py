@@ -143,7 +143,7 @@ def test_a_removed_lock_file_never_lets_two_writers_overwrite_each_other(tmp_pat
         second = open_store(path)  # a new lock file: the second writer gets in
         second.apply([entry("b:1")], [])
         second.close()
-        with pytest.raises(StoreLocked, match="lock file .* was removed"):
+        with pytest.raises(StoreLocked, match=r"lock file .* was removed"):
             first.apply([entry("a:2")], [])
     finally:
         first.close()
