@@ -6,14 +6,18 @@ serve` and `run` use, and it is safe to expose: it never reads outside the outpu
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
+import socket
 import threading
+import time
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .exceptions import AggregatorError
@@ -44,9 +48,16 @@ SECURITY_HEADERS = {
 }
 
 
+MAX_THREADS = 64  # requests handled at once; more connections wait in the backlog
+BACKLOG = 1024  # connections the kernel queues before refusing
+REAP_EVERY = 0.25  # seconds between looks for clients over their time
+CLIENT_TIMEOUT = 10.0  # seconds a client may stay silent mid-request or idle between requests
+
+
 class OutputHandler(BaseHTTPRequestHandler):
     root: Path  # set on the subclass made by make_server
     server_version = "lrg-aggregator"
+    timeout = CLIENT_TIMEOUT  # applied to the socket: a slow or idle client is dropped
 
     def do_GET(self) -> None:
         self._serve(send_body=True)
@@ -57,7 +68,28 @@ class OutputHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._plain(HTTPStatus.METHOD_NOT_ALLOWED, "read-only\n", {"Allow": "GET, HEAD"})
 
-    do_PUT = do_DELETE = do_PATCH = do_POST
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_POST
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """http.server's own errors (bad request line, unknown method) with our headers."""
+        self.close_connection = True
+        self._plain(HTTPStatus(code), f"{message or HTTPStatus(code).phrase}\n",
+                    send_body=self.command != "HEAD")
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        self.server.request_read(self.connection)  # type: ignore[attr-defined]
+        return ok
+
+    def handle(self) -> None:
+        self.server.reading(self.connection, self.timeout)  # type: ignore[attr-defined]
+        try:
+            super().handle()
+        except (ConnectionError, TimeoutError):  # the client went away or went quiet
+            self.close_connection = True
+        finally:
+            self.server.request_read(self.connection)  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -82,7 +114,7 @@ class OutputHandler(BaseHTTPRequestHandler):
         if self._not_modified(etag, int(st.st_mtime)):
             self._send(HTTPStatus.NOT_MODIFIED, b"", headers, send_body=False)
             return
-        if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 512:
+        if accepts_gzip(self.headers.get("Accept-Encoding", "")) and len(body) > 512:
             body = gzip.compress(body, mtime=0)
             headers["Content-Encoding"] = "gzip"
         self._send(HTTPStatus.OK, body, headers, send_body)
@@ -122,6 +154,23 @@ class OutputHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+def accepts_gzip(header: str) -> bool:
+    """Whether Accept-Encoding allows gzip (RFC 9110 12.5.3: "gzip;q=0" refuses it, and a
+    "*" speaks for gzip only when gzip is not named)."""
+    weights: dict[str, float] = {}
+    for item in header.lower().split(","):
+        name, _, params = item.partition(";")
+        q = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            weights[name.strip()] = float(q)
+        except ValueError:
+            weights[name.strip()] = 0.0
+    for name in ("gzip", "x-gzip", "*"):
+        if name in weights:
+            return weights[name] > 0
+    return False
+
+
 def resolve(root: Path, raw_path: str) -> Path | None:
     """The file a request path names inside ``root``, or None (traversal, hidden, missing)."""
     path = unquote(urlsplit(raw_path).path)
@@ -140,14 +189,74 @@ def resolve(root: Path, raw_path: str) -> Path | None:
     return real if real.is_relative_to(root.resolve()) and real.is_file() else None
 
 
-def make_server(root: Path, host: str, port: int) -> ThreadingHTTPServer:
-    handler = type("BoundOutputHandler", (OutputHandler,), {"root": root})
+class BoundedHTTPServer(ThreadingHTTPServer):
+    """One thread per request, at most MAX_THREADS of them: a crowd of slow clients waits
+    in the backlog instead of taking a thread each."""
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._slots = threading.BoundedSemaphore(MAX_THREADS)
+        self._reading: dict[socket.socket, float] = {}  # connection -> when its time is up
+        self._reading_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+        self._closed = threading.Event()
+        threading.Thread(target=self._reap, name="http-reaper", daemon=True).start()
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
+
+    def reading(self, conn: socket.socket, seconds: float | None) -> None:
+        """A request is being read: the whole of it (line and headers) gets ``seconds``,
+        so a client trickling a byte at a time (slowloris) cannot keep a thread."""
+        if seconds is not None:
+            with self._reading_lock:
+                self._reading[conn] = time.monotonic() + seconds
+
+    def request_read(self, conn: socket.socket) -> None:
+        with self._reading_lock:
+            self._reading.pop(conn, None)
+
+    def _reap(self) -> None:
+        while not self._closed.wait(REAP_EVERY):
+            now = time.monotonic()
+            with self._reading_lock:
+                late = [c for c, until in self._reading.items() if until < now]
+                for conn in late:
+                    del self._reading[conn]
+            for conn in late:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._slots.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("request from %s failed", client_address, exc_info=True)
+
+
+def make_server(root: Path, host: str, port: int, client_timeout: float = CLIENT_TIMEOUT
+                ) -> ThreadingHTTPServer:
+    handler = type("BoundOutputHandler", (OutputHandler,),
+                   {"root": root, "timeout": client_timeout})
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        server = BoundedHTTPServer((host, port), handler)
     except OSError as e:  # a taken port, a host that is not ours: one line, not a traceback
         raise AggregatorError(f"cannot listen on {host}:{port}: {e.strerror or e} "
                               "(set serve.host / serve.port in the config)") from e
-    server.daemon_threads = True
     return server
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.server import make_server
+from aggregator.server import MAX_THREADS, make_server
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     (root / "status.json").write_text("{}")
     (root / ".hidden").write_text("secret")
     (tmp_path / "secret.txt").write_text("outside")
-    server = make_server(root, "127.0.0.1", 0)
+    server = make_server(root, "127.0.0.1", 0, client_timeout=1.0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield root, server.server_address[1]
     server.shutdown()
@@ -164,3 +164,64 @@ def test_200_concurrent_gets_while_outputs_are_rebuilt(tmp_path: Path) -> None:
         assert status == 200 and int(headers["Content-Length"]) == len(body)
         root = etree.fromstring(body)  # raises on a torn document
         assert root.tag == "{http://www.w3.org/2005/Atom}feed"
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "DELETE", "BREW"])
+def test_every_other_method_is_refused_with_the_security_headers(
+        served: tuple[Path, int], method: str) -> None:
+    status, headers, _ = request(served[1], "/all.atom", method)
+    assert status in (405, 501)
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(("accept", "gzipped"), [
+    ("gzip", True), ("gzip;q=0", False), ("deflate, gzip;q=0.0", False), ("*", True),
+    ("gzip;q=0, *", False), ("identity", False)])
+def test_gzip_only_when_the_client_accepts_it(served: tuple[Path, int], accept: str,
+                                              gzipped: bool) -> None:
+    _, headers, body = request(served[1], "/all.atom", headers={"Accept-Encoding": accept})
+    assert (headers.get("Content-Encoding") == "gzip") == gzipped
+    assert (gzip.decompress(body) if gzipped else body).startswith(b"<?xml")
+
+
+def test_idle_and_slow_clients_hold_neither_threads_nor_others(
+        served: tuple[Path, int]) -> None:
+    import socket
+    import time
+    idle = [socket.create_connection(("127.0.0.1", served[1])) for _ in range(200)]
+    try:
+        for s in idle[:50]:
+            s.sendall(b"GET /all.atom HTTP/1.1\r\nHost: x\r\n")  # never finished
+        until = time.monotonic() + 3
+        while threading.active_count() < MAX_THREADS and time.monotonic() < until:
+            time.sleep(0.01)  # the server taking connections up to its bound
+        threads = threading.active_count()
+        start = time.monotonic()
+        status, _, _ = request(served[1], "/all.atom")
+        waited = time.monotonic() - start
+    finally:
+        for s in idle:
+            s.close()
+    assert threads <= MAX_THREADS + 5  # a thread per request being read, no more
+    assert status == 200 and waited < 5  # answered once the idle ones timed out (1 s)
+
+
+def test_a_client_trickling_its_request_is_cut_at_the_timeout(served: tuple[Path, int]
+                                                              ) -> None:
+    import socket
+    import time
+    conn = socket.create_connection(("127.0.0.1", served[1]))
+    start = time.monotonic()
+    try:
+        conn.sendall(b"GET /all.atom HTTP/1.1\r\n")
+        while time.monotonic() - start < 5:  # a header line every 0.2 s: never idle 1 s
+            try:
+                conn.sendall(b"X-a: b\r\n")
+            except OSError:
+                break  # the server hung up: what the test wants
+            time.sleep(0.2)
+        dropped_after = time.monotonic() - start
+    finally:
+        conn.close()
+    assert dropped_after < 3  # the whole request had 1 s (client_timeout), not each byte
