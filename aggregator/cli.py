@@ -136,10 +136,18 @@ def setup_logging(args: argparse.Namespace) -> None:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from .config import load_settings
+    from .netguard import NetworkPolicy
 
     settings = load_settings(config_path(args))
     print(f"{settings.config_path}: ok ({len(settings.sources)} sources, "
           f"{len(settings.categories)} categories)")
+    policy = NetworkPolicy.from_settings(settings.poll.allow_private_networks,
+                                         settings.poll.allow_hosts)
+    for source in settings.sources:
+        reason = policy.refuses(source.url) if source.url else None
+        if reason:
+            print(f"warning: source {source.id}: {reason}: every fetch will be refused "
+                  "(allow it with poll.allow_hosts)")
     return EXIT_OK
 
 
@@ -297,7 +305,8 @@ def print_status(health: Sequence[SourceHealth]) -> None:
     rows = [(h.id, h.state, h.last_attempt or "-", h.last_success or "-",
              str(h.http_status or "-"), str(h.failures), h.next_check or "-", str(h.entries),
              str(h.merged),
-             (f"moved to {h.adopted_url}; " if h.adopted_url else "") + (h.last_error or ""))
+             (f"moved to {h.adopted_url}; " if h.adopted_url else "")
+             + (f"warning: {h.warning}; " if h.warning else "") + (h.last_error or ""))
             for h in health]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:

@@ -12,9 +12,10 @@ Every outcome is a Fetched / NotModified value or a FetchError in plain words.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -29,6 +30,7 @@ from .models import Fetched, NotModified, SourceState
 from .netguard import NetworkPolicy, Resolver
 from .transport import Deadline, GuardedAdapter, deadline
 
+log = logging.getLogger("aggregator.fetch")
 ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
           "application/feed+json;q=0.9, application/json;q=0.8, application/xml;q=0.8, "
           "text/xml;q=0.8, */*;q=0.1")
@@ -90,7 +92,7 @@ class Fetcher:
         if isinstance(result, Fetched) and state and state.body_hash == body_hash(result.body):
             return NotModified(status=result.status, permanent_url=result.permanent_url,
                                max_age=result.max_age, etag=result.etag,
-                               last_modified=result.last_modified)
+                               last_modified=result.last_modified, warning=result.warning)
         return result
 
     def _read_file(self, source: SourceSettings) -> Fetched:
@@ -122,6 +124,7 @@ class Fetcher:
         headers = _conditional(state)
         seen = {url}
         permanent: str | None = None
+        warning: str | None = None
         leading_permanent = True
         for _ in range(MAX_REDIRECTS + 1):
             _check_scheme(url)
@@ -129,8 +132,11 @@ class Fetcher:
             with resp:
                 target = _redirect_target(resp, url)
                 if target is None:
-                    return self._final(resp, d, permanent)
+                    return replace(self._final(resp, d, permanent), warning=warning)
                 _discard(resp)
+            if _downgrades(url, target):
+                warning = f"redirected from https to plain http ({target}): not encrypted"
+                log.warning("%s: %s", url, warning)
             leading_permanent = leading_permanent and resp.status_code in PERMANENT
             if leading_permanent:
                 permanent = target
@@ -148,7 +154,8 @@ class Fetcher:
         request = self.session.prepare_request(requests.Request("GET", url, headers=headers))
         return self.session.get_adapter(url).send(
             request, stream=True, timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
-            verify=True, proxies=self.session.proxies)
+            verify=self.session.verify if self.session.verify is not None else True,
+            proxies=self.session.proxies)
 
     def _final(self, resp: requests.Response, d: Deadline, permanent: str | None
                ) -> Fetched | NotModified:
@@ -182,6 +189,10 @@ def _conditional(state: SourceState | None) -> dict[str, str]:
     if state and state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     return headers
+
+
+def _downgrades(url: str, target: str) -> bool:
+    return urlsplit(url).scheme.lower() == "https" and urlsplit(target).scheme.lower() == "http"
 
 
 def _check_scheme(url: str) -> None:

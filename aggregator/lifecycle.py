@@ -92,7 +92,7 @@ def _succeeded(state: SourceState, p: Polled, interval: timedelta, now: datetime
         hints.append(ttl * 60.0)
     state = replace(state, last_success=now, failures=0, last_error=None, gone=False,
                     next_check_at=schedule(interval, hints, state.source_id, now),
-                    ttl_minutes=ttl)
+                    ttl_minutes=ttl, warning=p.result.warning if p.result else None)
     state, moved = _track_redirect(state, p, now)
     events.extend(moved)
     if isinstance(p.result, Fetched):

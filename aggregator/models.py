@@ -77,6 +77,7 @@ class Fetched:
     status: int | None = 200  # None for a local file
     permanent_url: str | None = None  # target of the leading 301/308 redirects, if any
     max_age: float | None = None  # seconds fresh, from Cache-Control max-age or Expires
+    warning: str | None = None  # followed, but worth an operator's look (https -> http)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class NotModified:
     max_age: float | None = None
     etag: str | None = None  # validators a 304 may carry (RFC 9110: they replace the old)
     last_modified: str | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class SourceState:
     identity_reason: str | None = None
     unmapped: dict[str, int] = field(default_factory=dict)  # raw category words -> count
     ttl_minutes: int | None = None  # the feed's RSS <ttl>, kept for polls answered 304
+    warning: str | None = None  # from the last successful poll (an https -> http redirect)
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ class SourceHealth:
     adopted_url: str | None = None
     identity: str | None = None  # set when the feed's ids proved broken
     merged: int = 0  # of its entries, hidden as copies of another source's story
+    warning: str | None = None  # the last poll worked, but look at this
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -86,6 +87,20 @@ class NetworkPolicy:
             if ip in net:
                 return label
         return None if ip.is_global else "not a public address"
+
+    def refuses(self, url: str) -> str | None:
+        """Why every fetch of ``url`` will be refused, told without DNS (an IP literal or
+        localhost), or None: check-config says so before the first poll does."""
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+        if host == "localhost" or host.endswith(".localhost"):
+            ip: IPAddress = ipaddress.ip_address("127.0.0.1")
+        else:
+            try:
+                ip = ipaddress.ip_address(host)
+            except ValueError:
+                return None  # a name: only its resolution will tell
+        reason = self.denial(host, ip)
+        return None if reason is None else f"{host} is a {reason} address"
 
     def connect(self, host: str, port: int, timeout: float | None,
                 source_address: tuple[str, int] | None = None,

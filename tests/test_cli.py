@@ -46,6 +46,21 @@ def test_check_config(config: Path) -> None:
     assert result.returncode == 0 and "ok (7 sources, 5 categories)" in result.stdout
 
 
+def test_check_config_warns_of_sources_every_fetch_will_refuse(examples_dir: Path) -> None:
+    config = write_config(examples_dir, [
+        {"id": "loop", "url": "http://127.0.0.1:8080/feed.xml", "kind": "member"},  # allowed
+        {"id": "loop2", "url": "http://127.0.0.2/feed.xml", "kind": "member"},
+        {"id": "meta", "url": "http://169.254.169.254/latest", "kind": "member"},
+        {"id": "local", "url": "http://[::1]/feed", "kind": "member"},
+        {"id": "ok", "url": "https://example.org/feed.xml", "kind": "member"}])
+    result = cli("check-config", "--config", str(config))
+    assert result.returncode == 0  # a warning: allow_hosts may be the fix, or nothing
+    warned = [line.split(":")[1].split()[-1] for line in result.stdout.splitlines()
+              if line.startswith("warning:")]
+    assert warned == ["loop2", "meta", "local"]  # write_config allows 127.0.0.1 only
+    assert "every fetch will be refused (allow it with poll.allow_hosts)" in result.stdout
+
+
 def test_bad_config_exits_1_naming_the_key(examples_dir: Path) -> None:
     bad = write_config(examples_dir, [{"id": "x", "url": "gopher://x.org/", "kind": "member"}])
     for command in ("check-config", "poll", "status", "build", "entries"):

@@ -550,6 +550,47 @@ def test_tls_errors_are_reported_never_retried_insecurely(tmp_path: Path) -> Non
     assert handshakes == ["connect"]  # one attempt, no request sent without verification
 
 
+def test_a_redirect_from_https_to_http_is_followed_with_a_warning(
+        tmp_path: Path, server: ScriptedServer) -> None:
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import trustme
+
+    from aggregator.fetch import Fetcher
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    plain = server.url("/f")
+    server.routes["/f"] = Reply(200, FEED, RSS)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", plain)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    try:
+        with make(tmp_path, {"s": f"https://127.0.0.1:{httpd.server_address[1]}/feed"}) as agg:
+            agg._fetcher = Fetcher.create(agg.settings, agg.resolver, agg.clock)
+            agg._fetcher.session.verify = str(bundle)  # trust the test CA, nothing else
+            result = agg.update().results[0]
+            health = agg.status()[0]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.error is None and result.new == 3
+    assert health.warning == f"redirected from https to plain http ({plain}): not encrypted"
+
+
 def test_environment_proxies_are_ignored(tmp_path: Path, server: ScriptedServer,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     proxy = ScriptedServer()
