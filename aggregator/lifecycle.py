@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from .models import Fetched, NotModified, ParsedFeed, SourceEvent, SourceState
 
 MAX_INTERVAL = timedelta(days=1)  # ceiling for freshness hints and backoff
+HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
 JITTER = 0.1  # up to +10%, so sources with the same interval spread out
 FAILING_AFTER = 3
 ADOPT_AFTER = 3
@@ -66,6 +67,8 @@ def _failed(state: SourceState, p: Polled, interval: timedelta, now: datetime
         return replace(state, gone=True, failures=state.failures + 1, last_error=p.error,
                        next_check_at=None), events
     wait = timedelta(seconds=p.retry_after) if p.retry_after is not None else None
+    if wait is not None and p.status in HOST_WIDE_RETRY:  # kept, so every cycle honours it
+        state = replace(state, host_hold=now + wait)
     if p.status == 429:  # a request to slow down, not a failure: never counts toward gone
         return replace(state, last_error=p.error,
                        next_check_at=now + max(wait or interval, interval)), []

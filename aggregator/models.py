@@ -154,6 +154,7 @@ class SourceState:
     unmapped: dict[str, int] = field(default_factory=dict)  # raw category words -> count
     ttl_minutes: int | None = None  # the feed's RSS <ttl>, kept for polls answered 304
     warning: str | None = None  # from the last successful poll (an https -> http redirect)
+    host_hold: datetime | None = None  # its host's 429/503 Retry-After: the whole host waits
 
 
 @dataclass(frozen=True)

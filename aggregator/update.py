@@ -23,7 +23,7 @@ from .config import Settings, SourceSettings
 from .exceptions import FetchError, ParseError
 from .fetch import Fetcher, poll_url
 from .language import LanguageChooser
-from .lifecycle import Polled, next_state
+from .lifecycle import HOST_WIDE_RETRY, Polled, next_state
 from .limits import cap_feed
 from .models import (
     CycleReport,
@@ -44,7 +44,6 @@ from .undated import place_undated
 
 log = logging.getLogger("aggregator.update")
 
-HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
 MAX_UNMAPPED = 200  # unmapped category words remembered per source
 
 Clock = Callable[[], datetime]
@@ -78,6 +77,7 @@ class Poller:
             ) -> CycleReport:
         now = self.clock()
         states = self.store.source_states()
+        self._holds_from(states, now)
         candidates: list[dedup.Candidate] = []
         polled: dict[str, Polled] = {}
         new_guess = failures = 0
@@ -158,6 +158,15 @@ class Poller:
         parsed = self._parse(result)
         log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format)
         return Polled(source.id, result, parsed, status=result.status, polled_url=url)
+
+    def _holds_from(self, states: dict[str, SourceState], now: datetime) -> None:
+        """Host-wide Retry-After holds announced in earlier cycles (or by another process):
+        stored with the source that received them."""
+        by_id = {s.id: s for s in self.settings.sources}
+        for state in states.values():
+            source = by_id.get(state.source_id)
+            if source is not None and state.host_hold is not None and state.host_hold > now:
+                self._block(host_of(source, state), state.host_hold)
 
     def _block(self, host: str, until: datetime) -> None:
         with self._lock:

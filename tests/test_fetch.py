@@ -209,6 +209,22 @@ def test_retry_after_holds_every_source_on_the_host(tmp_path: Path, server: Scri
     assert health["a"].state == "backing off" and not a.gone
 
 
+def test_a_host_wide_retry_after_holds_across_cycles_and_processes(
+        tmp_path: Path, server: ScriptedServer, clock: Clock) -> None:
+    server.routes["/a"] = Reply(429, b"slow down", {"Retry-After": "600"})
+    server.routes["/b"] = Reply(200, FEED, RSS)
+    urls = {"a": server.url("/a"), "b": server.url("/b")}
+    with make(tmp_path, urls, clock, per_host=1, workers=1) as agg:
+        agg.update(["a"])
+    clock.advance(seconds=20)
+    with make(tmp_path, urls, clock, per_host=1, workers=1) as agg:  # a restarted service
+        again = agg.update(["b"]).results[0]  # asked for by name, even
+        clock.advance(seconds=600)
+        later = agg.update(["b"]).results[0]
+    assert again.outcome == "deferred" and later.outcome == "updated"
+    assert [h.path for h in server.seen] == ["/a", "/b"]  # b only once the hold was over
+
+
 def test_retry_after_is_capped_at_seven_days(tmp_path: Path, server: ScriptedServer,
                                              clock: Clock) -> None:
     server.routes["/a"] = Reply(429, b"", {"Retry-After": str(365 * 86400)})
