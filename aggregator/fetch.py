@@ -42,6 +42,7 @@ MAX_RETRY_AFTER = 7 * 86400  # seconds; a server cannot park a source for longer
 REDIRECTS = {301, 302, 303, 307, 308}
 PERMANENT = {301, 308}
 _CODINGS = {"gzip", "x-gzip", "deflate"}  # what Accept-Encoding asks for
+_NO_STORE = re.compile(r"(?:^|,)\s*no-store\s*(?:,|$)", re.IGNORECASE)
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 def user_agent(contact: str | None) -> str:
@@ -175,10 +176,13 @@ class Fetcher:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(f"Content-Length {declared} is over poll.max_bytes ({limit})", 200)
+        # no-store: keep nothing of it, validators included (RFC 9111 5.2.2.5). no-cache and
+        # Expires: 0 ask for revalidation, which is what a conditional request is.
+        keep = not _NO_STORE.search(resp.headers.get("Cache-Control", ""))
         return Fetched(url=resp.url, body=_read_capped(resp, limit, d),
                        content_type=resp.headers.get("Content-Type"),
-                       etag=resp.headers.get("ETag"),
-                       last_modified=resp.headers.get("Last-Modified"),
+                       etag=resp.headers.get("ETag") if keep else None,
+                       last_modified=resp.headers.get("Last-Modified") if keep else None,
                        permanent_url=permanent, max_age=max_age)
 
 

@@ -225,6 +225,19 @@ def test_a_host_wide_retry_after_holds_across_cycles_and_processes(
     assert [h.path for h in server.seen] == ["/a", "/b"]  # b only once the hold was over
 
 
+@pytest.mark.parametrize(("cache", "conditional"), [
+    ({"Cache-Control": "no-store"}, False), ({"Cache-Control": "private, no-store"}, False),
+    ({"Cache-Control": "no-cache"}, True), ({"Expires": "0"}, True)])
+def test_validators_of_a_no_store_response_are_not_kept(
+        tmp_path: Path, server: ScriptedServer, cache: dict[str, str], conditional: bool
+        ) -> None:
+    server.routes["/f"] = Reply(200, FEED, RSS | {"ETag": '"v1"'} | cache)
+    with make(tmp_path, {"s": server.url("/f")}) as agg:
+        agg.update()
+        agg.update(["s"])
+    assert ("If-None-Match" in server.seen[1].headers) == conditional
+
+
 def test_retry_after_is_capped_at_seven_days(tmp_path: Path, server: ScriptedServer,
                                              clock: Clock) -> None:
     server.routes["/a"] = Reply(429, b"", {"Retry-After": str(365 * 86400)})
