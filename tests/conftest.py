@@ -53,6 +53,10 @@ class FeedServer:
                 self.end_headers()
                 self.wfile.write(r.body)
 
+            def do_POST(self) -> None:  # a WebSub hub, say: the form is read, then answered
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.do_GET()
+
             def log_message(self, *args: Any) -> None:
                 pass
 
