@@ -57,14 +57,16 @@ class Aggregator:
     # -- commands ----------------------------------------------------------------------------
 
     def update(self, source_ids: Iterable[str] = (), due_only: bool = False,
-               progress: Progress | None = None) -> CycleReport:
-        """Poll the named sources (default: every enabled one, or only the due ones)."""
+               progress: Progress | None = None,
+               on_stored: Callable[[], object] | None = None) -> CycleReport:
+        """Poll the named sources (default: every enabled one, or only the due ones).
+        ``on_stored`` runs after each store write that leaves slower sources in flight."""
         sources = self._select(list(source_ids), due_only)
         if self._fetcher is None:
             self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
         poller = Poller(self.settings, self.store, self._fetcher, self.clock,
                         self.parsers.parse, self.languages)
-        report = poller.run(sources, progress)
+        report = poller.run(sources, progress, on_stored)
         self.prune()
         return report
 

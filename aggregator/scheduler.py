@@ -46,7 +46,9 @@ class PollService:
             due = self.aggregator.due_sources()
             if not due:
                 return
-            report = self.aggregator.update([s.id for s in due])
+            # published as sources complete: a slow one never holds the others' news back
+            report = self.aggregator.update([s.id for s in due],
+                                            on_stored=self.aggregator.publish)
             self.aggregator.publish()
             log.info("cycle: %d source(s), %d new, %d updated, %d failed", len(due),
                      report.new, report.updated, report.failed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -45,6 +46,7 @@ from .undated import place_undated
 log = logging.getLogger("aggregator.update")
 
 MAX_UNMAPPED = 200  # unmapped category words remembered per source
+FLUSH_EVERY = 5.0  # seconds: results that arrived are stored while slower sources go on
 
 Clock = Callable[[], datetime]
 Parser = Callable[[bytes, str, str | None], ParsedFeed]
@@ -73,34 +75,56 @@ class Poller:
         self._host_blocked: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
-    def run(self, sources: Sequence[SourceSettings], progress: Progress | None = None
-            ) -> CycleReport:
+    def run(self, sources: Sequence[SourceSettings], progress: Progress | None = None,
+            on_stored: Callable[[], object] | None = None) -> CycleReport:
+        """Poll ``sources``; what has arrived is stored every FLUSH_EVERY seconds, so a
+        slow source (held up to poll.timeout) never holds the others' entries back.
+        ``on_stored`` is called after each store write (the service publishes there)."""
         now = self.clock()
         states = self.store.source_states()
         self._holds_from(states, now)
-        candidates: list[dedup.Candidate] = []
-        polled: dict[str, Polled] = {}
-        new_guess = failures = 0
+        results: dict[str, SourceResult] = {}
+        pending: list[tuple[Polled, list[dedup.Candidate]]] = []
+        done = failures = new_guess = 0
+        last_flush = time.monotonic()
         for p in self._fetch_all(sources, states, now):
-            polled[p.source_id] = p
-            found = self._candidates(self.settings.source(p.source_id), p, states, now)
-            candidates.extend(found)
-            new_guess += sum(self.store.get(c.key) is None for c in found)
-            failures += p.error is not None
-            if progress:
-                progress(len(polled), len(sources), new_guess, failures)
+            if p is not None:
+                found = self._candidates(self.settings.source(p.source_id), p, states, now)
+                pending.append((p, found))
+                done += 1
+                failures += p.error is not None
+                new_guess += sum(self.store.get(c.key) is None for c in found)
+                if progress:
+                    progress(done, len(sources), new_guess, failures)
+            if pending and time.monotonic() - last_flush >= FLUSH_EVERY and done < len(sources):
+                results.update(self._store(pending, states, now))
+                pending, last_flush = [], time.monotonic()
+                if on_stored:
+                    on_stored()
+        results.update(self._store(pending, states, now, sources))
+        return CycleReport(tuple(results[s.id] for s in sources))
+
+    def _store(self, pending: list[tuple[Polled, list[dedup.Candidate]]],
+               states: dict[str, SourceState], now: datetime,
+               cycle: Sequence[SourceSettings] | None = None) -> dict[str, SourceResult]:
+        """Plan and store what these sources brought, in one store write; with ``cycle``
+        (the last write of a cycle), the host-wide waits of sources not polled too."""
+        polled = [p for p, _ in pending]
+        candidates = [c for _, found in pending for c in found]
         store = self.store
         lookups = dedup.Lookups(store.get, store.by_canonical, store.by_story,
                                 store.by_fingerprint, store.is_tombstone)
         plan = dedup.plan(candidates, lookups, {s.id: s.kind for s in self.settings.sources},
                           self.settings.hub.id, now, self.taxonomy.fallback)
-        new_states, events = self._states(sources, polled, states, now)
+        new_states, events = self._states(polled, states, now)
+        if cycle is not None:
+            new_states.extend(self._host_wide_waits(cycle, states))
         store.apply(plan.writes, new_states, events)
-        return CycleReport(tuple(_result(polled[s.id], plan) for s in sources))
+        return {p.source_id: _result(p, plan) for p in polled}
 
     def _fetch_all(self, sources: Sequence[SourceSettings], states: dict[str, SourceState],
-                   now: datetime) -> Iterator[Polled]:
-        """Polled sources as they complete.
+                   now: datetime) -> Iterator[Polled | None]:
+        """Polled sources as they complete, and None every FLUSH_EVERY seconds without one.
 
         A source is handed to a worker only when its host has a free slot, so workers never
         sit waiting on a slow host while other hosts' sources queue behind them.
@@ -119,7 +143,9 @@ class Poller:
                         busy[host] += 1
                     if not queues[host]:
                         del queues[host]
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done, _ = wait(running, timeout=FLUSH_EVERY, return_when=FIRST_COMPLETED)
+                if not done:
+                    yield None  # a tick: time to store what has arrived
                 for future in done:
                     busy[running.pop(future)] -= 1
                     yield future.result()
@@ -218,16 +244,14 @@ class Poller:
             p.notes["identity_reason"] = reason
         return reason is not None
 
-    def _states(self, sources: Sequence[SourceSettings], polled: dict[str, Polled],
-                states: dict[str, SourceState], now: datetime
+    def _states(self, polled: list[Polled], states: dict[str, SourceState], now: datetime
                 ) -> tuple[list[SourceState], list[SourceEvent]]:
         new_states, events = [], []
-        for s in sources:
-            p = polled[s.id]
+        for p in polled:
+            s = self.settings.source(p.source_id)
             state, found = next_state(p, states.get(s.id), self.settings.interval_of(s), now)
             new_states.append(self._taxonomy_notes(s, p, state))
             events.extend(found)
-        new_states.extend(self._host_wide_waits(sources, states))
         return new_states, events
 
     def _taxonomy_notes(self, source: SourceSettings, p: Polled, state: SourceState

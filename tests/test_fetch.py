@@ -471,6 +471,28 @@ def test_trickling_close_delimited_body_is_cut_at_the_deadline(
     assert agg.store.entries() == []
 
 
+def test_a_slow_source_does_not_hold_back_the_others_entries(
+        tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from aggregator import update
+    monkeypatch.setattr(update, "FLUSH_EVERY", 0.2)
+    server.routes["/slow"] = trickle_unsized(FEED, every=0.2)
+    server.routes["/fast"] = Reply(200, FEED, RSS)
+    urls = {"slow": server.url("/slow"),
+            "fast": server.url("/fast").replace("127.0.0.1", "localhost")}  # its own host
+    stored: list[tuple[float, int]] = []
+    with make(tmp_path, urls, timeout="3s") as agg:
+        start = time.monotonic()
+        report = agg.update(on_stored=lambda: stored.append(
+            (time.monotonic() - start, len(agg.store.entries(source_id="fast")))))
+        total = time.monotonic() - start
+    assert stored and stored[0][1] == 3 and stored[0][0] < 1.5  # stored while slow went on
+    assert total >= 2.9  # the slow one ran into its deadline, after that
+    assert {r.source_id: r.outcome for r in report.results} == {"slow": "error",
+                                                               "fast": "updated"}
+
+
 def test_slow_response_headers_hit_the_deadline(tmp_path: Path, server: ScriptedServer) -> None:
     server.routes["/f"] = Reply(200, FEED, RSS, delay=3)
     with make(tmp_path, {"s": server.url("/f")}, timeout="1s") as agg:
