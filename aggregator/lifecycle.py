@@ -73,7 +73,8 @@ def _failed(state: SourceState, p: Polled, interval: timedelta, now: datetime
         return replace(state, last_error=p.error,
                        next_check_at=now + max(wait or interval, interval)), []
     failures = state.failures + 1
-    backoff = min(interval * 2 ** (failures - 1), max(MAX_INTERVAL, interval))
+    # the exponent is bounded: 2**31 intervals is more than a timedelta holds
+    backoff = min(interval * 2 ** min(failures - 1, 20), max(MAX_INTERVAL, interval))
     backoff *= 1 + JITTER * _spread(state.source_id, now)  # sources failing together spread
     events = ([SourceEvent(state.source_id, "failing", now,
                            f"{failures} failures in a row; last: {p.error}")]

@@ -280,6 +280,17 @@ def test_failures_back_off_exponentially_and_reset(tmp_path: Path, server: Scrip
     assert b"S is failing" in status_atom and b"S recovered" in status_atom
 
 
+def test_a_source_failing_for_months_still_backs_off_within_a_day() -> None:
+    from aggregator.lifecycle import MAX_INTERVAL, Polled, next_state
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    old = SourceState(source_id="s", failures=400)  # a dead feed polled for weeks
+    state, _ = next_state(Polled("s", error="fetch failed: HTTP 500", status=500), old,
+                          timedelta(hours=1), now)
+    assert state.failures == 401
+    assert state.next_check_at is not None
+    assert MAX_INTERVAL <= state.next_check_at - now <= MAX_INTERVAL * 1.1
+
+
 def test_sources_failing_together_retry_apart(tmp_path: Path, server: ScriptedServer,
                                               clock: Clock) -> None:
     server.routes["/f"] = Reply(500, b"oops")
