@@ -12,6 +12,7 @@ from .config import Settings, SourceSettings, load_settings
 from .dates import iso
 from .exceptions import ConfigError
 from .fetch import Fetcher
+from .heap import give_back
 from .language import LanguageChooser
 from .lifecycle import reenable, state_label
 from .models import CycleReport, SourceEvent, SourceHealth, SourceState, StoredEntry
@@ -68,6 +69,7 @@ class Aggregator:
                         self.parsers.parse, self.languages)
         report = poller.run(sources, progress, on_stored)
         self.prune()
+        give_back()  # the cycle's bodies are gone: so is the memory they took
         return report
 
     def prune(self) -> int:

@@ -1,18 +1,17 @@
 """Memory over many cycles with hostile answers: does the service grow, and why?
 
-    .venv/bin/python benchmarks/soak_memory.py [CYCLES]   (default 120)
+    .venv/bin/python benchmarks/soak_memory.py [CYCLES] [--no-trim]   (default 120)
 
 Six sources on a local server: three healthy feeds, one 9 MiB body that is not a feed, one
 gzip bomb stopped at poll.max_bytes, one that fails with 500. Each cycle polls all of them
 (validators cleared, so every body is read again) and publishes. Reported every 10 cycles:
-the process's resident memory (RSS), the Python heap (tracemalloc), and the same RSS when
-glibc is asked to give freed memory back (malloc_trim) after each cycle: a growing RSS with a
+the process's resident memory (RSS) and the Python heap (tracemalloc). --no-trim turns off
+the malloc_trim the service does after each cycle (aggregator/heap.py): a growing RSS with a
 flat Python heap is the allocator keeping freed pages, not a leak.
 """
 
 from __future__ import annotations
 
-import ctypes
 import gzip
 import sys
 import tempfile
@@ -36,7 +35,10 @@ def rss_mb() -> float:
 
 def main() -> None:
     cycles = int(sys.argv[1]) if len(sys.argv) > 1 else 120
-    trim = ctypes.CDLL("libc.so.6").malloc_trim if "--trim" in sys.argv else None
+    trim = "--no-trim" not in sys.argv
+    if not trim:  # as before aggregator/heap.py: freed pages stay with the allocator
+        import aggregator.core
+        aggregator.core.give_back = lambda: None  # type: ignore[assignment]
     server = FeedServer()
     feeds = sorted(EXAMPLES.glob("*.xml"))[:3]
     for i, f in enumerate(feeds):
@@ -58,8 +60,6 @@ def main() -> None:
                                                  body_hash=None, next_check_at=None)])
                 agg.update()
                 agg.publish()
-                if trim:
-                    trim(0)
                 if cycle == 1 or cycle % 10 == 0:
                     heap = tracemalloc.get_traced_memory()[0] / 2**20
                     print(f"{cycle:>5} {rss_mb():>8.1f} {heap:>11.1f}")
