@@ -200,8 +200,8 @@ class BoundedHTTPServer(ThreadingHTTPServer):
         self._slots = threading.BoundedSemaphore(MAX_THREADS)
         self._reading: dict[socket.socket, float] = {}  # connection -> when its time is up
         self._reading_lock = threading.Lock()
+        self._closed = threading.Event()  # before binding: a failed bind closes the server
         super().__init__(*args, **kwargs)
-        self._closed = threading.Event()
         threading.Thread(target=self._reap, name="http-reaper", daemon=True).start()
 
     def server_close(self) -> None:
