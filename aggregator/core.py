@@ -12,7 +12,7 @@ from .config import Settings, SourceSettings, load_settings
 from .dates import iso
 from .exceptions import ConfigError
 from .fetch import Fetcher
-from .heap import give_back
+from .heap import give_back, limit_arenas
 from .language import LanguageChooser
 from .lifecycle import reenable, state_label
 from .models import CycleReport, SourceEvent, SourceHealth, SourceState, StoredEntry
@@ -37,6 +37,7 @@ class Aggregator:
                  clock: Callable[[], datetime] = utcnow, readonly: bool = False,
                  parse_processes: int | None = None, resolver: Resolver | None = None
                  ) -> None:
+        limit_arenas()  # before the fetch threads: see heap.py
         self.settings = settings
         self.resolver = resolver
         self.store = store if store is not None else open_store(settings.store.path, readonly)

@@ -1,13 +1,13 @@
 """Memory over many cycles with hostile answers: does the service grow, and why?
 
-    .venv/bin/python benchmarks/soak_memory.py [CYCLES] [--no-trim]   (default 120)
+    .venv/bin/python benchmarks/soak_memory.py [CYCLES] [--as-before]   (default 120)
 
 Six sources on a local server: three healthy feeds, one 9 MiB body that is not a feed, one
 gzip bomb stopped at poll.max_bytes, one that fails with 500. Each cycle polls all of them
 (validators cleared, so every body is read again) and publishes. Reported every 10 cycles:
-the process's resident memory (RSS) and the Python heap (tracemalloc). --no-trim turns off
-the malloc_trim the service does after each cycle (aggregator/heap.py): a growing RSS with a
-flat Python heap is the allocator keeping freed pages, not a leak.
+the process's resident memory (RSS) and the Python heap (tracemalloc). --as-before turns off
+what aggregator/heap.py does (two malloc arenas, malloc_trim after each cycle): a growing
+RSS with a flat Python heap is the allocator keeping freed pages, not a leak.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ def rss_mb() -> float:
 
 def main() -> None:
     cycles = int(sys.argv[1]) if len(sys.argv) > 1 else 120
-    trim = "--no-trim" not in sys.argv
-    if not trim:  # as before aggregator/heap.py: freed pages stay with the allocator
+    trim = "--as-before" not in sys.argv
+    if not trim:  # as before aggregator/heap.py: an arena per thread, freed pages kept
         import aggregator.core
         aggregator.core.give_back = lambda: None  # type: ignore[assignment]
+        aggregator.core.limit_arenas = lambda: None  # type: ignore[assignment]
     server = FeedServer()
     feeds = sorted(EXAMPLES.glob("*.xml"))[:3]
     for i, f in enumerate(feeds):
@@ -53,7 +54,7 @@ def main() -> None:
         config = write_config(Path(tmp), sources)
         tracemalloc.start()
         with Aggregator(load_settings(config), parse_processes=2) as agg:
-            print(f"{'cycle':>5} {'RSS MB':>8} {'py heap MB':>11}  (malloc_trim: {bool(trim)})")
+            print(f"{'cycle':>5} {'RSS MB':>8} {'py heap MB':>11}  (heap.py limits: {bool(trim)})")
             for cycle in range(1, cycles + 1):
                 for state in agg.store.source_states().values():  # read every body again
                     agg.store.apply([], [replace(state, etag=None, last_modified=None,

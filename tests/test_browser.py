@@ -18,6 +18,8 @@ from conftest import EXAMPLES, SHIPPED_SOURCES, wait_for_http, write_config
 from aggregator import Aggregator
 from aggregator.config import load_settings
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # chromium: `-m 'not slow'` skips it
+
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
