@@ -15,6 +15,8 @@ from htmlcheck import problems
 
 from aggregator import Aggregator
 
+pytestmark = pytest.mark.slow  # 178 real feeds through the whole path
+
 FILES = corpus_files()
 GOLD: dict[str, Any] = json.loads(GOLDEN.read_text(encoding="utf-8"))
 

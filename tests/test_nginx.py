@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, wait_for_http
 
+pytestmark = pytest.mark.slow  # starts nginx
+
 
 def test_the_nginx_example_serves_the_output(tmp_path: Path, examples_dir: Path) -> None:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -7,6 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from atomcheck import assert_valid_atom
 from conftest import EXAMPLES, write_config
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +18,8 @@ from aggregator.config import load_settings
 from aggregator.exceptions import ParseError
 from aggregator.parse import parse_feed
 from aggregator.store import open_store
+
+pytestmark = pytest.mark.slow  # Hypothesis runs whole cycles
 
 BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 SEEDS = [p.read_bytes() for p in sorted(EXAMPLES.glob("*.xml"))]

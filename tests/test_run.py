@@ -17,6 +17,8 @@ from conftest import FeedServer, http_sources, write_config
 
 from aggregator.store import open_store
 
+pytestmark = pytest.mark.slow  # the service as a process, for seconds
+
 CATEGORIES = ["resilience", "migration", "mobility", "culture", "covid-recovery"]
 
 
