@@ -43,6 +43,7 @@ class Aggregator:
         self.store = store if store is not None else open_store(settings.store.path, readonly)
         self.clock = clock
         self._fetcher: Fetcher | None = None
+        self._published_revision: int | None = None  # store revision the outputs show
         ingest = settings.ingest
         processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
             else parse_processes
@@ -84,11 +85,15 @@ class Aggregator:
     def publish(self) -> list[Path]:
         """Rebuild the outputs; ping the WebSub hub for exactly the feeds that changed."""
         websub = self.websub.status() if self.websub else None
-        changed = publish(self.settings, self.store, self.status(), websub)
+        # entries unchanged since the last publish (a cycle of 304s): status outputs only
+        fresh = self.store.revision != self._published_revision
+        changed = publish(self.settings, self.store, self.status(), websub, fresh)
+        self._published_revision = self.store.revision
         if self.websub is not None and (changed or self.websub.pending):  # retry failed ones
             self.websub.publish(feed_urls(self.settings, changed))
             if self.websub.status() != websub:  # status.json tells of these pings too
-                publish(self.settings, self.store, self.status(), self.websub.status())
+                publish(self.settings, self.store, self.status(), self.websub.status(),
+                        entries_changed=False)
         return changed
 
     def status(self) -> list[SourceHealth]:

@@ -53,8 +53,8 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
 
 
 def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dict[str, str],
-                counts: dict[str, int], health: Sequence[SourceHealth]) -> dict[str, bytes]:
-    """index.html, category/<id>.html, <lang>/index.html and sources.html."""
+                counts: dict[str, int]) -> dict[str, bytes]:
+    """index.html, category/<id>.html and <lang>/index.html."""
     hub, limit = settings.hub, settings.output.entries_per_feed
     languages = tuple(dict.fromkeys(primary_language(x) for x in hub.languages))
 
@@ -70,8 +70,7 @@ def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dic
     home = hub.language
     out = {"favicon.svg": FAVICON,
            "index.html": render_river(site(home), hub.title, home, "all", "",
-                                      page(store.entries(), home)),
-           "sources.html": render_sources(site(home), strings(home)["sources"], home, health)}
+                                      page(store.entries(), home))}
     for cid in taxonomy.ids:
         label = taxonomy.label(cid, home)
         out[f"category/{cid}.html"] = render_river(site(home), label, home, cid, "../",
@@ -143,21 +142,43 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
                 continue  # sealed in an earlier build: never rendered or written again
             out[f"{page.spec.name}.atom"] = render_atom(page.spec, list(page.entries),
                                                         settings, taxonomy, names)
-    out.update(render_site(settings, store, taxonomy, names, counts, health))
+    out.update(render_site(settings, store, taxonomy, names, counts))
     out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
-    out["sources.opml"] = render_sources_opml(settings, _subscribable(settings, store))
-    out["status.json"] = render_status(health, websub)
-    out["status.atom"] = render_status_atom(store.events(STATUS_EVENTS), settings, names)
+    out.update(render_status_outputs(settings, store, health, websub, counts))
     return out
 
 
+def render_status_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
+                          websub: dict[str, Any] | None = None,
+                          counts: dict[str, int] | None = None) -> dict[str, bytes]:
+    """The outputs that follow the sources' health rather than the entries: they change
+    every cycle, the rest only when entries do."""
+    taxonomy = Taxonomy(settings.categories)
+    names = {s.id: s.name for s in settings.sources}
+    hub, home = settings.hub, settings.hub.language
+    if counts is None:
+        counts = {cid: len(store.entries(category=cid)) for cid in taxonomy.ids}
+    languages = tuple(dict.fromkeys(primary_language(x) for x in hub.languages))
+    site = Site(hub.title, tuple((c, taxonomy.label(c, home)) for c in taxonomy.ids),
+                languages, counts)
+    return {"sources.html": render_sources(site, strings(home)["sources"], home, health),
+            "sources.opml": render_sources_opml(settings, _subscribable(settings, store)),
+            "status.json": render_status(health, websub),
+            "status.atom": render_status_atom(store.events(STATUS_EVENTS), settings, names)}
+
+
 def publish(settings: Settings, store: Store, health: Sequence[SourceHealth],
-            websub: dict[str, Any] | None = None) -> list[Path]:
-    """Write the outputs that changed; return their paths."""
+            websub: dict[str, Any] | None = None, entries_changed: bool = True) -> list[Path]:
+    """Write the outputs that changed; return their paths. Without ``entries_changed``
+    only the status outputs are rendered (every other output is as the last publish left
+    it, unless it is missing from disk)."""
     out_dir = settings.output.dir
     changed = []
+    if not entries_changed and not (out_dir / "index.html").exists():
+        entries_changed = True  # an output dir emptied under us: build it whole again
     outputs = render_outputs(settings, store, health, websub,
-                             on_disk=lambda name: (out_dir / name).exists())
+                             on_disk=lambda name: (out_dir / name).exists()) \
+        if entries_changed else render_status_outputs(settings, store, health, websub)
     for name, data in outputs.items():  # in order: an archive page before its successor
         path = out_dir / name
         if write_if_changed(path, data):

@@ -162,6 +162,27 @@ def test_polling_twice_changes_nothing(tmp_path: Path, feed_server: FeedServer) 
             assert (p.stat().st_mtime_ns, p.read_bytes()) == before[p.relative_to(out)], p
 
 
+def test_a_cycle_of_304s_renders_only_the_status_outputs(
+        tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator import publish
+    rendered: list[str] = []
+    real = publish.render_atom
+    monkeypatch.setattr(publish, "render_atom", lambda spec, *a, **k: (
+        rendered.append(spec.name), real(spec, *a, **k))[1])
+    config = write_config(tmp_path, http_sources(feed_server))
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        agg.publish()
+        assert len(rendered) >= 28  # all, 5 categories, uncategorized; each in 3 languages
+        rendered.clear()
+        agg.update()  # every source answers 304
+        changed = agg.publish()
+        assert rendered == [] and {p.name for p in changed} <= {"sources.html", "status.json"}
+        (agg.settings.output.dir / "index.html").unlink()  # an output dir emptied under us
+        agg.publish()
+        assert len(rendered) >= 28 and (agg.settings.output.dir / "index.html").exists()
+
+
 def test_changed_entry_is_updated_in_place(tmp_path: Path, feed_server: FeedServer) -> None:
     sources = http_sources(feed_server)
     config = write_config(tmp_path, sources)

@@ -64,6 +64,12 @@ class Store(Protocol):
         """Source health events, newest first."""
         ...
 
+    @property
+    def revision(self) -> int:
+        """Changes whenever entries are written or removed through this object: what was
+        rendered from entries at one revision is still current at the same revision."""
+        ...
+
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
               forgotten: Sequence[str] = ()) -> None:

@@ -35,6 +35,7 @@ class MemoryStore:
         self._copies_by_source: dict[str, int] = defaultdict(int)
         self._tombstones: dict[str, datetime] = {}
         self._events: list[SourceEvent] = []
+        self._revision = 0
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -94,11 +95,17 @@ class MemoryStore:
         return sorted(self._events, key=lambda e: (e.at, e.source_id, e.kind),
                       reverse=True)[:limit]
 
+    @property
+    def revision(self) -> int:
+        return self._revision
+
     # -- writes ------------------------------------------------------------------------------
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
               forgotten: Sequence[str] = ()) -> None:
+        if entries or removed:
+            self._revision += 1
         for e in entries:
             self._index(e)
         for key in removed:
