@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .config import Settings, load_settings
 from .core import Aggregator
 from .exceptions import AggregatorError
+from .version import __version__
 
 __all__ = ["Aggregator", "AggregatorError", "Settings", "__version__", "load_settings"]

@@ -15,13 +15,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from . import __version__
 from .core import Aggregator
 from .dates import iso
 from .exceptions import AggregatorError, ConfigError
 from .models import CycleReport, SourceHealth, StoredEntry
 from .progress import TerminalProgress
 from .taxonomy import Taxonomy
+from .version import __version__
 
 log = logging.getLogger("aggregator")
 

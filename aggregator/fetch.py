@@ -22,13 +22,13 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from . import __version__
 from .config import Settings, SourceSettings
 from .exceptions import FetchError
 from .lifecycle import body_hash
 from .models import Fetched, NotModified, SourceState
 from .netguard import NetworkPolicy, Resolver
 from .transport import Deadline, GuardedAdapter, deadline
+from .version import __version__
 
 log = logging.getLogger("aggregator.fetch")
 ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "

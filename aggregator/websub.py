@@ -16,8 +16,8 @@ from datetime import datetime
 
 import requests
 
-from . import __version__
 from .dates import iso
+from .version import __version__
 
 log = logging.getLogger("aggregator.websub")
 

@@ -16,11 +16,11 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .. import __version__
 from ..config import Settings
 from ..models import Enclosure, FeedMeta, SourceEvent, StoredEntry
 from ..sanitize import iri, iri_to_uri, mime_type
 from ..taxonomy import Taxonomy
+from ..version import __version__
 from . import EMPTY_FEED_UPDATED, FeedSpec, display_title
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
