@@ -22,6 +22,7 @@ from .sanitize import (
     plain_text,
     safe_url,
     text_to_html,
+    title_or_opening,
 )
 
 VERSIONS = {"https://jsonfeed.org/version/1": "json10",
@@ -76,14 +77,17 @@ class _Reader:
         html = _string(item, "content_html", where=where)
         text = _string(item, "content_text", where=where)
         summary = _string(item, "summary", where=where)
+        summary_html = text_to_html(summary) if summary else None
+        content = (clean_html(html, self.base) if html else
+                   text_to_html(text) if text else None) or None
         return EntryData(
             guid=clean_token(ident),
             link=safe_url(_string(item, "url", where=where) or
                           _string(item, "external_url", where=where), self.base),
-            title=plain_text(_string(item, "title", "", where) or "", True),
-            summary=text_to_html(summary) if summary else None,
-            content=(clean_html(html, self.base) if html else
-                     text_to_html(text) if text else None) or None,
+            title=title_or_opening(plain_text(_string(item, "title", "", where) or "", True),
+                                   summary_html, content),
+            summary=summary_html,
+            content=content,
             authors=_authors(item, where),
             published=_date(item, "date_published", where),
             updated=_date(item, "date_modified", where),

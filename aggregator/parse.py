@@ -29,6 +29,7 @@ from .sanitize import (
     plain_text,
     safe_url,
     text_to_html,
+    title_or_opening,
 )
 from .xmlguard import UnsafeDocument, cut_short, make_safe
 
@@ -114,7 +115,7 @@ def _entry(e: Any, base: str | None, feed_language: str | None, atom: bool = Fal
     content = _html(contents[0], contents[0].get("value"), base) if contents else None
     if content and summary and content == summary:
         summary = None
-    title = _text(e, "title", atom) or plain_text(summary or content or "", True)[:80]
+    title = title_or_opening(_text(e, "title", atom), summary, content)
     return EntryData(
         guid=clean_token(e.get("id")),
         link=safe_url(e.get("link"), base),

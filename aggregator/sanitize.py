@@ -133,3 +133,12 @@ def language_tag(value: str | None) -> str | None:
         return None
     tag = value.strip().replace("_", "-")
     return tag if _LANGUAGE.match(tag) else None
+
+
+SYNTHESIZED_TITLE = 80  # characters of the text that stand in for a missing title
+
+
+def title_or_opening(title: str, summary: str | None, content: str | None) -> str:
+    """An entry's title, else the opening of its text: one rule for every format's reader
+    (an RSS item and a JSON Feed item without a title are stored alike)."""
+    return title or plain_text(summary or content or "", True)[:SYNTHESIZED_TITLE].strip()

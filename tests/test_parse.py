@@ -197,3 +197,14 @@ def test_a_cut_short_document_is_an_error_not_a_partial_feed() -> None:
             b"<link>https://a.example/1</link></item><item><title>Tw")
     with pytest.raises(ParseError, match="cut short: <rss> never closes"):
         parse_feed(body, "https://a.example/rss")
+
+
+def test_an_item_without_a_title_is_titled_alike_in_rss_and_json_feed() -> None:
+    text = "Le conseil municipal a voté le budget participatif des quartiers nord"
+    rss = parse_feed(f'<rss version="2.0"><channel><title>t</title><item><description>{text}'
+                     '</description><link>https://v.example/1</link></item></channel></rss>'
+                     .encode(), "https://v.example/rss")
+    json_feed = parse_feed(('{"version": "https://jsonfeed.org/version/1.1", "title": "t", '
+                            f'"items": [{{"id": "1", "content_text": "{text}"}}]}}').encode(),
+                           "https://v.example/feed.json")
+    assert rss.entries[0].title == json_feed.entries[0].title == text

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..models import StoredEntry
-from ..sanitize import plain_text
+from ..sanitize import title_or_opening
 
 # The `updated` of a feed with no entries yet: fixed, so empty feeds are byte-stable too.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -30,7 +30,6 @@ class FeedSpec:
 
 
 UNTITLED = "(untitled)"
-SYNTHESIZED_TITLE = 80  # characters of the text that stand in for a missing title
 _TAG_LIKE = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*>")
 
 
@@ -38,8 +37,7 @@ def display_title(e: StoredEntry, plain: bool = False) -> str:
     """The one title rule for every output: the entry's title, else the opening of its text,
     else "(untitled)". ``plain`` also drops tag-like text, for formats whose titles some
     readers render as HTML (RSS, JSON Feed)."""
-    title = e.title.strip() or plain_text(e.summary or e.content or "", True)[
-        :SYNTHESIZED_TITLE].strip()
+    title = title_or_opening(e.title.strip(), e.summary, e.content)
     if plain:
         title = " ".join(_TAG_LIKE.sub(" ", title).split())
     return title or UNTITLED
