@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from conftest import DATA, EXAMPLES
 
 from aggregator.exceptions import ParseError
+from aggregator.models import ParsedFeed
+from aggregator.parse import parse_feed
 from aggregator.parsepool import ParsePool
 
 SMALL = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
@@ -83,3 +88,21 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+
+def shouting(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    """A parser of our own: the feedparser path, titles in capitals."""
+    parsed = parse_feed(body, url, content_type)
+    return replace(parsed, entries=tuple(replace(e, title=e.title.upper())
+                                         for e in parsed.entries))
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+def test_the_parser_is_a_parameter(processes: int) -> None:
+    pool = ParsePool(processes, 2**30, seconds=20, parser=shouting)
+    try:
+        titles = [e.title for e in pool.parse(SMALL, "https://x.example/f", None).entries]
+    finally:
+        pool.close()
+    assert titles and all(t == t.upper() and any(c.isalpha() for c in t) for t in titles)
