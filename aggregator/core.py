@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,17 +147,14 @@ class Aggregator:
             if unknown:
                 raise ConfigError(f"unknown source id(s): {', '.join(unknown)}")
             return [s for s in self.settings.sources if s.id in source_ids]
-        states = self.store.source_states()
-        enabled = [s for s in self.settings.sources
-                   if s.enabled and not getattr(states.get(s.id), "gone", False)]
         if not due_only:
-            return enabled
-        now = self.clock()
-        return [s for s in enabled if _is_due(states.get(s.id), now)]
-
-
-def _is_due(state: SourceState | None, now: datetime) -> bool:
-    return state is None or state.next_check_at is None or state.next_check_at <= now
+            states = self.store.source_states()
+            return [s for s in self.settings.sources
+                    if s.enabled and not getattr(states.get(s.id), "gone", False)]
+        # the store's schedule index, plus configured sources it has never seen
+        due = set(self.store.due(self.clock(), limit=sys.maxsize))  # all due: all are polled
+        return [s for s in self.settings.sources if s.enabled and (
+            s.id in due or self.store.source_state(s.id) is None)]
 
 
 def _health(source: SourceSettings, location: str, state: SourceState | None, entries: int,

@@ -272,3 +272,30 @@ def test_entries_from_older_stores_are_re_keyed_on_load(stored: list[str] | None
         d["fingerprints"] = stored
     assert entry_from_dict(d).fingerprints == e.fingerprints != ()
     assert current(list(e.fingerprints))
+
+
+def test_contract_due_reads_the_schedule(store: Store) -> None:
+    now = T0 + timedelta(days=1)
+    store.apply([], [SourceState("later", next_check_at=now + timedelta(hours=1)),
+                     SourceState("soon", next_check_at=now - timedelta(minutes=5)),
+                     SourceState("first", next_check_at=now - timedelta(hours=2)),
+                     SourceState("unset"),
+                     SourceState("gone", gone=True)])
+    assert store.due(now, 10) == ["unset", "first", "soon"]
+    assert store.due(now, 2) == ["unset", "first"]
+    store.apply([], [SourceState("soon", next_check_at=now + timedelta(days=1)),
+                     SourceState("gone", gone=False, next_check_at=now)])
+    assert store.due(now, 10) == ["unset", "first", "gone"]  # moved and re-enabled
+
+
+def test_the_schedule_survives_a_restart(tmp_path: Path) -> None:
+    now = T0 + timedelta(days=1)
+    first = open_store(tmp_path / "store.json")
+    first.apply([], [SourceState("a", next_check_at=now - timedelta(hours=1)),
+                     SourceState("b", next_check_at=now + timedelta(hours=1))])
+    first.close()
+    again = open_store(tmp_path / "store.json", readonly=True)
+    try:
+        assert again.due(now, 10) == ["a"]
+    finally:
+        again.close()

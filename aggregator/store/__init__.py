@@ -56,6 +56,13 @@ class Store(Protocol):
         """Stored entries per source, copies included."""
         ...
 
+    def due(self, now: datetime, limit: int) -> list[str]:
+        """Ids of the sources the store knows whose next check is at or before ``now`` (or
+        not set), soonest first, at most ``limit``; gone sources are never due. Bounded: it
+        reads the due part of a schedule index, not every state. Sources the store has no
+        state for (never polled) are the caller's to add."""
+        ...
+
     def copies_by_source(self) -> dict[str, int]:
         """Per source, its entries hidden as copies of another source's story."""
         ...

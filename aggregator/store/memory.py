@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..models import SourceEvent, SourceState, StoredEntry
@@ -36,6 +36,7 @@ class MemoryStore:
         self._tombstones: dict[str, datetime] = {}
         self._events: list[SourceEvent] = []
         self._revision = 0
+        self._schedule: list[tuple[datetime, str]] = []  # (next check, source id), sorted
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -85,6 +86,10 @@ class MemoryStore:
     def source_states(self) -> dict[str, SourceState]:
         return dict(self._states)
 
+    def due(self, now: datetime, limit: int) -> list[str]:
+        end = bisect.bisect_right(self._schedule, (now, "\uffff"))
+        return [sid for _, sid in self._schedule[:min(end, limit)]]
+
     def count_by_source(self) -> dict[str, int]:
         return {s: len(keys) for s, keys in sorted(self._by_source.items())}
 
@@ -117,11 +122,19 @@ class MemoryStore:
         for key in forgotten:
             self._tombstones.pop(key, None)
         for s in states:
+            self._schedule_state(s)
             self._states[s.source_id] = s
         self._events = (self._events + list(events))[-MAX_EVENTS:]
 
     def close(self) -> None:
         pass
+
+    def _schedule_state(self, state: SourceState) -> None:
+        old = self._states.get(state.source_id)
+        if old is not None and not old.gone:
+            _remove_sorted(self._schedule, _slot(old))
+        if not state.gone:
+            bisect.insort(self._schedule, _slot(state))
 
     def _index(self, e: StoredEntry) -> None:
         old = self._entries.get(e.key)
@@ -162,3 +175,10 @@ def _remove_sorted(items: list[Any], item: tuple[Any, ...]) -> None:
     if i < len(items) and items[i] == item:
         del items[i]
 
+
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # a source with no next check is due first
+
+
+def _slot(state: SourceState) -> tuple[datetime, str]:
+    return state.next_check_at or NEVER, state.source_id

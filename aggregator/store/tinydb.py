@@ -104,6 +104,7 @@ class TinyDBStore(MemoryStore):
             for doc in self._db.table(SOURCES).all():
                 self._ids[SOURCES][doc["source_id"]] = doc.doc_id
                 state = state_from_dict(doc)
+                self._schedule_state(state)
                 self._states[state.source_id] = state
             self._events = [event_from_dict(doc) for doc in self._db.table(EVENTS).all()]
             for doc in self._db.table(TOMBSTONES).all():
