@@ -157,7 +157,8 @@ def render_status_outputs(settings: Settings, store: Store, health: Sequence[Sou
     names = {s.id: s.name for s in settings.sources}
     hub, home = settings.hub, settings.hub.language
     if counts is None:
-        counts = {cid: len(store.entries(category=cid)) for cid in taxonomy.ids}
+        stored = store.count_by_category()
+        counts = {cid: stored.get(cid, 0) for cid in taxonomy.ids}
     languages = tuple(dict.fromkeys(primary_language(x) for x in hub.languages))
     site = Site(hub.title, tuple((c, taxonomy.label(c, home)) for c in taxonomy.ids),
                 languages, counts)

@@ -299,3 +299,20 @@ def test_the_schedule_survives_a_restart(tmp_path: Path) -> None:
         assert again.due(now, 10) == ["a"]
     finally:
         again.close()
+
+
+def test_contract_category_counts_follow_every_write(store: Store) -> None:
+    def agree() -> None:
+        counts = store.count_by_category()
+        for c in ("x", "y", "z"):
+            assert counts.get(c, 0) == len(store.entries(category=c)), c
+    store.apply([entry("a:1", categories=("x", "y")), entry("b:1", "b", categories=("x",)),
+                 entry("c:1", "c", categories=("y",), duplicate_of="a:1")], [])
+    agree()
+    assert store.count_by_category() == {"x": 2, "y": 1}
+    store.apply([entry("a:1", categories=("z",)),  # recategorized
+                 entry("c:1", "c", categories=("y",))], [])  # no longer a copy
+    agree()
+    store.apply([], [], removed=["b:1"])
+    agree()
+    assert store.count_by_category() == {"y": 1, "z": 1}

@@ -56,6 +56,11 @@ class Store(Protocol):
         """Stored entries per source, copies included."""
         ...
 
+    def count_by_category(self) -> dict[str, int]:
+        """Per category, how many entries ``entries(category=...)`` returns (copies not
+        counted): kept as entries are written, so it costs nothing to ask."""
+        ...
+
     def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of the sources the store knows whose next check is at or before ``now`` (or
         not set), soonest first, at most ``limit``; gone sources are never due. Bounded: it

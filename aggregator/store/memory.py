@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,7 @@ class MemoryStore:
         self._tombstones: dict[str, datetime] = {}
         self._events: list[SourceEvent] = []
         self._revision = 0
+        self._shown_by_category: Counter[str] = Counter()  # entries(category) lengths
         self._schedule: list[tuple[datetime, str]] = []  # (next check, source id), sorted
 
     # -- reads -------------------------------------------------------------------------------
@@ -85,6 +86,9 @@ class MemoryStore:
 
     def source_states(self) -> dict[str, SourceState]:
         return dict(self._states)
+
+    def count_by_category(self) -> dict[str, int]:
+        return {c: n for c, n in sorted(self._shown_by_category.items()) if n}
 
     def due(self, now: datetime, limit: int) -> list[str]:
         end = bisect.bisect_right(self._schedule, (now, "\uffff"))
@@ -143,6 +147,7 @@ class MemoryStore:
         self._entries[e.key] = e
         for c in e.categories:
             self._by_category[c].add(e.key)
+            self._shown_by_category[c] += e.duplicate_of is None
         self._by_source[e.source_id].add(e.key)
         if e.canonical_link:
             self._by_canonical[e.canonical_link].add(e.key)
@@ -157,6 +162,7 @@ class MemoryStore:
     def _unindex(self, e: StoredEntry) -> None:
         for c in e.categories:
             self._by_category[c].discard(e.key)
+            self._shown_by_category[c] -= e.duplicate_of is None
         if e.canonical_link:
             self._by_canonical[e.canonical_link].discard(e.key)
         if e.duplicate_of:
