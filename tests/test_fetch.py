@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, write_config
+from conftest import EXAMPLES, POLL, write_config
 from scripted import Reply, ScriptedServer, short_body, trickle, trickle_unsized, unsized
 
 from aggregator import Aggregator, __version__
@@ -588,7 +588,7 @@ def test_tls_errors_are_reported_never_retried_insecurely(tmp_path: Path) -> Non
         return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
     httpd.get_request = get_request  # type: ignore[method-assign]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(POLL,), daemon=True).start()
     try:
         url = f"https://127.0.0.1:{httpd.server_address[1]}/feed.xml"
         with make(tmp_path, {"s": url}) as agg:
@@ -626,7 +626,7 @@ def test_a_redirect_from_https_to_http_is_followed_with_a_warning(
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(POLL,), daemon=True).start()
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     try:

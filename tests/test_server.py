@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import POLL
 
 from aggregator.server import MAX_THREADS, make_server
 
@@ -23,7 +24,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     (root / ".hidden").write_text("secret")
     (tmp_path / "secret.txt").write_text("outside")
     server = make_server(root, "127.0.0.1", 0, client_timeout=1.0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True).start()
     yield root, server.server_address[1]
     server.shutdown()
     server.server_close()
@@ -110,7 +111,7 @@ def test_feed_formats_content_types(tmp_path: Path) -> None:
     (tmp_path / "all.json").write_text("{}")
     (tmp_path / "status.json").write_text("{}")
     server = make_server(tmp_path, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True).start()
     try:
         port = server.server_address[1]
         types = {p: request(port, p)[1]["Content-Type"]
@@ -139,7 +140,7 @@ def test_200_concurrent_gets_while_outputs_are_rebuilt(tmp_path: Path) -> None:
 
     write_if_changed(tmp_path / "all.atom", document(0))
     server = make_server(tmp_path, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL,), daemon=True).start()
     stop = threading.Event()
 
     def rebuild() -> None:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 import feedparser
 import pytest
 from atomcheck import NS, assert_valid_atom
-from conftest import SHIPPED_SOURCES, FeedServer, http_sources, write_config
+from conftest import POLL, SHIPPED_SOURCES, FeedServer, http_sources, write_config
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
@@ -39,7 +39,7 @@ class Hub:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(POLL,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hub"
 
     def urls(self) -> list[str]:
