@@ -104,6 +104,12 @@ def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
     return out
 
 
+def _category_counts(store: Store, taxonomy: Taxonomy) -> dict[str, int]:
+    """Entries per category as the category feeds show them (kept by the store)."""
+    stored = store.count_by_category()
+    return {cid: stored.get(cid, 0) for cid in taxonomy.ids}
+
+
 def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[StoredEntry]:
     if spec.only_language is None:
         return entries
@@ -123,14 +129,12 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     specs = feed_specs(settings, taxonomy)
     by_language = language_specs(settings, taxonomy)
     out: dict[str, bytes] = {}
-    counts: dict[str, int] = {}
+    counts = _category_counts(store, taxonomy)
     by_category: dict[str | None, list[StoredEntry]] = {}  # shared by the language feeds
     for spec in specs + by_language:
         if spec.category not in by_category:
             by_category[spec.category] = store.entries(category=spec.category)
         entries = _select(by_category[spec.category], spec, settings.hub.language)
-        if spec.category and spec.only_language is None:
-            counts[spec.category] = len(entries)
         current, archives = paginate(spec, entries, limit, settings.hub.base_url)
         shown = list(current.entries)
         head = current.spec
@@ -144,21 +148,18 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
                                                         settings, taxonomy, names)
     out.update(render_site(settings, store, taxonomy, names, counts))
     out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
-    out.update(render_status_outputs(settings, store, health, websub, counts))
+    out.update(render_status_outputs(settings, store, health, websub))
     return out
 
 
 def render_status_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                          websub: dict[str, Any] | None = None,
-                          counts: dict[str, int] | None = None) -> dict[str, bytes]:
+                          websub: dict[str, Any] | None = None) -> dict[str, bytes]:
     """The outputs that follow the sources' health rather than the entries: they change
     every cycle, the rest only when entries do."""
     taxonomy = Taxonomy(settings.categories)
     names = {s.id: s.name for s in settings.sources}
     hub, home = settings.hub, settings.hub.language
-    if counts is None:
-        stored = store.count_by_category()
-        counts = {cid: stored.get(cid, 0) for cid in taxonomy.ids}
+    counts = _category_counts(store, taxonomy)
     languages = tuple(dict.fromkeys(primary_language(x) for x in hub.languages))
     site = Site(hub.title, tuple((c, taxonomy.label(c, home)) for c in taxonomy.ids),
                 languages, counts)
