@@ -319,6 +319,9 @@ def cmd_entries(args: argparse.Namespace) -> int:
             raise ConfigError(f"unknown category id {args.category!r}")
         if args.source:
             agg.settings.source(args.source)
+        if args.count and not args.include_duplicates:  # the store keeps counts
+            print(agg.count_entries(category=args.category, source_id=args.source))
+            return EXIT_OK
         entries = agg.entries(category=args.category, source_id=args.source,
                               include_duplicates=args.include_duplicates)
     if args.count:

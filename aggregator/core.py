@@ -121,6 +121,11 @@ class Aggregator:
         return self.store.entries(category=category, source_id=source_id,
                                   include_duplicates=include_duplicates)
 
+    def count_entries(self, category: str | None = None, source_id: str | None = None
+                      ) -> int:
+        """How many ``entries(category, source_id)`` would list, without reading them."""
+        return self.store.count(category=category, source_id=source_id)
+
     def due_sources(self) -> list[SourceSettings]:
         return self._select([], due_only=True)
 

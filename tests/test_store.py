@@ -80,19 +80,112 @@ def test_tinydb_persists(tmp_path: Path) -> None:
         assert again.source_state("a") == SourceState("a", etag='"e1"')
     finally:
         again.close()
-    assert "entries" in json.loads(path.read_text())
+    main = json.loads(path.read_text())
+    assert "entries" not in main and main["sources"]["1"]["etag"] == '"e1"'
+    shard = json.loads((tmp_path / "store.json.shards" / "a.json").read_text())
+    assert [d["key"] for d in shard["entries"].values()] == ["a:1"]
 
 
-def test_one_file_write_per_apply(tmp_path: Path) -> None:
+def test_a_write_replaces_only_the_files_it_touches(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    shards = tmp_path / "store.json.shards"
+    s = open_store(path)
+    s.apply([entry(f"{src}:{i}", src) for src in "ab" for i in range(50)], [SourceState("a")])
+    first = {p.name: p.stat().st_ino for p in [path, *shards.iterdir()]}
+    s.apply([entry("a:1", days=1)], [SourceState("a", failures=1)])
+    s.close()
+    # os.replace gives a new inode per write: files are never rewritten in place
+    now = {p.name: p.stat().st_ino for p in [path, *shards.iterdir()]}
+    assert now["b.json"] == first["b.json"]
+    assert now["a.json"] != first["a.json"] and now["store.json"] != first["store.json"]
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".tmp", ".journal"))]
+
+
+def test_counts_and_states_are_read_without_the_entries(tmp_path: Path) -> None:
     path = tmp_path / "store.json"
     s = open_store(path)
-    s.apply([entry(f"a:{i}") for i in range(50)], [SourceState("a")])
-    first = path.stat().st_ino
-    s.apply([entry(f"a:{i}", days=1) for i in range(50)], [SourceState("a", failures=1)])
+    s.apply([entry("a:1", categories=("x", "y")), entry("a:2"),
+             entry("b:1", "b", duplicate_of="a:1")], [SourceState("a", failures=2)])
     s.close()
-    # os.replace gives a new inode per write: the file is never rewritten in place
-    assert path.stat().st_ino != first
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    (tmp_path / "store.json.shards" / "a.json").write_text('{"entries": {"1": {"key": 1}}}')
+    reader = open_store(path, readonly=True)
+    try:  # a broken shard is never read for these...
+        assert (reader.count(), reader.count(category="y"), reader.count(source_id="b")) == (
+            2, 1, 0)
+        assert reader.count_by_source() == {"a": 2, "b": 1}
+        assert reader.copies_by_source() == {"b": 1}
+        assert reader.source_state("a") == SourceState("a", failures=2)
+        with pytest.raises(StoreCorrupt, match=r"a.json: not a valid store"):
+            reader.entries()  # ... and named when it is
+    finally:
+        reader.close()
+
+
+_KILLED_MID_BATCH = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from test_store import entry
+from aggregator.models import SourceState
+from aggregator.store import open_store
+store = open_store(Path(sys.argv[1]))
+real, replaced = os.replace, []
+def replace_then_die(src, dst):
+    real(src, dst)
+    replaced.append(dst)
+    if len(replaced) == 2:  # journal, then a's shard: killed before b's shard and the main file
+        os._exit(9)
+os.replace = replace_then_die
+store.apply([entry("a:2", "a"), entry("b:2", "b")], [SourceState("a", failures=7)])
+"""
+
+
+def test_a_batch_killed_mid_write_is_finished_on_next_open(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = open_store(path)
+    s.apply([entry("a:1", "a"), entry("b:1", "b")], [])
+    s.close()
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_BATCH, str(path),
+                             str(Path(__file__).parent)])
+    assert killed.returncode == 9
+    assert (tmp_path / "store.json.journal").exists()
+    reader = open_store(path, readonly=True)  # a reader sees the whole batch already
+    try:
+        assert [e.key for e in reader.entries()] == ["a:1", "a:2", "b:1", "b:2"]
+    finally:
+        reader.close()
+    writer = open_store(path)  # the next writer finishes it
+    writer.close()
+    assert not (tmp_path / "store.json.journal").exists()
+    again = open_store(path, readonly=True)
+    try:
+        assert [e.key for e in again.entries()] == ["a:1", "a:2", "b:1", "b:2"]
+        assert again.source_state("a") == SourceState("a", failures=7)
+        assert again.count() == 4
+    finally:
+        again.close()
+
+
+def test_a_store_of_the_first_format_is_read_and_rewritten_as_shards(tmp_path: Path) -> None:
+    from aggregator.store.codec import entry_to_dict, state_to_dict
+    path = tmp_path / "store.json"
+    path.write_text(json.dumps({
+        "entries": {"1": entry_to_dict(entry("a:1")), "2": entry_to_dict(entry("b:1", "b"))},
+        "sources": {"1": state_to_dict(SourceState("a", etag="e"))}}))
+    s = open_store(path)
+    try:
+        assert s.count() == 2 and s.source_state("a") == SourceState("a", etag="e")
+        s.apply([], [SourceState("b")])
+    finally:
+        s.close()
+    assert "entries" not in json.loads(path.read_text())
+    assert sorted(p.name for p in (tmp_path / "store.json.shards").iterdir()) == [
+        "a.json", "b.json"]
+    again = open_store(path, readonly=True)
+    try:
+        assert [e.key for e in again.entries()] == ["a:1", "b:1"]
+    finally:
+        again.close()
 
 
 def test_corrupt_store_is_a_clear_error_and_untouched(tmp_path: Path) -> None:
@@ -316,3 +409,12 @@ def test_contract_category_counts_follow_every_write(store: Store) -> None:
     store.apply([], [], removed=["b:1"])
     agree()
     assert store.count_by_category() == {"y": 1, "z": 1}
+
+
+def test_contract_counts_agree_with_the_listing(store: Store) -> None:
+    store.apply([entry("a:1", categories=("x", "y")), entry("a:2", categories=("y",)),
+                 entry("b:1", "b", categories=("x",), duplicate_of="a:1")], [])
+    for category in (None, "x", "y", "nope"):
+        for source in (None, "a", "b", "nope"):
+            assert store.count(category, source) == len(store.entries(category, source))
+    assert store.count() == 2

@@ -61,6 +61,11 @@ class Store(Protocol):
         counted): kept as entries are written, so it costs nothing to ask."""
         ...
 
+    def count(self, category: str | None = None, source_id: str | None = None) -> int:
+        """``len(entries(category, source_id))``. Bounded when at most one filter is given:
+        kept as entries are written, so asking reads no entry."""
+        ...
+
     def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of the sources the store knows whose next check is at or before ``now`` (or
         not set), soonest first, at most ``limit``; gone sources are never due. Bounded: it

@@ -37,6 +37,7 @@ class MemoryStore:
         self._events: list[SourceEvent] = []
         self._revision = 0
         self._shown_by_category: Counter[str] = Counter()  # entries(category) lengths
+        self._shown_by_source: Counter[str] = Counter()  # entries(source_id) lengths
         self._schedule: list[tuple[datetime, str]] = []  # (next check, source id), sorted
 
     # -- reads -------------------------------------------------------------------------------
@@ -90,6 +91,21 @@ class MemoryStore:
     def count_by_category(self) -> dict[str, int]:
         return {c: n for c, n in sorted(self._shown_by_category.items()) if n}
 
+    def count(self, category: str | None = None, source_id: str | None = None) -> int:
+        if category is not None and source_id is not None:
+            return len(self.entries(category=category, source_id=source_id))
+        if category is not None:
+            return self._shown_by_category.get(category, 0)
+        if source_id is not None:
+            return self._shown_by_source.get(source_id, 0)
+        return sum(self._shown_by_source.values())
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Every count a reader may ask for without the entries (persisted by TinyDB)."""
+        return {"category": self.count_by_category(), "source": self.count_by_source(),
+                "shown_source": {s: n for s, n in sorted(self._shown_by_source.items()) if n},
+                "copies": self.copies_by_source()}
+
     def due(self, now: datetime, limit: int) -> list[str]:
         end = bisect.bisect_right(self._schedule, (now, "\uffff"))
         return [sid for _, sid in self._schedule[:min(end, limit)]]
@@ -130,6 +146,18 @@ class MemoryStore:
             self._states[s.source_id] = s
         self._events = (self._events + list(events))[-MAX_EVENTS:]
 
+    def load(self, entries: Iterable[StoredEntry] = (), states: Iterable[SourceState] = (),
+             events: Iterable[SourceEvent] = (), tombstones: dict[str, datetime] | None = None
+             ) -> None:
+        """Index what a backend read from disk (not a change: the revision stays)."""
+        for e in entries:
+            self._index(e)
+        for s in states:
+            self._schedule_state(s)
+            self._states[s.source_id] = s
+        self._events = (self._events + list(events))[-MAX_EVENTS:]
+        self._tombstones.update(tombstones or {})
+
     def close(self) -> None:
         pass
 
@@ -148,6 +176,7 @@ class MemoryStore:
         for c in e.categories:
             self._by_category[c].add(e.key)
             self._shown_by_category[c] += e.duplicate_of is None
+        self._shown_by_source[e.source_id] += e.duplicate_of is None
         self._by_source[e.source_id].add(e.key)
         if e.canonical_link:
             self._by_canonical[e.canonical_link].add(e.key)
@@ -163,6 +192,7 @@ class MemoryStore:
         for c in e.categories:
             self._by_category[c].discard(e.key)
             self._shown_by_category[c] -= e.duplicate_of is None
+        self._shown_by_source[e.source_id] -= e.duplicate_of is None
         if e.canonical_link:
             self._by_canonical[e.canonical_link].discard(e.key)
         if e.duplicate_of:
@@ -180,7 +210,6 @@ def _remove_sorted(items: list[Any], item: tuple[Any, ...]) -> None:
     i = bisect.bisect_left(items, item)
     if i < len(items) and items[i] == item:
         del items[i]
-
 
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # a source with no next check is due first

@@ -1,31 +1,32 @@
-"""The embedded default store: a TinyDB JSON file, written safely.
+"""The embedded default store: TinyDB files, written safely, opened fast.
 
-TinyDB's own JSONStorage rewrites the file in place on every operation, so a crash mid-write
-corrupts it, and it has no protection against a second process. Here:
+TinyDB's own JSONStorage rewrites the whole file in place on every operation, so a crash
+mid-write corrupts it, and it has no protection against a second process. Here (disk.py has
+the layout):
 
 - one writer: an exclusive ``flock`` on ``<store>.lock`` held for the store's lifetime;
-- one write per cycle: TinyDB writes into an in-memory storage, ``apply`` flushes once;
-- atomic: temp file in the same directory + fsync + ``os.replace`` + fsync of the directory;
-- lookups go through the in-memory indexes of MemoryStore, not TinyDB queries.
+- one write per ``apply``: TinyDB works on in-memory documents (orjson storage), ``apply``
+  writes the main file and the shards of the sources it touched, all or nothing;
+- opened fast: the main file (states, events, tombstones, counts) is read at open; the
+  entries only when an entry is first asked for, so ``status`` and counts never read them;
+- lookups go through a composed MemoryStore's indexes, not TinyDB queries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
-import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
-from tinydb.storages import Storage
-from tinydb.table import Document, Table
 
 from ..exceptions import StoreCorrupt, StoreError, StoreLocked
-from ..files import atomic_write
 from ..models import SourceEvent, SourceState, StoredEntry
+from . import disk
 from .codec import (
     entry_from_dict,
     entry_to_dict,
@@ -36,53 +37,29 @@ from .codec import (
 )
 from .memory import MAX_EVENTS, MemoryStore
 
-ENTRIES, SOURCES, EVENTS, TOMBSTONES = "entries", "sources", "events", "tombstones"
+ENTRIES, SOURCES, EVENTS, TOMBSTONES, META = "entries", "sources", "events", "tombstones", "meta"
 
 
-class BufferedStorage(Storage):
-    """TinyDB storage that keeps the document in memory until ``flush``."""
-
-    def __init__(self, path: Path, initial: dict[str, Any], readonly: bool) -> None:
-        self.path = path
-        self.data = initial
-        self.readonly = readonly
-
-    def read(self) -> dict[str, Any]:
-        return self.data
-
-    def write(self, data: dict[str, Any]) -> None:
-        if self.readonly:
-            raise StoreError(f"{self.path}: store opened read-only")
-        self.data = data
-
-    def flush(self) -> None:
-        data = json.dumps(self.data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        try:
-            atomic_write(self.path, data.encode("utf-8"))
-        except OSError as e:
-            raise StoreError(f"{self.path}: cannot write store: {e}") from e
-
-
-class TinyDBStore(MemoryStore):
-    """MemoryStore indexes, persisted to a TinyDB file."""
+class TinyDBStore:
+    """The Store protocol on TinyDB files; a MemoryStore holds what has been read."""
 
     def __init__(self, path: Path, readonly: bool = False) -> None:
-        super().__init__()
         self.path = path
         self.readonly = readonly
         self._lock_fd: int | None = None
-        if not readonly:
-            self._lock()
-            _remove_stale_temporaries(path)
+        self._index = MemoryStore()
+        self._entries_read = False
         try:
-            self._storage = BufferedStorage(path, _load(path), readonly)
-            self._seen = _identity(path)
-            self._db = TinyDB(storage=_StorageFactory(self._storage))
-            self._ids: dict[str, dict[str, int]] = {ENTRIES: {}, SOURCES: {}, TOMBSTONES: {}}
-            self._read_all()
+            if not readonly:
+                self._lock()
+                disk.remove_stale_temporaries(path)
+                disk.recover(path)
+            self._read_main()
         except BaseException:
             self.close()
             raise
+
+    # -- opening -----------------------------------------------------------------------------
 
     def _lock(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,23 +73,119 @@ class TinyDBStore(MemoryStore):
                               f"aggregator process (lock file {lock_path})") from e
         self._lock_fd = fd
 
-    def _read_all(self) -> None:
-        try:
-            for doc in self._db.table(ENTRIES).all():
-                self._ids[ENTRIES][doc["key"]] = doc.doc_id
-                self._index(entry_from_dict(doc))
-            for doc in self._db.table(SOURCES).all():
-                self._ids[SOURCES][doc["source_id"]] = doc.doc_id
-                state = state_from_dict(doc)
-                self._schedule_state(state)
-                self._states[state.source_id] = state
-            self._events = [event_from_dict(doc) for doc in self._db.table(EVENTS).all()]
-            for doc in self._db.table(TOMBSTONES).all():
-                self._ids[TOMBSTONES][doc["key"]] = doc.doc_id
-                self._tombstones[doc["key"]] = datetime.fromisoformat(doc["published"])
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise StoreCorrupt(f"{self.path}: not a valid store ({type(e).__name__}: {e}); "
-                               "the file was left untouched") from e
+    def _read_main(self) -> None:
+        """States, events, tombstones and counts; a reader also sees an unfinished batch."""
+        self._pending = disk.pending(self.path) if self.readonly else {}
+        doc = self._pending.get(self.path) or disk.read_doc(self.path)
+        self._seen = disk.identity(self.path)
+        self._db = TinyDB(storage=disk.StorageFactory(
+            disk.OrjsonStorage(doc, self.readonly, self.path)))
+        with _corrupt_is_clear(self.path):
+            meta = self._meta()
+            self._revision = int(meta.get("revision", 0))
+            self._counts: dict[str, dict[str, int]] = meta.get("counts") or {}
+            self._legacy = ENTRIES in doc  # format 1: entries in the main file
+            self._index.load(
+                states=[state_from_dict(d) for d in self._db.table(SOURCES).all()],
+                events=[event_from_dict(d) for d in self._db.table(EVENTS).all()],
+                tombstones={d["key"]: datetime.fromisoformat(d["published"])
+                            for d in self._db.table(TOMBSTONES).all()})
+            if self._legacy:
+                self._read_entries()
+
+    def _meta(self) -> dict[str, Any]:
+        docs = self._db.table(META).all()
+        return dict(docs[0]) if docs else {}
+
+    def _read_entries(self) -> MemoryStore:
+        """The entries, read on first need."""
+        if self._entries_read:
+            return self._index
+        docs: list[tuple[Path, list[Any]]] = []
+        if self._legacy:
+            docs.append((self.path, list(self._db.table(ENTRIES).all())))
+        shards = {disk.shard_dir(self.path) / n: d for n, d in disk.read_shards(self.path).items()}
+        shards.update((p, d) for p, d in self._pending.items() if p != self.path)
+        for where, shard in sorted(shards.items()):
+            docs.append((where, list(shard.get(ENTRIES, {}).values())))
+        for where, found in docs:
+            with _corrupt_is_clear(where):
+                self._index.load(entries=[entry_from_dict(d) for d in found])
+        self._entries_read = True
+        return self._index
+
+    # -- reads that never need the entries ---------------------------------------------------
+
+    def source_state(self, source_id: str) -> SourceState | None:
+        return self._index.source_state(source_id)
+
+    def source_states(self) -> dict[str, SourceState]:
+        return self._index.source_states()
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        return self._index.due(now, limit)
+
+    def events(self, limit: int = 100) -> list[SourceEvent]:
+        return self._index.events(limit)
+
+    def is_tombstone(self, key: str) -> bool:
+        return self._index.is_tombstone(key)
+
+    def tombstones(self) -> dict[str, datetime]:
+        return self._index.tombstones()
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    def count(self, category: str | None = None, source_id: str | None = None) -> int:
+        if self._entries_read or (category is not None and source_id is not None):
+            return self._read_entries().count(category, source_id)
+        if category is not None:
+            return self._counts.get("category", {}).get(category, 0)
+        shown = self._counts.get("shown_source", {})
+        return shown.get(source_id, 0) if source_id is not None else sum(shown.values())
+
+    def count_by_category(self) -> dict[str, int]:
+        return self._counted("category")
+
+    def count_by_source(self) -> dict[str, int]:
+        return self._counted("source")
+
+    def copies_by_source(self) -> dict[str, int]:
+        return self._counted("copies")
+
+    def _counted(self, kind: str) -> dict[str, int]:
+        if self._entries_read:
+            return self._index.counts()[kind]
+        return dict(self._counts.get(kind, {}))
+
+    # -- reads of entries --------------------------------------------------------------------
+
+    def get(self, key: str) -> StoredEntry | None:
+        return self._read_entries().get(key)
+
+    def by_canonical(self, link: str) -> list[StoredEntry]:
+        return self._read_entries().by_canonical(link)
+
+    def by_story(self, story: str) -> list[StoredEntry]:
+        return self._read_entries().by_story(story)
+
+    def published_between(self, low: datetime, high: datetime) -> list[StoredEntry]:
+        return self._read_entries().published_between(low, high)
+
+    def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime,
+                       title_bits: int | None = None) -> list[StoredEntry]:
+        return self._read_entries().by_fingerprint(fingerprint, low, high, title_bits)
+
+    def copies_of(self, key: str) -> list[StoredEntry]:
+        return self._read_entries().copies_of(key)
+
+    def entries(self, category: str | None = None, source_id: str | None = None,
+                include_duplicates: bool = False) -> list[StoredEntry]:
+        return self._read_entries().entries(category, source_id, include_duplicates)
+
+    # -- writes ------------------------------------------------------------------------------
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
@@ -121,20 +194,52 @@ class TinyDBStore(MemoryStore):
             raise StoreError(f"{self.path}: store opened read-only")
         if not (entries or states or events or removed or forgotten):
             return
-        _replace_docs(self._db.table(ENTRIES), self._ids[ENTRIES], "key",
-                      [entry_to_dict(e) for e in entries])
-        _replace_docs(self._db.table(SOURCES), self._ids[SOURCES], "source_id",
-                      [state_to_dict(s) for s in states])
-        self._append_events(events)
-        self._prune(removed, forgotten)
+        index = self._read_entries() if entries or removed else self._index
+        touched = {e.source_id for e in entries}
+        touched |= {gone.source_id for gone in map(index.get, removed) if gone is not None}
+        if self._legacy:
+            touched |= set(index.count_by_source())
         self._check_still_ours()
-        self._storage.flush()
-        self._seen = _identity(self.path)
-        super().apply(entries, states, events, removed, forgotten)
+        index.apply(entries, states, events, removed, forgotten)
+        if entries or removed:
+            self._revision += 1
+        try:
+            disk.write_files(self.path, self._files(touched))
+        except BaseException:
+            self._reopen()  # what is in memory went further than the disk: read it again
+            raise
+        self._legacy = False
+        self._seen = disk.identity(self.path)
+
+    def _files(self, touched: set[str]) -> dict[Path, disk.Document]:
+        files = {disk.shard_path(self.path, s): self._shard(s) for s in sorted(touched)}
+        files[self.path] = self._main()
+        return files
+
+    def _shard(self, source_id: str) -> disk.Document:
+        docs = self._index.entries(source_id=source_id, include_duplicates=True)
+        return _document({ENTRIES: [entry_to_dict(e) for e in sorted(docs, key=_by_key)]})
+
+    def _main(self) -> disk.Document:
+        index = self._index
+        counts = index.counts() if self._entries_read else self._counts
+        self._counts = counts
+        states = sorted(index.source_states().values(), key=lambda s: s.source_id)
+        return _document({
+            META: [{"format": disk.FORMAT, "revision": self._revision, "counts": counts}],
+            SOURCES: [state_to_dict(s) for s in states],
+            EVENTS: [event_to_dict(e) for e in reversed(index.events(MAX_EVENTS))],
+            TOMBSTONES: [{"key": k, "published": v.isoformat()}
+                         for k, v in sorted(index.tombstones().items())]})
+
+    def _reopen(self) -> None:
+        self._index = MemoryStore()
+        self._entries_read = False
+        self._read_main()
 
     def _check_still_ours(self) -> None:
         """Refuse to write when the lock file was removed (another writer may hold a new
-        one) or the store file changed since this process read or wrote it."""
+        one) or the main file changed since this process read or wrote it."""
         lock_path = self.path.with_name(self.path.name + ".lock")
         assert self._lock_fd is not None
         try:
@@ -144,25 +249,9 @@ class TinyDBStore(MemoryStore):
         if not same_lock:
             raise StoreLocked(f"{self.path}: the lock file {lock_path} was removed or replaced "
                               "while this process held it; nothing written (restart it)")
-        if _identity(self.path) != self._seen:
+        if disk.identity(self.path) != self._seen:
             raise StoreError(f"{self.path}: the store file was changed by another process "
                              "since it was read; nothing written (restart to read it again)")
-
-    def _prune(self, removed: Sequence[str], forgotten: Sequence[str]) -> None:
-        gone = [self._entries[k] for k in removed if k in self._entries]
-        _drop_docs(self._db.table(ENTRIES), self._ids[ENTRIES], [e.key for e in gone])
-        _replace_docs(self._db.table(TOMBSTONES), self._ids[TOMBSTONES], "key",
-                      [{"key": e.key, "published": e.published.isoformat()} for e in gone])
-        _drop_docs(self._db.table(TOMBSTONES), self._ids[TOMBSTONES], list(forgotten))
-
-    def _append_events(self, events: Sequence[SourceEvent]) -> None:
-        if not events:
-            return
-        table = self._db.table(EVENTS)
-        table.insert_multiple(event_to_dict(e) for e in events)
-        ids = sorted(doc.doc_id for doc in table.all())
-        if len(ids) > MAX_EVENTS:
-            table.remove(doc_ids=ids[:-MAX_EVENTS])
 
     def close(self) -> None:
         if self._lock_fd is not None:
@@ -170,71 +259,24 @@ class TinyDBStore(MemoryStore):
             self._lock_fd = None
 
 
-class _StorageFactory:
-    """TinyDB instantiates its storage itself; hand it the one we already built."""
-
-    def __init__(self, storage: BufferedStorage) -> None:
-        self.storage = storage
-
-    def __call__(self) -> BufferedStorage:
-        return self.storage
-
-
-def _replace_docs(table: Table, ids: dict[str, int], key: str, docs: list[dict[str, Any]]
-                  ) -> None:
-    """Upsert a batch in two table passes (TinyDB's per-document upsert scans the table)."""
-    if not docs:
-        return
-    stale = [ids[d[key]] for d in docs if d[key] in ids]
-    if stale:
-        table.remove(doc_ids=stale)
-    next_id = max(ids.values(), default=0) + 1
-    batch = []
-    for d in docs:
-        if d[key] not in ids:
-            ids[d[key]] = next_id
-            next_id += 1
-        batch.append(Document(d, doc_id=ids[d[key]]))
-    table.insert_multiple(batch)
-
-
-def _drop_docs(table: Table, ids: dict[str, int], keys: list[str]) -> None:
-    doc_ids = [ids.pop(k) for k in keys if k in ids]
-    if doc_ids:
-        table.remove(doc_ids=doc_ids)
-
-
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    """What tells one version of the store file from another (None: no file yet)."""
+@contextlib.contextmanager
+def _corrupt_is_clear(where: Path) -> Iterator[None]:
+    """A document missing what the codec needs is a corrupt store, named and untouched."""
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_mtime_ns, st.st_size
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise StoreCorrupt(f"{where}: not a valid store ({type(e).__name__}: {e}); "
+                           "the file was left untouched") from e
 
 
-def _remove_stale_temporaries(path: Path) -> None:
-    """Temp files of writes that crashed (files.atomic_write names them .<name>.<pid>.tmp);
-    the caller holds the lock, so no live writer owns any of them."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        tmp.unlink(missing_ok=True)
+def _by_key(e: StoredEntry) -> str:
+    return e.key
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as e:
-        raise StoreError(f"{path}: cannot read store: {e}") from e
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise StoreCorrupt(f"{path}: not a valid store file ({e}); the file was left "
-                           "untouched: move it aside or restore a backup") from e
-    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-        raise StoreCorrupt(f"{path}: not a valid store file (expected tables of documents); "
-                           "the file was left untouched")
-    return data
+def _document(tables: dict[str, list[dict[str, Any]]]) -> disk.Document:
+    """TinyDB's document for these tables, built through TinyDB itself (doc ids 1..n)."""
+    storage = disk.OrjsonStorage({})
+    db = TinyDB(storage=disk.StorageFactory(storage))
+    for name, docs in tables.items():
+        db.table(name).insert_multiple(docs)
+    return storage.data

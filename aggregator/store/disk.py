@@ -1,0 +1,160 @@
+"""The TinyDB store on disk: a small main file, one shard per source, a journal.
+
+    store.json               sources (states), events, tombstones, counts, meta
+    store.json.shards/a.json entries of source ``a`` (one TinyDB table), one file per source
+    store.json.journal       only while a write touching several files is under way
+
+Every file is a TinyDB document read and written through ``OrjsonStorage`` (orjson, sorted
+keys). A write that touches one file replaces it atomically; a write touching several first
+writes the journal (all the new files in one document, atomically), then replaces each file,
+then removes the journal. A crash at any point leaves either the old files and no journal,
+or a journal that ``recover`` replays on the next open: a batch is all or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from tinydb.storages import Storage
+
+from ..exceptions import StoreCorrupt, StoreError
+from ..files import atomic_write
+
+Document = dict[str, Any]  # a TinyDB file: {table: {doc id: doc}}
+FORMAT = 2  # 1: everything in one file (still read, rewritten as shards on the first write)
+
+
+class OrjsonStorage(Storage):
+    """TinyDB storage holding one document in memory; ``dumps``/``loads`` put it on disk."""
+
+    def __init__(self, data: Document, readonly: bool = False, where: Path | None = None
+                 ) -> None:
+        self.data = data
+        self.readonly = readonly
+        self.where = where
+
+    def read(self) -> Document:
+        return self.data
+
+    def write(self, data: Document) -> None:
+        if self.readonly:
+            raise StoreError(f"{self.where}: store opened read-only")
+        self.data = data
+
+
+class StorageFactory:
+    """TinyDB instantiates its storage itself; hand it the one already built."""
+
+    def __init__(self, storage: OrjsonStorage) -> None:
+        self.storage = storage
+
+    def __call__(self) -> OrjsonStorage:
+        return self.storage
+
+
+def dumps(doc: Document) -> bytes:
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+
+def shard_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".shards")
+
+
+def journal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".journal")
+
+
+def shard_path(path: Path, source_id: str) -> Path:
+    # source ids are [a-z0-9-] by config; quoting keeps any older id a plain file name
+    return shard_dir(path) / (quote(source_id, safe="") + ".json")
+
+
+def read_doc(path: Path) -> Document:
+    """A TinyDB file's document; {} when there is none. Corrupt -> StoreCorrupt, untouched."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise StoreError(f"{path}: cannot read store: {e}") from e
+    if not raw.strip():
+        return {}
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise StoreCorrupt(f"{path}: not a valid store file ({e}); the file was left "
+                           "untouched: move it aside or restore a backup") from e
+    if not isinstance(doc, dict) or not all(isinstance(t, dict) for t in doc.values()):
+        raise StoreCorrupt(f"{path}: not a valid store file (expected tables of documents); "
+                           "the file was left untouched")
+    return doc
+
+
+def write_files(path: Path, files: Mapping[Path, Document]) -> None:
+    """Write a batch of files (``path`` is the main file) all or nothing, see above."""
+    try:
+        if len(files) == 1:
+            [(target, doc)] = files.items()
+            atomic_write(target, dumps(doc))
+            return
+        journal = journal_path(path)
+        atomic_write(journal, dumps({str(p.relative_to(path.parent)): d
+                                     for p, d in files.items()}))
+        _replay(path, files)
+        journal.unlink()
+    except OSError as e:
+        raise StoreError(f"{path}: cannot write store: {e}") from e
+
+
+def pending(path: Path) -> dict[Path, Document]:
+    """The files of a journal left by a write that did not finish (empty: none)."""
+    doc = read_doc(journal_path(path))
+    return {path.parent / name: d for name, d in doc.items()}
+
+
+def recover(path: Path) -> None:
+    """Finish a batch a crash interrupted (the caller holds the write lock)."""
+    files = pending(path)
+    if files:
+        try:
+            _replay(path, files)
+            journal_path(path).unlink()
+        except OSError as e:
+            raise StoreError(f"{path}: cannot finish the interrupted write: {e}") from e
+
+
+def _replay(path: Path, files: Mapping[Path, Document]) -> None:
+    # the main file last: it is what tells readers the batch is there
+    for target in sorted(files, key=lambda p: p == path):
+        atomic_write(target, dumps(files[target]))
+
+
+def read_shards(path: Path) -> dict[str, Document]:
+    """Every shard's document, by file name."""
+    folder = shard_dir(path)
+    if not folder.is_dir():
+        return {}
+    return {p.name: read_doc(p) for p in sorted(folder.glob("*.json"))}
+
+
+def identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one version of the main file from another (None: no file yet)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Temp files of writes that crashed (files.atomic_write names them .<name>.<pid>.tmp);
+    the caller holds the lock, so no live writer owns any of them."""
+    for folder, prefix in ((path.parent, f".{path.name}."), (shard_dir(path), ".")):
+        if folder.is_dir():
+            for tmp in folder.glob(f"{prefix}*.tmp"):
+                tmp.unlink(missing_ok=True)
