@@ -1,4 +1,10 @@
-"""A source's lifecycle, as pure decisions: next state, next check, events for operators.
+"""A source's lifecycle and schedule, as pure decisions: the one place that decides.
+
+From a SourceOutcome and the old state: the next state, when it is next checked (interval,
+jitter, exponential backoff, ttl / max-age / Expires, Retry-After, host-wide holds) and the
+events for operators. Everything decided is in SourceState, which the store keeps, so a
+restart, a second process or another machine sees the same schedule; ``is_due`` and the
+store's schedule index (Store.due) read it back.
 
 States: active, backing off (failures, or a 429/503 asking us to wait), gone (410, until an
 operator re-enables it), disabled (config). A permanent redirect (301/308) is adopted once
@@ -8,31 +14,18 @@ it has been seen on ADOPT_AFTER consecutive polls; the config file is never rewr
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .models import Fetched, NotModified, ParsedFeed, SourceEvent, SourceState
+from .models import Fetched, NotModified, SourceEvent, SourceState
+from .outcome import SourceOutcome
 
 MAX_INTERVAL = timedelta(days=1)  # ceiling for freshness hints and backoff
 HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
 JITTER = 0.1  # up to +10%, so sources with the same interval spread out
 FAILING_AFTER = 3
 ADOPT_AFTER = 3
-
-
-@dataclass(frozen=True)
-class Polled:
-    """What polling one source produced, before it is turned into state and entries."""
-
-    source_id: str
-    result: Fetched | NotModified | None = None
-    parsed: ParsedFeed | None = None
-    error: str | None = None
-    status: int | None = None
-    retry_after: float | None = None  # seconds, from Retry-After
-    deferred_until: datetime | None = None  # not polled: its host asked us to wait
-    polled_url: str | None = None
-    notes: dict[str, str] = field(default_factory=dict, compare=False)  # for the state
 
 
 def state_label(state: SourceState | None, enabled: bool) -> str:
@@ -47,7 +40,7 @@ def state_label(state: SourceState | None, enabled: bool) -> str:
     return "active"
 
 
-def next_state(p: Polled, old: SourceState | None, interval: timedelta, now: datetime
+def next_state(p: SourceOutcome, old: SourceState | None, interval: timedelta, now: datetime
                ) -> tuple[SourceState, list[SourceEvent]]:
     state = old or SourceState(source_id=p.source_id)
     if p.deferred_until is not None:
@@ -56,34 +49,69 @@ def next_state(p: Polled, old: SourceState | None, interval: timedelta, now: dat
     state = replace(state, last_attempt=now, http_status=p.status)
     if p.error is not None:
         return _failed(state, p, interval, now)
-    return _succeeded(state, p, interval, now)
+    state, events = _succeeded(state, p, interval, now)
+    return _read_notes(state, p), events
 
 
-def _failed(state: SourceState, p: Polled, interval: timedelta, now: datetime
+def _read_notes(state: SourceState, p: SourceOutcome) -> SourceState:
+    """A switch to link identity (sticky), and the category words that map to nothing."""
+    if p.identity_reason is not None:
+        state = replace(state, identity="link", identity_reason=p.identity_reason)
+    return replace(state, unmapped=dict(p.unmapped)) if p.parsed else state
+
+
+def is_due(state: SourceState | None, now: datetime) -> bool:
+    """Never polled, or its next check has come; a gone source is never due."""
+    if state is None:
+        return True
+    return not state.gone and (state.next_check_at is None or state.next_check_at <= now)
+
+
+def host_holds(states: Iterable[SourceState], host_of: Callable[[SourceState], str | None],
+               now: datetime) -> dict[str, datetime]:
+    """Hosts that asked (429/503 Retry-After) every source of theirs to wait, and until
+    when: kept in the state of the source that was told, so every cycle honours it."""
+    holds: dict[str, datetime] = {}
+    for state in states:
+        host = host_of(state)
+        if host is not None and state.host_hold is not None and state.host_hold > now:
+            holds[host] = max(state.host_hold, holds.get(host, state.host_hold))
+    return holds
+
+
+def held(state: SourceState, until: datetime) -> SourceState | None:
+    """A source not polled waits for its host's hold too (None: it already does)."""
+    if state.next_check_at is not None and state.next_check_at >= until:
+        return None
+    return replace(state, next_check_at=until)
+
+
+def _failed(state: SourceState, p: SourceOutcome, interval: timedelta, now: datetime
             ) -> tuple[SourceState, list[SourceEvent]]:
     assert p.error is not None
+    error = str(p.error)
     if p.status == 410:
-        events = [] if state.gone else [SourceEvent(state.source_id, "gone", now, p.error)]
-        return replace(state, gone=True, failures=state.failures + 1, last_error=p.error,
+        events = [] if state.gone else [SourceEvent(state.source_id, "gone", now, error)]
+        return replace(state, gone=True, failures=state.failures + 1, last_error=error,
                        next_check_at=None), events
     wait = timedelta(seconds=p.retry_after) if p.retry_after is not None else None
     if wait is not None and p.status in HOST_WIDE_RETRY:  # kept, so every cycle honours it
         state = replace(state, host_hold=now + wait)
     if p.status == 429:  # a request to slow down, not a failure: never counts toward gone
-        return replace(state, last_error=p.error,
+        return replace(state, last_error=error,
                        next_check_at=now + max(wait or interval, interval)), []
     failures = state.failures + 1
     # the exponent is bounded: 2**31 intervals is more than a timedelta holds
     backoff = min(interval * 2 ** min(failures - 1, 20), max(MAX_INTERVAL, interval))
     backoff *= 1 + JITTER * _spread(state.source_id, now)  # sources failing together spread
     events = ([SourceEvent(state.source_id, "failing", now,
-                           f"{failures} failures in a row; last: {p.error}")]
+                           f"{failures} failures in a row; last: {error}")]
               if failures == FAILING_AFTER else [])
-    return replace(state, failures=failures, last_error=p.error,
+    return replace(state, failures=failures, last_error=error,
                    next_check_at=now + max(backoff, wait or backoff)), events
 
 
-def _succeeded(state: SourceState, p: Polled, interval: timedelta, now: datetime
+def _succeeded(state: SourceState, p: SourceOutcome, interval: timedelta, now: datetime
                ) -> tuple[SourceState, list[SourceEvent]]:
     events = []
     if state.failures >= FAILING_AFTER:
@@ -91,7 +119,7 @@ def _succeeded(state: SourceState, p: Polled, interval: timedelta, now: datetime
                                   f"after {state.failures} failures"))
     hints = [] if p.result is None or p.result.max_age is None else [p.result.max_age]
     # RSS <ttl>: from this body, or remembered from the last one when the answer was 304
-    ttl = p.parsed.ttl_minutes if p.parsed is not None else state.ttl_minutes
+    ttl = p.ttl_minutes if p.parsed else state.ttl_minutes
     if ttl:
         hints.append(ttl * 60.0)
     state = replace(state, last_success=now, failures=0, last_error=None, gone=False,
@@ -102,14 +130,14 @@ def _succeeded(state: SourceState, p: Polled, interval: timedelta, now: datetime
     if isinstance(p.result, Fetched):
         state = replace(state, etag=p.result.etag, last_modified=p.result.last_modified,
                         body_hash=body_hash(p.result.body),
-                        feed=p.parsed.meta if p.parsed else state.feed)
+                        feed=p.feed or state.feed)
     elif isinstance(p.result, NotModified):  # a 304 may renew the validators
         state = replace(state, etag=p.result.etag or state.etag,
                         last_modified=p.result.last_modified or state.last_modified)
     return state, events
 
 
-def _track_redirect(state: SourceState, p: Polled, now: datetime
+def _track_redirect(state: SourceState, p: SourceOutcome, now: datetime
                     ) -> tuple[SourceState, list[SourceEvent]]:
     target = p.result.permanent_url if p.result is not None else None
     if target is None:

@@ -281,11 +281,13 @@ def test_failures_back_off_exponentially_and_reset(tmp_path: Path, server: Scrip
 
 
 def test_a_source_failing_for_months_still_backs_off_within_a_day() -> None:
-    from aggregator.lifecycle import MAX_INTERVAL, Polled, next_state
+    from aggregator.lifecycle import MAX_INTERVAL, next_state
+    from aggregator.outcome import ErrorKind, SourceError, SourceOutcome
     now = datetime(2026, 11, 30, tzinfo=UTC)
     old = SourceState(source_id="s", failures=400)  # a dead feed polled for weeks
-    state, _ = next_state(Polled("s", error="fetch failed: HTTP 500", status=500), old,
-                          timedelta(hours=1), now)
+    failed = SourceOutcome("s", error=SourceError(ErrorKind.FETCH, "HTTP 500"), status=500)
+    state, _ = next_state(failed, old, timedelta(hours=1), now)
+    assert state.last_error == "fetch failed: HTTP 500"
     assert state.failures == 401
     assert state.next_check_at is not None
     assert MAX_INTERVAL <= state.next_check_at - now <= MAX_INTERVAL * 1.1

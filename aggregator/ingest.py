@@ -1,0 +1,130 @@
+"""Everything that happens to ONE source, top to bottom, as one function.
+
+    ingest(source, state, tools, now, stored_links) -> SourceOutcome
+
+fetch -> parse (the injected parser) -> cap -> drop what retention would drop -> date the
+undated (first poll) -> decide the identity rule -> classify (categories, language) ->
+candidates. It reads no store and no other source, and keeps nothing between calls: the
+single-node cycle runs it in its host-fair thread pool, a task queue can run the same
+function on another machine. Every failure comes back as a typed error in the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from . import dedup, retention
+from .config import Settings, SourceSettings
+from .exceptions import FetchError, ParseError
+from .fetch import Fetcher, poll_url
+from .language import LanguageChooser
+from .limits import cap_feed
+from .models import EntryData, FeedMeta, Fetched, NotModified, ParsedFeed, SourceState
+from .outcome import ErrorKind, SourceError, SourceOutcome
+from .sanitize import safe_url
+from .taxonomy import Taxonomy
+from .undated import place_undated
+
+log = logging.getLogger("aggregator.ingest")
+
+MAX_UNMAPPED = 200  # unmapped category words remembered per source
+
+Parser = Callable[[bytes, str, str | None], ParsedFeed]
+StoredLinks = Callable[[], Mapping[str, str]]  # this source's stored canonical link -> guid
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What ingesting needs besides the source: built once, shared by every call."""
+
+    settings: Settings
+    fetcher: Fetcher
+    parser: Parser
+    taxonomy: Taxonomy
+    languages: LanguageChooser
+
+
+def ingest(source: SourceSettings, state: SourceState | None, tools: Tools, now: datetime,
+           stored_links: StoredLinks) -> SourceOutcome:
+    url = poll_url(source, state)
+    try:
+        result = tools.fetcher.fetch(source, state)
+        if isinstance(result, NotModified):
+            log.info("source %s: not modified", source.id)
+            return SourceOutcome(source.id, result, status=result.status, polled_url=url)
+        parsed = cap_feed(tools.parser(result.body, result.url, result.content_type),
+                          tools.settings.ingest)
+    except FetchError as e:
+        log.warning("source %s: fetch failed: %s", source.id, e)
+        return SourceOutcome(source.id, error=SourceError(ErrorKind.FETCH, str(e)),
+                             status=e.status, retry_after=e.retry_after, polled_url=url)
+    except ParseError as e:
+        log.warning("source %s: parse failed: %s", source.id, e)
+        return SourceOutcome(source.id, error=SourceError(ErrorKind.PARSE, str(e)),
+                             status=200, polled_url=url)
+    except Exception as e:  # a bug must not stop the other sources
+        log.exception("source %s: unexpected error", source.id)
+        return SourceOutcome(source.id, polled_url=url, error=SourceError(
+            ErrorKind.INTERNAL, f"{type(e).__name__}: {e}"))
+    log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format)
+    return _read(source, state, tools, now, stored_links, result, parsed, url)
+
+
+def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: datetime,
+          stored_links: StoredLinks, result: Fetched, parsed: ParsedFeed, url: str | None
+          ) -> SourceOutcome:
+    entries, placed = _recent(parsed, state, tools, now)
+    reason = _ids_broken(source, state, entries, stored_links)
+    by_link = reason is not None or (state is not None and state.identity == "link")
+    origin = _origin(parsed.meta, result)
+    candidates = tuple(dedup.Candidate(
+        source_id=source.id, kind=source.kind, identity=ident, data=e,
+        categories=tools.taxonomy.classify(e, source),
+        language=tools.languages.choose(e, source), origin=origin, by_link=by_link,
+        placed=d)
+        for ident, e, d in zip(dedup.identities(entries, by_link), entries, placed,
+                               strict=True))
+    unmapped = Counter(word for e in parsed.entries
+                       for word in tools.taxonomy.unmapped(e.raw_categories, source))
+    return SourceOutcome(
+        source.id, result, feed=parsed.meta, ttl_minutes=parsed.ttl_minutes,
+        status=result.status, polled_url=url, candidates=candidates, identity_reason=reason,
+        unmapped=dict(sorted(unmapped.most_common(MAX_UNMAPPED))),
+        entries_read=len(parsed.entries), format=parsed.format)
+
+
+def _recent(parsed: ParsedFeed, state: SourceState | None, tools: Tools, now: datetime
+            ) -> tuple[list[EntryData], list[datetime | None]]:
+    """Entries retention would keep, with the dates undated ones get on a first poll (a
+    whole backlog arrives at once: its order gives them places, see undated.py)."""
+    oldest = retention.cutoff(tools.settings.retention, now)
+    first_poll = state is None or state.last_success is None
+    placed = place_undated(list(parsed.entries), now) if first_poll \
+        else [None] * len(parsed.entries)
+    kept = [(e, d) for e, d in zip(parsed.entries, placed, strict=True)
+            if (e.published or e.updated or d or now) >= oldest]
+    return [e for e, _ in kept], [d for _, d in kept]
+
+
+def _ids_broken(source: SourceSettings, state: SourceState | None, entries: list[EntryData],
+                stored_links: StoredLinks) -> str | None:
+    """Why this source's ids are broken, when that is found now (then sticky, in state)."""
+    if state is not None and state.identity == "link":
+        return None
+    reason = dedup.broken_ids(entries, dict(stored_links()))
+    if reason is not None:
+        log.warning("source %s: switching to link-based identity: %s", source.id, reason)
+    return reason
+
+
+def _origin(meta: FeedMeta, result: Fetched) -> FeedMeta:
+    """The origin feed's metadata. Its rel=self is the URL we polled (where the feed really
+    is); an RSS feed without a link is known by that URL too."""
+    polled = safe_url(result.url)
+    if polled is None:
+        return meta
+    return replace(meta, self_link=polled, link=meta.link or polled)

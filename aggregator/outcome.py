@@ -1,0 +1,55 @@
+"""What ingesting one source produced: a frozen value, the only thing that leaves ``ingest``.
+
+The schedule (lifecycle.next_state) turns it into the source's next state; the store turns
+its candidates into entries (storing.apply_outcomes). Nothing else travels beside it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .models import FeedMeta, Fetched, NotModified
+
+if TYPE_CHECKING:
+    from .dedup import Candidate
+
+
+class ErrorKind(enum.Enum):
+    FETCH = "fetch failed"  # network, HTTP status, guard, size or time limits
+    PARSE = "parse failed"  # the document could not be read as a feed
+    INTERNAL = "internal error"  # a bug: logged with its traceback, the cycle goes on
+
+
+@dataclass(frozen=True)
+class SourceError:
+    kind: ErrorKind
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    source_id: str
+    result: Fetched | NotModified | None = None  # None: an error, or not polled (deferred)
+    feed: FeedMeta | None = None  # the parsed document's own metadata
+    ttl_minutes: int | None = None  # RSS <ttl> of the parsed document
+    error: SourceError | None = None
+    status: int | None = None  # HTTP status (None: a local file, or no answer)
+    retry_after: float | None = None  # seconds, from Retry-After
+    deferred_until: datetime | None = None  # not polled: its host asked us to wait
+    polled_url: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+    identity_reason: str | None = None  # ids found broken now: identify entries by link
+    unmapped: Mapping[str, int] = field(default_factory=dict)  # category words mapped nowhere
+    entries_read: int = 0  # entries in the document (before the age cut-off)
+    format: str | None = None  # of the parsed document
+
+    @property
+    def parsed(self) -> bool:
+        return self.feed is not None
