@@ -103,8 +103,8 @@ def main() -> None:
         sharded, one_file = Path(tmp, "sharded"), Path(tmp, "one-file")
         sharded.mkdir()
         store_both(memory, sharded, one_file)
-        configs = {"sharded": write_config(sharded, kinds),
-                   "one file": write_config(one_file, kinds)}
+        configs = {"one file": write_config(one_file, kinds),
+                   "sharded": write_config(sharded, kinds)}
         commands = {"--version": ("--version",), "entries --count": ("entries", "--count"),
                     "status": ("status",)}
         times: dict[tuple[str, str], list[float]] = {}
@@ -115,7 +115,7 @@ def main() -> None:
         floor = statistics.median(times[("sharded", "--version")])
         print(f"{'command':<16} {'one file s':>11} {'sharded s':>10} {'x --version':>12}")
         for name in commands:
-            old, new = (statistics.median(times[(lay, name)]) for lay in configs)
+            old, new = (statistics.median(times[(lay, name)]) for lay in ("one file", "sharded"))
             print(f"{name:<16} {old:>11.3f} {new:>10.3f} {new / floor:>12.2f}")
         for layout, folder in (("one file", one_file), ("sharded", sharded)):
             written, total = rewritten(folder, memory)
