@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -25,6 +25,8 @@ from .store import Store, open_store
 from .taxonomy import Taxonomy
 from .update import Poller, Progress
 from .websub import WebSubPublisher
+
+LEASE = timedelta(minutes=5)  # a claimed source is due again after this if never stored
 
 
 def utcnow() -> datetime:
@@ -127,7 +129,12 @@ class Aggregator:
         return self.store.count(category=category, source_id=source_id)
 
     def due_sources(self) -> list[SourceSettings]:
-        return self._select([], due_only=True)
+        """The enabled sources due now (a look: nothing is claimed)."""
+        return self._due(claim=False)
+
+    def claim_due_sources(self) -> list[SourceSettings]:
+        """The enabled sources due now, claimed for LEASE (Store.claim_due): poll them next."""
+        return self._due(claim=True)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -152,12 +159,17 @@ class Aggregator:
             if unknown:
                 raise ConfigError(f"unknown source id(s): {', '.join(unknown)}")
             return [s for s in self.settings.sources if s.id in source_ids]
-        if not due_only:
-            states = self.store.source_states()
-            return [s for s in self.settings.sources
-                    if s.enabled and not getattr(states.get(s.id), "gone", False)]
+        if due_only:
+            return self._due(claim=False)
+        states = self.store.source_states()
+        return [s for s in self.settings.sources
+                if s.enabled and not getattr(states.get(s.id), "gone", False)]
+
+    def _due(self, claim: bool) -> list[SourceSettings]:
         # the store's schedule index, plus configured sources it has never seen
-        due = set(self.store.due(self.clock(), limit=sys.maxsize))  # all due: all are polled
+        now = self.clock()
+        due = set(self.store.claim_due(now, sys.maxsize, LEASE) if claim  # all are polled
+                  else self.store.due(now, sys.maxsize))
         return [s for s in self.settings.sources if s.enabled and (
             s.id in due or self.store.source_state(s.id) is None)]
 

@@ -43,7 +43,7 @@ class PollService:
 
     def cycle(self) -> None:
         try:
-            due = self.aggregator.due_sources()
+            due = self.aggregator.claim_due_sources()
             if not due:
                 return
             # published as sources complete: a slow one never holds the others' news back

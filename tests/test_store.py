@@ -418,3 +418,18 @@ def test_contract_counts_agree_with_the_listing(store: Store) -> None:
         for source in (None, "a", "b", "nope"):
             assert store.count(category, source) == len(store.entries(category, source))
     assert store.count() == 2
+
+
+def test_contract_a_claim_holds_for_its_lease(store: Store) -> None:
+    now = T0 + timedelta(days=1)
+    lease = timedelta(minutes=5)
+    store.apply([], [SourceState("a", next_check_at=now - timedelta(hours=1)),
+                     SourceState("b", next_check_at=now - timedelta(minutes=1)),
+                     SourceState("c", next_check_at=now + timedelta(hours=1))])
+    assert store.claim_due(now, 1, lease) == ["a"]
+    assert store.claim_due(now, 10, lease) == ["b"]  # a is claimed: not handed out twice
+    assert store.claim_due(now + timedelta(minutes=4), 10, lease) == []
+    # a claimer that died: its sources come back when the lease ends
+    assert store.claim_due(now + lease, 10, lease) == ["a", "b"]
+    state = store.source_state("a")
+    assert state is not None and state.next_check_at == now + 2 * lease

@@ -8,7 +8,7 @@ keyed by ``StoredEntry.key`` with lookups by category, source and canonical link
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -71,6 +71,13 @@ class Store(Protocol):
         not set), soonest first, at most ``limit``; gone sources are never due. Bounded: it
         reads the due part of a schedule index, not every state. Sources the store has no
         state for (never polled) are the caller's to add."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[str]:
+        """``due(now, limit)``, and those sources' next checks moved to ``now + lease`` in the
+        same write: another process asking meanwhile does not get them again; a claimer
+        that dies leaves them due again when the lease ends. Storing a source's outcome
+        replaces the lease with its real next check. Bounded like ``due``."""
         ...
 
     def copies_by_source(self) -> dict[str, int]:

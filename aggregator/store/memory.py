@@ -5,7 +5,8 @@ from __future__ import annotations
 import bisect
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..models import SourceEvent, SourceState, StoredEntry
@@ -109,6 +110,11 @@ class MemoryStore:
     def due(self, now: datetime, limit: int) -> list[str]:
         end = bisect.bisect_right(self._schedule, (now, "\uffff"))
         return [sid for _, sid in self._schedule[:min(end, limit)]]
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[str]:
+        ids = self.due(now, limit)
+        self.apply([], [replace(self._states[i], next_check_at=now + lease) for i in ids])
+        return ids
 
     def count_by_source(self) -> dict[str, int]:
         return {s: len(keys) for s, keys in sorted(self._by_source.items())}

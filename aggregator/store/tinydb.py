@@ -18,7 +18,8 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,12 @@ class TinyDBStore:
 
     def events(self, limit: int = 100) -> list[SourceEvent]:
         return self._index.events(limit)
+
+    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[str]:
+        ids = self._index.due(now, limit)
+        self.apply([], [replace(s, next_check_at=now + lease)
+                        for s in map(self._index.source_state, ids) if s is not None])
+        return ids
 
     def is_tombstone(self, key: str) -> bool:
         return self._index.is_tombstone(key)
