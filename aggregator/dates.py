@@ -6,6 +6,7 @@ import re
 import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import dateutil.parser
 
@@ -61,6 +62,24 @@ def from_struct(value: time.struct_time | None) -> datetime | None:
         return datetime(*value[:6], tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+
+
+def read_date(text: str | None, parsed: datetime | None = None) -> datetime | None:
+    """The one date rule for every format: forms other parsers misread are ours; then the
+    format adapter's own reading (``parsed``); then RFC 3339, RFC 822, and the loose forms."""
+    if ours_first(text):
+        return parse_loose(text)
+    if parsed is not None or not text:
+        return parsed
+    try:
+        found = datetime.fromisoformat(text.strip())
+        return found.astimezone(UTC) if found.tzinfo else found.replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text).astimezone(UTC)
+    except (TypeError, ValueError, IndexError):
+        return parse_loose(text)
 
 
 def parse_loose(value: str | None) -> datetime | None:

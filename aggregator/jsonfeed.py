@@ -1,29 +1,19 @@
 """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1) -> ParsedFeed.
 
 The released feedparser returns nothing for JSON Feed, so this is our own reader. Wrong types
-are parse errors naming the field (``items[3].tags: expected a list of strings``).
+are parse errors naming the field (``items[3].tags: expected a list of strings``). What the
+items hold goes to the one normalizer (normalize.py), like every other format.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-from .dates import parse_loose
 from .exceptions import ParseError
-from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
-from .sanitize import (
-    clean_html,
-    clean_token,
-    language_tag,
-    mime_type,
-    plain_text,
-    safe_url,
-    text_to_html,
-    title_or_opening,
-)
+from .models import ParsedFeed
+from .normalize import RawDate, RawEnclosure, RawEntry, RawFeed, RawText, normalize
+from .sanitize import safe_url
 
 VERSIONS = {"https://jsonfeed.org/version/1": "json10",
             "https://jsonfeed.org/version/1.1": "json11"}
@@ -44,31 +34,32 @@ def parse_json_feed(body: bytes, http_base: str | None) -> ParsedFeed:
     if version is None:
         raise ParseError("not a feed: JSON document is not a JSON Feed "
                          f"(version {doc.get('version')!r})")
-    return _Reader(http_base).feed(doc, version)
+    return normalize(_Reader(http_base).feed(doc, version))
 
 
 class _Reader:
+    """Checks the types the spec gives (naming the field) and says what the items hold."""
+
     def __init__(self, http_base: str | None) -> None:
         self.base = http_base
 
-    def feed(self, doc: dict[str, Any], version: str) -> ParsedFeed:
-        title = _string(doc, "title", "")
+    def feed(self, doc: dict[str, Any], version: str) -> RawFeed:
         items = doc.get("items")
         if not isinstance(items, list):
             raise ParseError("items: expected a list")
-        home = safe_url(_string(doc, "home_page_url"), self.base)
-        self.base = self.base or home or safe_url(_string(doc, "feed_url"))
-        language = language_tag(_string(doc, "language"))
-        feed_url = safe_url(_string(doc, "feed_url"), self.base)
+        home = _string(doc, "home_page_url")
+        feed_url = _string(doc, "feed_url")
+        base = self.base or safe_url(home) or safe_url(feed_url)
         authors = _authors(doc, "")
-        meta = FeedMeta(id=feed_url or home, title=plain_text(title or "", True), link=home,
-                        language=language, self_link=feed_url,
-                        author=authors[0] if authors else None)
-        entries = tuple(self.item(item, f"items[{i}]", language)
-                        for i, item in enumerate(items))
-        return ParsedFeed(format=version, meta=meta, entries=entries)
+        return RawFeed(
+            format=version, base=base,
+            entries=tuple(self.item(item, f"items[{i}]") for i, item in enumerate(items)),
+            id=safe_url(feed_url, base) or safe_url(home, base),
+            title=RawText(_string(doc, "title", "") or "", "html"), link=home,
+            self_link=feed_url, language=_string(doc, "language"),
+            author=authors[0] if authors else None)
 
-    def item(self, item: Any, where: str, language: str | None) -> EntryData:
+    def item(self, item: Any, where: str) -> RawEntry:
         if not isinstance(item, dict):
             raise ParseError(f"{where}: expected an object")
         ident = item.get("id")
@@ -77,25 +68,20 @@ class _Reader:
         html = _string(item, "content_html", where=where)
         text = _string(item, "content_text", where=where)
         summary = _string(item, "summary", where=where)
-        summary_html = text_to_html(summary) if summary else None
-        content = (clean_html(html, self.base) if html else
-                   text_to_html(text) if text else None) or None
-        return EntryData(
-            guid=clean_token(ident),
-            link=safe_url(_string(item, "url", where=where) or
-                          _string(item, "external_url", where=where), self.base),
-            title=title_or_opening(plain_text(_string(item, "title", "", where) or "", True),
-                                   summary_html, content),
-            summary=summary_html,
-            content=content,
+        return RawEntry(
+            guid=ident,
+            link=_string(item, "url", where=where) or _string(item, "external_url", where=where),
+            title=RawText(_string(item, "title", "", where) or "", "html"),
+            summary=RawText(summary) if summary else None,  # plain text, says the spec
+            content=RawText(html, "html") if html else RawText(text) if text else None,
             authors=_authors(item, where),
             published=_date(item, "date_published", where),
             updated=_date(item, "date_modified", where),
-            raw_categories=tuple(plain_text(t, True) for t in _strings(item, "tags", where)),
-            language=language_tag(_string(item, "language", where=where)) or language,
+            categories=tuple(_strings(item, "tags", where)),
+            language=_string(item, "language", where=where),
             enclosures=self.attachments(item, where))
 
-    def attachments(self, item: dict[str, Any], where: str) -> tuple[Enclosure, ...]:
+    def attachments(self, item: dict[str, Any], where: str) -> tuple[RawEnclosure, ...]:
         found = item.get("attachments") or []
         if not isinstance(found, list):
             raise ParseError(f"{where}.attachments: expected a list")
@@ -103,11 +89,8 @@ class _Reader:
         for i, a in enumerate(found):
             if not isinstance(a, dict):
                 raise ParseError(f"{where}.attachments[{i}]: expected an object")
-            url = safe_url(_string(a, "url", where=f"{where}.attachments[{i}]"), self.base)
-            size = a.get("size_in_bytes")
-            if url:
-                out.append(Enclosure(url, mime_type(_string(a, "mime_type")),
-                                     size if isinstance(size, int) and size >= 0 else None))
+            out.append(RawEnclosure(_string(a, "url", where=f"{where}.attachments[{i}]"),
+                                    _string(a, "mime_type"), a.get("size_in_bytes")))
         return tuple(out)
 
 
@@ -137,21 +120,9 @@ def _authors(item: dict[str, Any], where: str) -> tuple[str, ...]:
         found = [item["author"]] if isinstance(item.get("author"), dict) else []
     if not isinstance(found, list):
         raise ParseError(f"{where}.authors: expected a list")
-    names = [plain_text(a.get("name") or "", True) for a in found
-             if isinstance(a, dict) and isinstance(a.get("name"), str)]
-    return tuple(dict.fromkeys(n for n in names if n))
+    return tuple(a["name"] for a in found if isinstance(a, dict) and isinstance(a.get("name"), str))
 
 
-def _date(item: dict[str, Any], key: str, where: str) -> datetime | None:
+def _date(item: dict[str, Any], key: str, where: str) -> RawDate | None:
     value = _string(item, key, where=where)
-    if not value:
-        return None
-    try:  # RFC 3339, as the spec says
-        parsed = datetime.fromisoformat(value.strip())
-        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except ValueError:
-        pass
-    try:  # RFC 822, as some generators write
-        return parsedate_to_datetime(value).astimezone(UTC)
-    except (TypeError, ValueError, IndexError):
-        return parse_loose(value)
+    return RawDate(value) if value else None

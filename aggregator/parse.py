@@ -4,37 +4,27 @@ feedparser is always given a file-like object (never a str or raw bytes, which i
 as a URL or a path) and the response headers, so relative links resolve against the final
 URL. Its own sanitizer is off: sanitize.py is the single sanitizer. DOCTYPEs (and so entity
 declarations) are removed first (xmlguard.py). JSON Feed goes to jsonfeed.py: the format is
-sniffed from the body, not taken from the file name or Content-Type.
+sniffed from the body, not taken from the file name or Content-Type. This module only says
+what the document holds (normalize.RawFeed); normalize.py makes entries of it.
 """
 
 from __future__ import annotations
 
 import io
-import re
-from datetime import datetime
 from typing import Any
 
 import feedparser
 
 from .charset import undeclared_as_utf8
-from .dates import from_struct, ours_first, parse_loose
+from .dates import from_struct
 from .exceptions import ParseError
 from .jsonfeed import parse_json_feed
-from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
-from .sanitize import (
-    clean_html,
-    clean_token,
-    language_tag,
-    mime_type,
-    plain_text,
-    safe_url,
-    text_to_html,
-    title_or_opening,
-)
+from .models import ParsedFeed
+from .normalize import RawDate, RawEnclosure, RawEntry, RawFeed, RawText, normalize
+from .sanitize import safe_url
 from .xmlguard import UnsafeDocument, cut_short, make_safe
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
-_MARKUP = re.compile(r"<[A-Za-z/!]")
 
 
 def sniff(body: bytes) -> str:
@@ -60,7 +50,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         if raw.get("bozo") and (root := cut_short(body)) is not None:
             raise ParseError(f"document cut short: <{root}> never closes (the body ends "
                              "before the document does)")
-        return _to_parsed(raw, http_base)
+        return normalize(_to_raw(raw, http_base))
     except ParseError:
         raise
     except UnsafeDocument as e:
@@ -73,15 +63,12 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         raise ParseError(f"parser failed: {type(e).__name__}: {e}") from e
 
 
-def _date(d: Any, key: str) -> datetime | None:
-    """A date field of feedparser's result, read by us first where feedparser misreads."""
-    raw = d.get(key)
-    if ours_first(raw):
-        return parse_loose(raw)
-    return from_struct(d.get(f"{key}_parsed")) or parse_loose(raw)
+def _date(d: Any, key: str) -> RawDate | None:
+    raw, parsed = d.get(key), d.get(f"{key}_parsed")
+    return RawDate(raw, from_struct(parsed)) if raw or parsed else None
 
 
-def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
+def _to_raw(raw: Any, http_base: str | None) -> RawFeed:
     cause = raw.get("bozo_exception")
     if not raw.get("version") and not raw.entries:
         raise ParseError(f"not a feed ({cause})" if cause else "not a feed: no RSS or Atom found")
@@ -89,104 +76,55 @@ def _to_parsed(raw: Any, http_base: str | None) -> ParsedFeed:
         raise ParseError(f"no entry could be read: {cause}")
     feed = raw.feed
     base = http_base or safe_url(feed.get("link"))
-    meta = FeedMeta(
-        id=clean_token(feed.get("id")),
-        title=_text(feed, "title") or "",
-        link=safe_url(feed.get("link"), base),
-        updated=_date(feed, "updated"),
-        language=language_tag(feed.get("language")),
-        self_link=next((safe_url(x.get("href"), base) for x in feed.get("links") or []
-                        if x.get("rel") == "self" and safe_url(x.get("href"), base)), None),
-        rights=_text(feed, "rights") or None,
-        author=plain_text(feed.get("author") or "", True) or None)
     atom = str(raw.get("version") or "").startswith("atom")
-    entries = tuple(_entry(e, base, meta.language, atom) for e in raw.entries)
-    return ParsedFeed(format=raw.get("version") or "unknown", meta=meta, entries=entries,
-                      ttl_minutes=_int(feed.get("ttl")))
+    return RawFeed(
+        format=raw.get("version") or "unknown", base=base,
+        entries=tuple(_entry(e, atom) for e in raw.entries),
+        id=feed.get("id"), title=_text(feed, "title"), link=feed.get("link"),
+        self_link=next((x.get("href") for x in feed.get("links") or []
+                        if x.get("rel") == "self" and safe_url(x.get("href"), base)), None),
+        updated=_date(feed, "updated"), language=feed.get("language"),
+        rights=_text(feed, "rights"), author=feed.get("author"), ttl=feed.get("ttl"))
 
 
-def _entry(e: Any, base: str | None, feed_language: str | None, atom: bool = False
-           ) -> EntryData:
+def _entry(e: Any, atom: bool) -> RawEntry:
     contents = e.get("content") or []
     summary_detail = e.get("summary_detail")
     if contents and e.get("summary") == contents[0].get("value"):
         summary_detail = contents[0]  # feedparser's copy of the content keeps its type
-    summary = _html(summary_detail, e.get("summary"), base)
-    content = _html(contents[0], contents[0].get("value"), base) if contents else None
-    if content and summary and content == summary:
-        summary = None
-    title = title_or_opening(_text(e, "title", atom), summary, content)
-    return EntryData(
-        guid=clean_token(e.get("id")),
-        link=safe_url(e.get("link"), base),
-        title=title,
-        summary=summary,
-        content=content,
+    return RawEntry(
+        guid=e.get("id"), link=e.get("link"), title=_text(e, "title", atom),
+        summary=_body(summary_detail, e.get("summary")),
+        content=_body(contents[0], contents[0].get("value")) if contents else None,
         authors=_authors(e),
         # Atom 0.3 <created> and dcterms:created stand in when nothing says "published"
         published=_date(e, "published") or _date(e, "created"),
         updated=_date(e, "updated"),
-        raw_categories=tuple(_categories(e)),
-        language=_language(e) or feed_language,
-        enclosures=_enclosures(e, base))
-
-
-def _text(d: Any, name: str, atom: bool = False) -> str:
-    """Plain text; markup is removed when declared HTML or when it looks like tags (RSS
-    titles are often escaped HTML: <b>, even <script>)."""
-    value = d.get(name)
-    if not value:
-        return ""
-    detail = d.get(f"{name}_detail") or {}
-    declared = detail.get("type", "text/plain") in _HTML_TYPES
-    if atom and not declared:  # Atom says type="text" outright: angle brackets are text
-        return plain_text(value, False)
-    return plain_text(value, declared or bool(_MARKUP.search(value)))
-
-
-def _html(detail: Any, value: str | None, base: str | None) -> str | None:
-    if not value:
-        return None
-    kind = (detail or {}).get("type", "text/html")
-    cleaned = clean_html(value, base) if kind in _HTML_TYPES else text_to_html(value)
-    return cleaned or None
+        categories=tuple(t.get("term") or t.get("label") or "" for t in e.get("tags") or []),
+        language=next((lang for key in ("title_detail", "summary_detail")
+                       if (lang := (e.get(key) or {}).get("language"))), None),
+        enclosures=tuple(RawEnclosure(x.get("href"), x.get("type"), x.get("length"))
+                         for x in e.get("links") or [] if x.get("rel") == "enclosure"))
 
 
 def _authors(e: Any) -> tuple[str, ...]:
-    names = [plain_text(a.get("name") or "", True) for a in e.get("authors") or []]
-    if not any(names) and e.get("author"):
-        names = [plain_text(e["author"], True)]
-    return tuple(dict.fromkeys(n for n in names if n))
+    names = tuple(a.get("name") or "" for a in e.get("authors") or [])
+    return names if any(names) or not e.get("author") else (e["author"],)
 
 
-def _categories(e: Any) -> list[str]:
-    words = [plain_text(t.get("term") or t.get("label") or "", True) for t in e.get("tags") or []]
-    return list(dict.fromkeys(w for w in words if w))
-
-
-def _enclosures(e: Any, base: str | None) -> tuple[Enclosure, ...]:
-    out: dict[str, Enclosure] = {}
-    for link in e.get("links") or []:
-        if link.get("rel") != "enclosure":
-            continue
-        url = safe_url(link.get("href"), base)
-        length = str(link.get("length") or "").strip()
-        if url and url not in out:
-            out[url] = Enclosure(url, mime_type(link.get("type")),
-                                 int(length) if length.isdigit() else None)
-    return tuple(out.values())
-
-
-def _language(e: Any) -> str | None:
-    for key in ("title_detail", "summary_detail"):
-        lang = language_tag((e.get(key) or {}).get("language"))
-        if lang:
-            return lang
-    return None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
+def _text(d: Any, name: str, atom: bool = False) -> RawText | None:
+    """A title-like text. Atom type="text" is plain outright (angle brackets are text);
+    elsewhere markup is removed when declared HTML or when it looks like tags (RSS titles
+    are often escaped HTML: <b>, even <script>)."""
+    value = d.get(name)
+    if not value:
         return None
+    declared = (d.get(f"{name}_detail") or {}).get("type", "text/plain") in _HTML_TYPES
+    return RawText(value, "html" if declared else "text" if atom else "guess")
+
+
+def _body(detail: Any, value: str | None) -> RawText | None:
+    if not value:
+        return None
+    kind = (detail or {}).get("type", "text/html")
+    return RawText(value, "html" if kind in _HTML_TYPES else "text")

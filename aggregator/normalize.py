@@ -1,0 +1,161 @@
+"""The one normalizer: a format adapter's raw record -> ParsedFeed (our clean entries).
+
+Format adapters (parse.py for feedparser's RSS/Atom, jsonfeed.py for JSON Feed, a fast
+parser later) only say what the document holds, unsanitized: ``RawFeed`` / ``RawEntry``,
+with each text marked as plain, HTML or "guess" (RSS titles are often escaped HTML). Every
+rule that makes an entry ours lives here, once, for every format: sanitizing (nh3 through
+sanitize.py), URL checks and resolution, dates (dates.read_date), the title fallback
+(sanitize.title_or_opening), de-duplicated authors, categories and enclosures.
+Per-feed caps (limits.cap_feed) come after, in ingest, where the settings are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from .dates import read_date
+from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
+from .sanitize import (
+    clean_html,
+    clean_token,
+    language_tag,
+    mime_type,
+    plain_text,
+    safe_url,
+    text_to_html,
+    title_or_opening,
+)
+
+TextKind = Literal["text", "html", "guess"]  # guess: markup if it looks like tags
+_MARKUP = re.compile(r"<[A-Za-z/!]")
+
+
+@dataclass(frozen=True)
+class RawText:
+    value: str
+    kind: TextKind = "text"
+
+
+@dataclass(frozen=True)
+class RawDate:
+    text: str | None  # as written
+    parsed: datetime | None = None  # the adapter's own reading, used unless ours knows better
+
+
+@dataclass(frozen=True)
+class RawEnclosure:
+    url: str | None
+    type: object = None
+    length: object = None
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    guid: object = None
+    link: str | None = None
+    title: RawText | None = None
+    summary: RawText | None = None
+    content: RawText | None = None
+    authors: tuple[str, ...] = ()  # names, possibly with markup
+    published: RawDate | None = None
+    updated: RawDate | None = None
+    categories: tuple[str, ...] = ()
+    language: str | None = None
+    enclosures: tuple[RawEnclosure, ...] = ()
+
+
+@dataclass(frozen=True)
+class RawFeed:
+    format: str
+    base: str | None  # where relative URLs resolve: the fetched URL, else the feed's home
+    entries: tuple[RawEntry, ...]
+    id: object = None
+    title: RawText | None = None
+    link: str | None = None
+    self_link: str | None = None
+    updated: RawDate | None = None
+    language: str | None = None
+    rights: RawText | None = None
+    author: str | None = None
+    ttl: object = None
+
+
+def normalize(raw: RawFeed) -> ParsedFeed:
+    base = raw.base
+    language = language_tag(raw.language)
+    meta = FeedMeta(
+        id=clean_token(raw.id), title=_plain(raw.title), link=safe_url(raw.link, base),
+        updated=_date(raw.updated), language=language, self_link=safe_url(raw.self_link, base),
+        rights=_plain(raw.rights) or None, author=_name(raw.author))
+    entries = tuple(_entry(e, base, language) for e in raw.entries)
+    return ParsedFeed(format=raw.format, meta=meta, entries=entries, ttl_minutes=_int(raw.ttl))
+
+
+def _entry(e: RawEntry, base: str | None, feed_language: str | None) -> EntryData:
+    summary, content = _html(e.summary, base), _html(e.content, base)
+    if content and summary == content:  # one text given twice (feedparser does this)
+        summary = None
+    return EntryData(
+        guid=clean_token(e.guid), link=safe_url(e.link, base),
+        title=title_or_opening(_plain(e.title), summary, content),
+        summary=summary, content=content,
+        authors=_unique(_name(a) for a in e.authors),
+        published=_date(e.published), updated=_date(e.updated),
+        raw_categories=_unique(plain_text(c, True) for c in e.categories),
+        language=language_tag(e.language) or feed_language,
+        enclosures=_enclosures(e.enclosures, base))
+
+
+def _plain(text: RawText | None) -> str:
+    """Plain text: markup removed when declared HTML, or when a guess finds tags."""
+    if text is None or not text.value:
+        return ""
+    is_html = text.kind == "html" or (text.kind == "guess" and bool(_MARKUP.search(text.value)))
+    return plain_text(text.value, is_html)
+
+
+def _html(text: RawText | None, base: str | None) -> str | None:
+    """Safe HTML: markup sanitized, plain text escaped into paragraphs."""
+    if text is None or not text.value:
+        return None
+    cleaned = clean_html(text.value, base) if text.kind == "html" else text_to_html(text.value)
+    return cleaned or None
+
+
+def _date(value: RawDate | None) -> datetime | None:
+    return None if value is None else read_date(value.text, value.parsed)
+
+
+def _name(value: str | None) -> str | None:
+    return plain_text(value, True) or None if value else None
+
+
+def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def _enclosures(found: tuple[RawEnclosure, ...], base: str | None) -> tuple[Enclosure, ...]:
+    out: dict[str, Enclosure] = {}
+    for x in found:
+        url = safe_url(x.url, base)
+        if url and url not in out:
+            out[url] = Enclosure(url, mime_type(x.type), _length(x.length))
+    return tuple(out.values())
+
+
+def _length(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
