@@ -66,7 +66,8 @@ def from_struct(value: time.struct_time | None) -> datetime | None:
 
 def read_date(text: str | None, parsed: datetime | None = None) -> datetime | None:
     """The one date rule for every format: forms other parsers misread are ours; then the
-    format adapter's own reading (``parsed``); then RFC 3339, RFC 822, and the loose forms."""
+    format adapter's own reading (``parsed``); then RFC 3339, the loose forms, and last
+    RFC 822 (it takes "04:42 PM" for 04:42, so only what nothing else read)."""
     if ours_first(text):
         return parse_loose(text)
     if parsed is not None or not text:
@@ -76,10 +77,13 @@ def read_date(text: str | None, parsed: datetime | None = None) -> datetime | No
         return found.astimezone(UTC) if found.tzinfo else found.replace(tzinfo=UTC)
     except ValueError:
         pass
+    loose = parse_loose(text)
+    if loose is not None:
+        return loose
     try:
         return parsedate_to_datetime(text).astimezone(UTC)
     except (TypeError, ValueError, IndexError):
-        return parse_loose(text)
+        return None
 
 
 def parse_loose(value: str | None) -> datetime | None:
