@@ -181,7 +181,7 @@ def print_report(report: CycleReport, names: dict[str, str]) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
-        changed = agg.publish()
+        changed = agg.publish(full=True)
         print(f"{len(changed)} file(s) written to {agg.settings.output.dir}")
     return EXIT_OK
 

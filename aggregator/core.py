@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from .config import Settings, SourceSettings, load_settings
@@ -16,16 +17,19 @@ from .fetch import Fetcher
 from .heap import give_back, limit_arenas
 from .language import LanguageChooser
 from .lifecycle import reenable, state_label
-from .models import CycleReport, SourceEvent, SourceHealth, SourceState, StoredEntry
+from .models import CycleReport, Dirty, SourceEvent, SourceHealth, SourceState, StoredEntry
 from .netguard import Resolver
 from .parsepool import ParsePool
 from .publish import feed_urls, publish
 from .retention import plan_pruning
+from .sink import DirectorySink
 from .store import Store, open_store
 from .taxonomy import Taxonomy
 from .update import Poller, Progress
+from .version import __version__
 from .websub import WebSubPublisher
 
+BUILD_ID = PurePosixPath(".build-id")  # in the outputs: what they were built with
 LEASE = timedelta(minutes=5)  # a claimed source is due again after this if never stored
 
 
@@ -46,7 +50,7 @@ class Aggregator:
         self.store = store if store is not None else open_store(settings.store.path, readonly)
         self.clock = clock
         self._fetcher: Fetcher | None = None
-        self._published_revision: int | None = None  # store revision the outputs show
+        self.sink = DirectorySink(settings.output.dir)
         ingest = settings.ingest
         processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
             else parse_processes
@@ -85,19 +89,30 @@ class Aggregator:
             self.store.apply([], [], removed=pruning.removed, forgotten=pruning.forgotten)
         return len(pruning.removed)
 
-    def publish(self) -> list[Path]:
-        """Rebuild the outputs; ping the WebSub hub for exactly the feeds that changed."""
+    def publish(self, full: bool = False) -> list[PurePosixPath]:
+        """Render what the store's dirty markers touch (``full``: everything) and ping the
+        WebSub hub for exactly the feeds that changed; the names of the changed outputs.
+        A different config or version than the outputs were built with renders all."""
         websub = self.websub.status() if self.websub else None
-        # entries unchanged since the last publish (a cycle of 304s): status outputs only
-        fresh = self.store.revision != self._published_revision
-        changed = publish(self.settings, self.store, self.status(), websub, fresh)
-        self._published_revision = self.store.revision
+        dirty = self.store.dirty()
+        built_by = self._build_id()
+        full = full or self.sink.read(BUILD_ID) != built_by
+        changed = publish(self.settings, self.store, self.status(), self.sink, websub,
+                          None if full else dirty)
+        self.sink.write(BUILD_ID, built_by)
+        self.store.clear_dirty(dirty)
         if self.websub is not None and (changed or self.websub.pending):  # retry failed ones
             self.websub.publish(feed_urls(self.settings, changed))
             if self.websub.status() != websub:  # status.json tells of these pings too
-                publish(self.settings, self.store, self.status(), self.websub.status(),
-                        entries_changed=False)
+                publish(self.settings, self.store, self.status(), self.sink,
+                        self.websub.status(), Dirty())
         return changed
+
+    def _build_id(self) -> bytes:
+        """What the outputs depend on besides the entries: the version and the settings."""
+        s = self.settings
+        seen = repr((__version__, s.hub, s.output, s.categories, s.sources, s.retention))
+        return hashlib.sha256(seen.encode()).hexdigest().encode() + b"\n"
 
     def status(self) -> list[SourceHealth]:
         states = self.store.source_states()

@@ -6,6 +6,7 @@ into one of these first.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -212,6 +213,35 @@ class SourceHealth:
     identity: str | None = None  # set when the feed's ids proved broken
     merged: int = 0  # of its entries, hidden as copies of another source's story
     warning: str | None = None  # the last poll worked, but look at this
+
+
+@dataclass(frozen=True)
+class Dirty:
+    """What stored entries changed since the outputs were last published: the categories,
+    language tags ("" for none) and sources of every entry written or removed, before and
+    after. Publishing renders only the outputs these touch."""
+
+    categories: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.categories or self.languages or self.sources)
+
+    def __or__(self, other: Dirty) -> Dirty:
+        return Dirty(self.categories | other.categories, self.languages | other.languages,
+                     self.sources | other.sources)
+
+    def __sub__(self, other: Dirty) -> Dirty:
+        return Dirty(self.categories - other.categories, self.languages - other.languages,
+                     self.sources - other.sources)
+
+    @classmethod
+    def of(cls, entries: Iterable[StoredEntry]) -> Dirty:
+        found = list(entries)
+        return cls(frozenset(c for e in found for c in e.categories),
+                   frozenset(e.language or "" for e in found),
+                   frozenset(e.source_id for e in found))
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,29 @@
-"""Rebuild every output from the store; write only the files whose bytes changed."""
+"""Render the outputs that changed entries touch; write only files whose bytes changed.
+
+The store's dirty markers (models.Dirty) say which categories, languages and sources the
+entries written since the last publish belong to (before and after a change). A feed is
+rendered when its category (any, for the combined feeds) and its language are touched; the
+site's pages when anything is (each shows every category's count); the status outputs
+always. ``dirty=None`` renders everything (a first build, a changed config).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
 from .config import Settings
-from .files import write_if_changed
 from .history import paginate
-from .models import SourceHealth, StoredEntry
+from .models import Dirty, SourceHealth, StoredEntry
 from .render import FeedSpec
 from .render.atom import render_atom, render_rss, render_status_atom
 from .render.html import PageEntry, Site, render_river, render_sources, strings
 from .render.jsonfeed import render_json_feed
 from .render.opml import render_feeds_opml, render_sources_opml
 from .render.status import render_status
+from .sink import Sink
 from .store import Store
 from .taxonomy import Taxonomy, primary_language
 
@@ -68,24 +75,24 @@ def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dic
                 for e in entries[:limit]]
 
     home = hub.language
+    everything = store.entries()  # newest first; every river below is a slice of it
     out = {"favicon.svg": FAVICON,
            "index.html": render_river(site(home), hub.title, home, "all", "",
-                                      page(store.entries(), home))}
+                                      page(everything, home))}
     for cid in taxonomy.ids:
         label = taxonomy.label(cid, home)
         out[f"category/{cid}.html"] = render_river(site(home), label, home, cid, "../",
                                                    page(store.entries(category=cid), home))
     for lang in languages:
-        entries = [e for e in store.entries() if primary_language(e.language or home) == lang]
+        entries = [e for e in everything if primary_language(e.language or home) == lang]
         out[f"{lang}/index.html"] = render_river(site(lang), f"{hub.title} ({lang})", lang,
                                                  f"{lang}/all", "../", page(entries, lang))
     return out
 
 
-def feed_urls(settings: Settings, paths: Sequence[Path]) -> list[str]:
+def feed_urls(settings: Settings, paths: Sequence[PurePosixPath]) -> list[str]:
     """The public URLs of the feeds among ``paths`` (the operator feed and status excluded)."""
-    out_dir = settings.output.dir
-    names = [str(p.relative_to(out_dir)) for p in paths]
+    names = [str(p) for p in paths]
     return [settings.hub.base_url + n for n in names
             if n.endswith((".atom", ".rss", ".json")) and not n.startswith("archive/")
             and n not in ("status.json", "status.atom")]
@@ -116,10 +123,22 @@ def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[St
     return [e for e in entries if primary_language(e.language or default) == spec.only_language]
 
 
+def touches(spec: FeedSpec, dirty: Dirty | None, home: str) -> bool:
+    """Whether entries changed under ``dirty`` can show in the feed ``spec``."""
+    if dirty is None:
+        return True
+    if spec.category is not None and spec.category not in dirty.categories:
+        return False
+    return bool(dirty) and (spec.only_language is None or any(
+        primary_language(tag or home) == spec.only_language for tag in dirty.languages))
+
+
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
                    websub: dict[str, Any] | None = None,
-                   on_disk: Callable[[str], bool] = lambda name: False) -> dict[str, bytes]:
-    """Every output file name -> its bytes; deterministic for a given store.
+                   on_disk: Callable[[str], bool] = lambda name: False,
+                   dirty: Dirty | None = None) -> dict[str, bytes]:
+    """Output file name -> bytes, for the outputs ``dirty`` touches (None: every one);
+    deterministic for a given store.
 
     Sealed archive pages (their successor is ``on_disk``) are left out: they never change,
     so rendering them again on every build would be wasted work."""
@@ -132,6 +151,8 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     counts = _category_counts(store, taxonomy)
     by_category: dict[str | None, list[StoredEntry]] = {}  # shared by the language feeds
     for spec in specs + by_language:
+        if not touches(spec, dirty, settings.hub.language):
+            continue
         if spec.category not in by_category:
             by_category[spec.category] = store.entries(category=spec.category)
         entries = _select(by_category[spec.category], spec, settings.hub.language)
@@ -146,8 +167,10 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
                 continue  # sealed in an earlier build: never rendered or written again
             out[f"{page.spec.name}.atom"] = render_atom(page.spec, list(page.entries),
                                                         settings, taxonomy, names)
-    out.update(render_site(settings, store, taxonomy, names, counts))
-    out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
+    if dirty is None or dirty:
+        out.update(render_site(settings, store, taxonomy, names, counts))
+    if dirty is None:
+        out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
     out.update(render_status_outputs(settings, store, health, websub))
     return out
 
@@ -169,21 +192,18 @@ def render_status_outputs(settings: Settings, store: Store, health: Sequence[Sou
             "status.atom": render_status_atom(store.events(STATUS_EVENTS), settings, names)}
 
 
-def publish(settings: Settings, store: Store, health: Sequence[SourceHealth],
-            websub: dict[str, Any] | None = None, entries_changed: bool = True) -> list[Path]:
-    """Write the outputs that changed; return their paths. Without ``entries_changed``
-    only the status outputs are rendered (every other output is as the last publish left
-    it, unless it is missing from disk)."""
-    out_dir = settings.output.dir
-    changed = []
-    if not entries_changed and not (out_dir / "index.html").exists():
-        entries_changed = True  # an output dir emptied under us: build it whole again
+def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], sink: Sink,
+            websub: dict[str, Any] | None = None, dirty: Dirty | None = None
+            ) -> list[PurePosixPath]:
+    """Write the outputs ``dirty`` touches (None: all) whose bytes changed; their names.
+    An output missing from the sink is rendered again whatever ``dirty`` says."""
+    if dirty is not None and not sink.exists(PurePosixPath("index.html")):
+        dirty = None  # an output dir emptied under us: build it whole again
     outputs = render_outputs(settings, store, health, websub,
-                             on_disk=lambda name: (out_dir / name).exists()) \
-        if entries_changed else render_status_outputs(settings, store, health, websub)
+                             lambda name: sink.exists(PurePosixPath(name)), dirty)
+    changed = []
     for name, data in outputs.items():  # in order: an archive page before its successor
-        path = out_dir / name
-        if write_if_changed(path, data):
-            changed.append(path)
-    log.info("published %d changed file(s) in %s", len(changed), out_dir)
+        if sink.write(PurePosixPath(name), data):
+            changed.append(PurePosixPath(name))
+    log.info("published %d changed file(s) in %s", len(changed), sink.describe())
     return changed

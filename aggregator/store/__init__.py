@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from ..models import SourceEvent, SourceState, StoredEntry
+from ..models import Dirty, SourceEvent, SourceState, StoredEntry
 
 
 class Store(Protocol):
@@ -92,6 +92,15 @@ class Store(Protocol):
     def revision(self) -> int:
         """Changes whenever entries are written or removed through this object: what was
         rendered from entries at one revision is still current at the same revision."""
+        ...
+
+    def dirty(self) -> Dirty:
+        """What entries changed since ``clear_dirty`` last took it (models.Dirty): kept with
+        the entries, so a publish that never happened is not forgotten by a restart."""
+        ...
+
+    def clear_dirty(self, published: Dirty) -> None:
+        """Publishing rendered ``published``: drop those markers (later ones stay)."""
         ...
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..models import SourceEvent, SourceState, StoredEntry
+from ..models import Dirty, SourceEvent, SourceState, StoredEntry
 from ..similarity import Bucket, bucket_item, bucket_keys
 
 MAX_EVENTS = 500  # health events kept; older ones are dropped
@@ -40,6 +40,7 @@ class MemoryStore:
         self._shown_by_category: Counter[str] = Counter()  # entries(category) lengths
         self._shown_by_source: Counter[str] = Counter()  # entries(source_id) lengths
         self._schedule: list[tuple[datetime, str]] = []  # (next check, source id), sorted
+        self._dirty = Dirty()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -130,6 +131,12 @@ class MemoryStore:
     def revision(self) -> int:
         return self._revision
 
+    def dirty(self) -> Dirty:
+        return self._dirty
+
+    def clear_dirty(self, published: Dirty) -> None:
+        self._dirty = self._dirty - published
+
     # -- writes ------------------------------------------------------------------------------
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
@@ -137,6 +144,8 @@ class MemoryStore:
               forgotten: Sequence[str] = ()) -> None:
         if entries or removed:
             self._revision += 1
+            before = (self._entries.get(k) for k in [*(e.key for e in entries), *removed])
+            self._dirty = self._dirty | Dirty.of(entries) | Dirty.of(e for e in before if e)
         for e in entries:
             self._index(e)
         for key in removed:
@@ -153,8 +162,8 @@ class MemoryStore:
         self._events = (self._events + list(events))[-MAX_EVENTS:]
 
     def load(self, entries: Iterable[StoredEntry] = (), states: Iterable[SourceState] = (),
-             events: Iterable[SourceEvent] = (), tombstones: dict[str, datetime] | None = None
-             ) -> None:
+             events: Iterable[SourceEvent] = (), tombstones: dict[str, datetime] | None = None,
+             dirty: Dirty | None = None) -> None:
         """Index what a backend read from disk (not a change: the revision stays)."""
         for e in entries:
             self._index(e)
@@ -163,6 +172,7 @@ class MemoryStore:
             self._states[s.source_id] = s
         self._events = (self._events + list(events))[-MAX_EVENTS:]
         self._tombstones.update(tombstones or {})
+        self._dirty = self._dirty | (dirty or Dirty())
 
     def close(self) -> None:
         pass

@@ -26,7 +26,7 @@ from typing import Any
 from tinydb import TinyDB
 
 from ..exceptions import StoreCorrupt, StoreError, StoreLocked
-from ..models import SourceEvent, SourceState, StoredEntry
+from ..models import Dirty, SourceEvent, SourceState, StoredEntry
 from . import disk
 from .codec import (
     entry_from_dict,
@@ -85,12 +85,15 @@ class TinyDBStore:
             meta = self._meta()
             self._revision = int(meta.get("revision", 0))
             self._counts: dict[str, dict[str, int]] = meta.get("counts") or {}
+            marks = meta.get("dirty") or {}
+            dirty = Dirty(*(frozenset(marks.get(k) or ()) for k in (
+                "categories", "languages", "sources")))
             self._legacy = ENTRIES in doc  # format 1: entries in the main file
             self._index.load(
                 states=[state_from_dict(d) for d in self._db.table(SOURCES).all()],
                 events=[event_from_dict(d) for d in self._db.table(EVENTS).all()],
                 tombstones={d["key"]: datetime.fromisoformat(d["published"])
-                            for d in self._db.table(TOMBSTONES).all()})
+                            for d in self._db.table(TOMBSTONES).all()}, dirty=dirty)
             if self._legacy:
                 self._read_entries()
 
@@ -144,6 +147,16 @@ class TinyDBStore:
     @property
     def revision(self) -> int:
         return self._revision
+
+    def dirty(self) -> Dirty:
+        return self._index.dirty()
+
+    def clear_dirty(self, published: Dirty) -> None:
+        if self.readonly or not published:
+            return  # a reader's publish leaves the markers for the writer's
+        self._check_still_ours()
+        self._index.clear_dirty(published)
+        self._write(set())
 
     def count(self, category: str | None = None, source_id: str | None = None) -> int:
         if self._entries_read or (category is not None and source_id is not None):
@@ -204,12 +217,15 @@ class TinyDBStore:
         index = self._read_entries() if entries or removed else self._index
         touched = {e.source_id for e in entries}
         touched |= {gone.source_id for gone in map(index.get, removed) if gone is not None}
-        if self._legacy:
-            touched |= set(index.count_by_source())
         self._check_still_ours()
         index.apply(entries, states, events, removed, forgotten)
         if entries or removed:
             self._revision += 1
+        self._write(touched)
+
+    def _write(self, touched: set[str]) -> None:
+        if self._legacy:  # the first write of a one-file store moves every entry to shards
+            touched = touched | set(self._index.count_by_source())
         try:
             disk.write_files(self.path, self._files(touched))
         except BaseException:
@@ -232,8 +248,12 @@ class TinyDBStore:
         counts = index.counts() if self._entries_read else self._counts
         self._counts = counts
         states = sorted(index.source_states().values(), key=lambda s: s.source_id)
+        dirty = index.dirty()
+        marks = {"categories": sorted(dirty.categories), "languages": sorted(dirty.languages),
+                 "sources": sorted(dirty.sources)}
         return _document({
-            META: [{"format": disk.FORMAT, "revision": self._revision, "counts": counts}],
+            META: [{"format": disk.FORMAT, "revision": self._revision, "counts": counts,
+                    "dirty": marks}],
             SOURCES: [state_to_dict(s) for s in states],
             EVENTS: [event_to_dict(e) for e in reversed(index.events(MAX_EVENTS))],
             TOMBSTONES: [{"key": k, "published": v.isoformat()}
