@@ -15,12 +15,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .core import Aggregator
+from .core import Aggregator, check_config, explanation_text, import_sources, serve
 from .dates import iso
 from .exceptions import AggregatorError, ConfigError
 from .models import CycleReport, SourceHealth, StoredEntry
 from .progress import TerminalProgress
-from .taxonomy import Taxonomy
 from .version import __version__
 
 log = logging.getLogger("aggregator")
@@ -135,19 +134,11 @@ def setup_logging(args: argparse.Namespace) -> None:
 # -- commands --------------------------------------------------------------------------------
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from .config import load_settings
-    from .netguard import NetworkPolicy
-
-    settings = load_settings(config_path(args))
+    settings, warnings = check_config(config_path(args))
     print(f"{settings.config_path}: ok ({len(settings.sources)} sources, "
           f"{len(settings.categories)} categories)")
-    policy = NetworkPolicy.from_settings(settings.poll.allow_private_networks,
-                                         settings.poll.allow_hosts)
-    for source in settings.sources:
-        reason = policy.refuses(source.url) if source.url else None
-        if reason:
-            print(f"warning: source {source.id}: {reason}: every fetch will be refused "
-                  "(allow it with poll.allow_hosts)")
+    for warning in warnings:
+        print(f"warning: {warning}")
     return EXIT_OK
 
 
@@ -187,39 +178,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .config import load_settings
-    from .server import make_server
-
-    settings = load_settings(config_path(args))
-    settings.output.dir.mkdir(parents=True, exist_ok=True)
-    server = make_server(settings.output.dir, settings.serve.host, settings.serve.port)
-    log.info("serving %s at http://%s:%d/", settings.output.dir, *server.server_address[:2])
-    stop = _stop_on_signals()
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    stop.wait()
-    server.shutdown()
-    server.server_close()
+    serve(config_path(args), _stop_on_signals())
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .scheduler import PollService
-    from .server import serve_in_background
-
     with Aggregator.from_config(config_path(args)) as agg:
-        settings = agg.settings
-        agg.publish()  # serve what the store already holds right away
-        server = serve_in_background(settings.output.dir, settings.serve.host,
-                                     settings.serve.port)
-        log.info("serving %s at http://%s:%d/", settings.output.dir, *server.server_address[:2])
-        service = PollService(agg)
-        stop = _stop_on_signals()
-        service.start()
-        stop.wait()
-        log.info("stopping: waiting for the current cycle to finish")
-        service.stop()
-        server.shutdown()
-        server.server_close()
+        agg.run(_stop_on_signals())
     log.info("stopped")
     return EXIT_OK
 
@@ -245,16 +210,12 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .config import load_settings
-    from .opml_import import import_opml
-
     path = config_path(args)
-    load_settings(path)  # the config must be valid before we touch it
     try:
         opml = args.opml.read_bytes()
     except OSError as e:
         raise ConfigError(f"{args.opml}: cannot read: {e.strerror or e}") from e
-    report = import_opml(path, opml, args.kind)
+    report = import_sources(path, opml, args.kind)
     for source_id in report.added:
         print(f"added {source_id}")
     for why in report.skipped:
@@ -264,11 +225,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import as_text, explain
-
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
-        info = explain(agg.settings, agg.store, args.entry)
-    print(json.dumps(info, ensure_ascii=False, indent=2) if args.json else as_text(info))
+        info = agg.explain(args.entry)
+    print(json.dumps(info, ensure_ascii=False, indent=2) if args.json else explanation_text(info))
     return EXIT_OK
 
 
@@ -286,9 +245,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def print_unmapped(agg: Aggregator, as_json: bool) -> int:
     """Raw category words per source that map to no hub category, most frequent first."""
-    states = agg.store.source_states()
-    words = {s.id: states[s.id].unmapped if s.id in states else {}
-             for s in agg.settings.sources}
+    words = agg.unmapped()
     if as_json:
         print(json.dumps(words, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -315,10 +272,6 @@ def print_status(health: Sequence[SourceHealth]) -> None:
 
 def cmd_entries(args: argparse.Namespace) -> int:
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
-        if args.category and args.category not in Taxonomy(agg.settings.categories).ids:
-            raise ConfigError(f"unknown category id {args.category!r}")
-        if args.source:
-            agg.settings.source(args.source)
         if args.count and not args.include_duplicates:  # the store keeps counts
             print(agg.count_entries(category=args.category, source_id=args.source))
             return EXIT_OK

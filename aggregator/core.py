@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from types import TracebackType
+from typing import Any
 
 from .config import Settings, SourceSettings, load_settings
 from .dates import iso
 from .exceptions import ConfigError
+from .explain import as_text as explanation_text
+from .explain import explain
 from .fetch import Fetcher
 from .heap import give_back, limit_arenas
 from .language import LanguageChooser
 from .lifecycle import reenable, state_label
 from .models import CycleReport, Dirty, SourceEvent, SourceHealth, SourceState, StoredEntry
-from .netguard import Resolver
+from .netguard import NetworkPolicy, Resolver
+from .opml_import import ImportReport, import_opml
 from .parsepool import ParsePool
 from .publish import feed_urls, publish
 from .retention import plan_pruning
+from .server import serve_in_background
 from .sink import DirectorySink
 from .store import Store, open_store
 from .taxonomy import Taxonomy
 from .update import Poller, Progress
 from .version import __version__
 from .websub import WebSubPublisher
+
+log = logging.getLogger("aggregator")
+
+__all__ = ["Aggregator", "check_config", "explanation_text", "import_sources", "serve"]
 
 BUILD_ID = PurePosixPath(".build-id")  # in the outputs: what they were built with
 LEASE = timedelta(minutes=5)  # a claimed source is due again after this if never stored
@@ -130,17 +141,49 @@ class Aggregator:
         self.store.apply([], [state], [event])
         return state
 
+    def run(self, stop: threading.Event) -> None:
+        """The service: publish what is stored, serve the outputs, poll what is due on the
+        scheduler's ticks, until ``stop`` is set; the current cycle finishes first."""
+        from .scheduler import PollService  # the scheduler drives this facade
+
+        self.publish()  # serve what the store already holds right away
+        server = serve_in_background(self.settings.output.dir, self.settings.serve.host,
+                                     self.settings.serve.port)
+        log.info("serving %s at http://%s:%d/", self.settings.output.dir,
+                 *server.server_address[:2])
+        service = PollService(self)
+        service.start()
+        try:
+            stop.wait()
+            log.info("stopping: waiting for the current cycle to finish")
+        finally:
+            service.stop()
+            server.shutdown()
+            server.server_close()
+
+    def explain(self, ref: str) -> dict[str, Any]:
+        """Why an entry (key, id or link) is stored the way it is: explain.py."""
+        return explain(self.settings, self.store, ref)
+
+    def unmapped(self) -> dict[str, dict[str, int]]:
+        """Per source, its category words that map to no hub category, with counts."""
+        states = self.store.source_states()
+        return {s.id: dict(states[s.id].unmapped) if s.id in states else {}
+                for s in self.settings.sources}
+
     def events(self, limit: int = 100) -> list[SourceEvent]:
         return self.store.events(limit)
 
     def entries(self, category: str | None = None, source_id: str | None = None,
                 include_duplicates: bool = False) -> list[StoredEntry]:
+        self._check_filters(category, source_id)
         return self.store.entries(category=category, source_id=source_id,
                                   include_duplicates=include_duplicates)
 
     def count_entries(self, category: str | None = None, source_id: str | None = None
                       ) -> int:
         """How many ``entries(category, source_id)`` would list, without reading them."""
+        self._check_filters(category, source_id)
         return self.store.count(category=category, source_id=source_id)
 
     def due_sources(self) -> list[SourceSettings]:
@@ -167,6 +210,12 @@ class Aggregator:
         self.close()
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _check_filters(self, category: str | None, source_id: str | None) -> None:
+        if category is not None and category not in Taxonomy(self.settings.categories).ids:
+            raise ConfigError(f"unknown category id {category!r}")
+        if source_id is not None:
+            self.settings.source(source_id)
 
     def _select(self, source_ids: list[str], due_only: bool) -> list[SourceSettings]:
         if source_ids:
@@ -203,3 +252,36 @@ def _health(source: SourceSettings, location: str, state: SourceState | None, en
         adopted_url=state.adopted_url if state and state.adopted_from == source.url else None,
         identity=state.identity_reason and f"by link: {state.identity_reason}"
         if state else None, warning=state.warning if state else None)
+
+
+# -- commands that need no store -------------------------------------------------------------
+
+def check_config(path: Path) -> tuple[Settings, list[str]]:
+    """Validate a config file (ConfigError names every bad key); warnings besides."""
+    settings = load_settings(path)
+    policy = NetworkPolicy.from_settings(settings.poll.allow_private_networks,
+                                         settings.poll.allow_hosts)
+    warnings = []
+    for source in settings.sources:
+        reason = policy.refuses(source.url) if source.url else None
+        if reason:
+            warnings.append(f"source {source.id}: {reason}: every fetch will be refused "
+                            "(allow it with poll.allow_hosts)")
+    return settings, warnings
+
+
+def import_sources(config: Path, opml: bytes, kind: str | None) -> ImportReport:
+    """Add an OPML list's feeds to a valid config file, keeping its comments and order."""
+    load_settings(config)  # the config must be valid before we touch it
+    return import_opml(config, opml, kind)
+
+
+def serve(config: Path, stop: threading.Event) -> None:
+    """Serve the output directory until ``stop`` is set (no polling)."""
+    settings = load_settings(config)
+    settings.output.dir.mkdir(parents=True, exist_ok=True)
+    server = serve_in_background(settings.output.dir, settings.serve.host, settings.serve.port)
+    log.info("serving %s at http://%s:%d/", settings.output.dir, *server.server_address[:2])
+    stop.wait()
+    server.shutdown()
+    server.server_close()

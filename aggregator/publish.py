@@ -81,8 +81,8 @@ def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dic
                                       page(everything, home))}
     for cid in taxonomy.ids:
         label = taxonomy.label(cid, home)
-        out[f"category/{cid}.html"] = render_river(site(home), label, home, cid, "../",
-                                                   page(store.entries(category=cid), home))
+        out[f"category/{cid}.html"] = render_river(site(home), label, home, cid, "../", page(
+            store.entries(category=cid, limit=limit), home))
     for lang in languages:
         entries = [e for e in everything if primary_language(e.language or home) == lang]
         out[f"{lang}/index.html"] = render_river(site(lang), f"{hub.title} ({lang})", lang,

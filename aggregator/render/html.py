@@ -4,6 +4,7 @@ external assets; interface labels in the page's language."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,7 @@ class Site:
     counts: Mapping[str, int]
 
 
+@functools.cache  # compiled templates are kept: compiling them took most of a page's time
 def _environment() -> Environment:
     return Environment(loader=PackageLoader("aggregator", "templates"),
                        autoescape=select_autoescape(["html"]), trim_blocks=True,

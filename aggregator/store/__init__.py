@@ -42,8 +42,10 @@ class Store(Protocol):
     def tombstones(self) -> dict[str, datetime]: ...
 
     def entries(self, category: str | None = None, source_id: str | None = None,
-                include_duplicates: bool = False) -> list[StoredEntry]:
-        """Newest first, in a deterministic order."""
+                include_duplicates: bool = False, limit: int | None = None
+                ) -> list[StoredEntry]:
+        """Newest first (published, then updated, then key: deterministic); with
+        ``limit``, only the first ``limit`` of them."""
         ...
 
     def copies_of(self, key: str) -> list[StoredEntry]: ...

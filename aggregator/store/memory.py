@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -25,6 +26,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._entries: dict[str, StoredEntry] = {}
+        self._order: dict[str, tuple[float, float, str]] = {}  # key -> newest_first(entry)
         self._states: dict[str, SourceState] = {}
         self._by_category: dict[str, set[str]] = defaultdict(set)
         self._by_source: dict[str, set[str]] = defaultdict(set)
@@ -73,16 +75,19 @@ class MemoryStore:
         return [self._entries[k] for k in sorted(self._copies.get(key, ()))]
 
     def entries(self, category: str | None = None, source_id: str | None = None,
-                include_duplicates: bool = False) -> list[StoredEntry]:
+                include_duplicates: bool = False, limit: int | None = None
+                ) -> list[StoredEntry]:
         keys: Iterable[str] = self._entries.keys()
         if category is not None:
             keys = self._by_category.get(category, set())
         if source_id is not None:
             keys = set(keys) & self._by_source.get(source_id, set())
-        found = (self._entries[k] for k in keys)
         if not include_duplicates:
-            found = (e for e in found if e.duplicate_of is None)
-        return sorted(found, key=newest_first)
+            keys = (k for k in keys if self._entries[k].duplicate_of is None)
+        order = self._order.__getitem__  # sort keys computed once, when stored
+        if limit is not None:  # the newest few: a partial sort
+            return [self._entries[k] for k in heapq.nsmallest(limit, keys, key=order)]
+        return [self._entries[k] for k in sorted(keys, key=order)]
 
     def source_state(self, source_id: str) -> SourceState | None:
         return self._states.get(source_id)
@@ -151,6 +156,7 @@ class MemoryStore:
         for key in removed:
             gone = self._entries.pop(key, None)
             if gone is not None:
+                del self._order[key]
                 self._unindex(gone)
                 self._by_source[gone.source_id].discard(key)
                 self._tombstones[key] = gone.published
@@ -189,6 +195,7 @@ class MemoryStore:
         if old is not None:
             self._unindex(old)
         self._entries[e.key] = e
+        self._order[e.key] = newest_first(e)
         for c in e.categories:
             self._by_category[c].add(e.key)
             self._shown_by_category[c] += e.duplicate_of is None

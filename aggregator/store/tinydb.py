@@ -202,8 +202,9 @@ class TinyDBStore:
         return self._read_entries().copies_of(key)
 
     def entries(self, category: str | None = None, source_id: str | None = None,
-                include_duplicates: bool = False) -> list[StoredEntry]:
-        return self._read_entries().entries(category, source_id, include_duplicates)
+                include_duplicates: bool = False, limit: int | None = None
+                ) -> list[StoredEntry]:
+        return self._read_entries().entries(category, source_id, include_duplicates, limit)
 
     # -- writes ------------------------------------------------------------------------------
 
