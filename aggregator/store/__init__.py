@@ -1,8 +1,43 @@
-"""The Store protocol and ``open_store``.
+"""The Store protocol and ``open_store``: the contract every backend keeps.
 
-Every backend keeps the same contract (tests/test_store_contract.py runs on each): entries
-keyed by ``StoredEntry.key`` with lookups by category, source and canonical link; one
-``apply`` per cycle writes a batch of entries, source states and health events at once.
+tests/test_store.py and tests/test_dirty.py run the same contract tests on each backend
+(MemoryStore, the reference; TinyDBStore, the embedded default), pinning nothing of one.
+
+Data. Entries are keyed by ``StoredEntry.key`` (``<source id>:<digest>``); source states by
+source id; events are appended, the newest MAX_EVENTS kept; a removed entry leaves a
+tombstone (its key and date) until ``forgotten``.
+
+Time. Every datetime going in or coming out is timezone-aware UTC; the store never reads a
+clock: "now" is always the caller's argument.
+
+Order. Lists are deterministic: entries newest first (published, then updated, then key);
+lookups by canonical link, story and copies in key order; ``by_fingerprint`` oldest first;
+``due`` soonest first, then source id; events newest first.
+
+Cost. Bounded (independent of how many entries are stored): ``get``, ``is_tombstone``,
+``source_state``, ``due``/``claim_due`` (the due part of a schedule index), ``count`` with at
+most one filter, the ``count_by_*`` maps (kept as entries are written), ``by_fingerprint``
+(at most MAX_CANDIDATES), ``dirty``, ``revision``. Proportional to the answer:
+``by_canonical``, ``by_story``, ``copies_of``, ``published_between``, ``entries`` (plus a
+sort; ``limit`` makes it partial). ``source_states`` and ``tombstones`` grow with sources.
+A backend may read entries lazily (TinyDB does): only the entry reads pay for it.
+
+Atomicity. ``apply`` (and ``claim_due``, ``clear_dirty``) is one write: all of it is stored
+or none, also across a crash or kill -9; a failed write raises StoreError and leaves what
+is stored as it was. One outcome of one source is stored by one ``apply``
+(storing.apply_outcomes), so it is atomic on its own.
+
+Concurrency. One writer per store, readers beside it: TinyDB takes an exclusive lock for a
+writer (StoreLocked for a second one) and refuses to write over a file another process
+changed. Story resolution (dedup.plan reading the store, then ``apply``) runs under that one
+writer, so two sources posting one story at the same moment are resolved one after the
+other; a multi-writer backend must give the same guarantee (a unique story key or a lock
+around plan + apply).
+
+Errors. Opening: StoreCorrupt (the file is named and left untouched), StoreLocked,
+StoreError (unreadable). Writing: StoreError (read-only store, disk full, the file changed
+under us), StoreLocked (the lock file was removed). Reads of a corrupt shard raise
+StoreCorrupt naming it. Unknown keys or ids are not errors: ``None``, empty, or 0.
 """
 
 from __future__ import annotations
