@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import cssselect
 import yaml
 
 from .exceptions import ConfigError
@@ -106,6 +107,21 @@ class CategorySettings:
 
 
 @dataclass(frozen=True)
+class ScrapeSettings:
+    """How to read entries from a page with no feed: CSS selectors relative to each item."""
+
+    item: str
+    title: str
+    link: str | None = None
+    summary: str | None = None
+    date: str | None = None
+    categories: str | None = None
+    meta: str | None = None  # one element whose text ``pattern`` reads
+    pattern: re.Pattern[str] | None = None  # named groups: category, date
+    date_format: str = "day-first"  # day-first | month-first | a strptime format
+
+
+@dataclass(frozen=True)
 class SourceSettings:
     id: str
     name: str
@@ -117,6 +133,7 @@ class SourceSettings:
     category_map: dict[str, str] = field(default_factory=dict)
     interval: timedelta | None = None
     enabled: bool = True
+    scrape: ScrapeSettings | None = None
 
     def location(self, base: Path) -> str:
         """The URL we poll, or ``path:`` and the file relative to ``base`` (the config dir)."""
@@ -556,8 +573,8 @@ class _Checker:
 
     def source(self, data: Any, key: str, category_ids: set[str]) -> SourceSettings:
         d = self.mapping(data, key, {"id", "name", "url", "path", "kind", "language",
-                                     "categories", "category_map", "interval", "enabled"},
-                         {"id"})
+                                     "categories", "category_map", "interval", "enabled",
+                                     "scrape"}, {"id"})
         sid = self.string(d, key, "id") or ""
         if sid and not _SOURCE_ID.match(sid):
             self.error(f"{key}.id", f"must match [a-z0-9-]+ (got {sid!r})")
@@ -575,7 +592,53 @@ class _Checker:
             language=self.language(d, key, "language", None), categories=categories,
             category_map=self.category_map(d.get("category_map"), key, category_ids),
             interval=self.duration(d, key, "interval", None),
-            enabled=self.boolean(d, key, "enabled", True))
+            enabled=self.boolean(d, key, "enabled", True),
+            scrape=self.scrape(d["scrape"], f"{key}.scrape") if "scrape" in d else None)
+
+    def scrape(self, data: Any, key: str) -> ScrapeSettings | None:
+        d = self.mapping(data, key, {"item", "title", "link", "summary", "date", "categories",
+                                     "meta", "pattern", "date_format"}, {"item", "title"})
+        selectors = {name: self.selector(d, key, name) for name in (
+            "item", "title", "link", "summary", "date", "categories", "meta")}
+        pattern = self.pattern(d, key)
+        if pattern is not None and selectors["meta"] is None:
+            self.error(f"{key}.pattern", "needs meta: the element whose text it reads")
+        date_format = self.string(d, key, "date_format", "day-first") or "day-first"
+        if date_format not in ("day-first", "month-first") and "%" not in date_format:
+            self.error(f"{key}.date_format", "must be day-first, month-first or a strptime "
+                       f"format like %d.%m.%Y (got {date_format!r})")
+        if not (selectors["item"] and selectors["title"]):
+            return None
+        return ScrapeSettings(selectors["item"], selectors["title"], selectors["link"],
+                              selectors["summary"], selectors["date"], selectors["categories"],
+                              selectors["meta"], pattern, date_format)
+
+    def selector(self, d: dict[str, Any], key: str, name: str) -> str | None:
+        value = self.string(d, key, name)
+        if value is None:
+            return None
+        try:
+            cssselect.GenericTranslator().css_to_xpath(value)
+        except cssselect.SelectorError as e:
+            self.error(f"{key}.{name}", f"invalid CSS selector {value!r}: {e}")
+            return None
+        return value
+
+    def pattern(self, d: dict[str, Any], key: str) -> re.Pattern[str] | None:
+        value = self.string(d, key, "pattern")
+        if value is None:
+            return None
+        try:
+            compiled = re.compile(value)
+        except re.error as e:
+            self.error(f"{key}.pattern", f"invalid regular expression: {e}")
+            return None
+        unknown = set(compiled.groupindex) - {"category", "date"}
+        if unknown or not compiled.groupindex:
+            self.error(f"{key}.pattern", "needs named groups category and/or date (got "
+                       f"{', '.join(sorted(compiled.groupindex)) or 'none'})")
+            return None
+        return compiled
 
     def location(self, d: dict[str, Any], key: str) -> tuple[str | None, Path | None]:
         if ("url" in d) == ("path" in d):

@@ -26,6 +26,7 @@ from .limits import cap_feed
 from .models import EntryData, FeedMeta, Fetched, NotModified, ParsedFeed, SourceState
 from .outcome import ErrorKind, SourceError, SourceOutcome
 from .sanitize import safe_url
+from .scrape import scrape_page
 from .taxonomy import Taxonomy
 from .undated import place_undated
 
@@ -56,8 +57,7 @@ def ingest(source: SourceSettings, state: SourceState | None, tools: Tools, now:
         if isinstance(result, NotModified):
             log.info("source %s: not modified", source.id)
             return SourceOutcome(source.id, result, status=result.status, polled_url=url)
-        parsed = cap_feed(tools.parser(result.body, result.url, result.content_type),
-                          tools.settings.ingest)
+        parsed = cap_feed(_parse(source, result, tools), tools.settings.ingest)
     except FetchError as e:
         log.warning("source %s: fetch failed: %s", source.id, e)
         return SourceOutcome(source.id, error=SourceError(ErrorKind.FETCH, str(e)),
@@ -72,6 +72,14 @@ def ingest(source: SourceSettings, state: SourceState | None, tools: Tools, now:
             ErrorKind.INTERNAL, f"{type(e).__name__}: {e}"))
     log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format)
     return _read(source, state, tools, now, stored_links, result, parsed, url)
+
+
+def _parse(source: SourceSettings, result: Fetched, tools: Tools) -> ParsedFeed:
+    """A page with ``scrape:`` rules is read here (lxml, no recursion to fear); feeds go
+    to the injected parser (the bounded worker processes in the service)."""
+    if source.scrape is not None:
+        return scrape_page(result.body, result.url, source.scrape)
+    return tools.parser(result.body, result.url, result.content_type)
 
 
 def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: datetime,

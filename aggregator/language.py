@@ -8,6 +8,7 @@ needs it. See docs/decisions.md for the alternatives.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -40,9 +41,16 @@ class LanguageChooser:
     def _model(self) -> Any:
         with self._lock:
             if self._identifier is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-                identifier.set_languages(list(self.languages))
-                self._identifier = identifier
+                self._identifier = _identifier(self.languages)
             return self._identifier
+
+
+@functools.lru_cache(maxsize=8)
+def _identifier(languages: tuple[str, ...]) -> Any:
+    """The model takes a second to load: once per process and language set, not per
+    Aggregator (read-only once its languages are set, so shared between threads)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(languages))
+    return identifier

@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .models import Fetched, NotModified, SourceEvent, SourceState
+from .models import SCRAPED, Fetched, NotModified, SourceEvent, SourceState
 from .outcome import SourceOutcome
 
 MAX_INTERVAL = timedelta(days=1)  # ceiling for freshness hints and backoff
 HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
 JITTER = 0.1  # up to +10%, so sources with the same interval spread out
 FAILING_AFTER = 3
+EMPTY_AFTER = 3  # a scraped page that yields nothing this many times in a row: flagged
 ADOPT_AFTER = 3
 
 
@@ -50,7 +51,24 @@ def next_state(p: SourceOutcome, old: SourceState | None, interval: timedelta, n
     if p.error is not None:
         return _failed(state, p, interval, now)
     state, events = _succeeded(state, p, interval, now)
-    return _read_notes(state, p), events
+    state, empty = _count_empty(state, p, now)
+    return _read_notes(state, p), events + empty
+
+
+def _count_empty(state: SourceState, p: SourceOutcome, now: datetime
+                 ) -> tuple[SourceState, list[SourceEvent]]:
+    """A page whose selectors stop matching (a redesign) is flagged, not silently empty."""
+    if p.format != SCRAPED or isinstance(p.result, NotModified):
+        return state, []
+    runs = state.empty_runs + 1 if p.entries_read == 0 else 0
+    state = replace(state, empty_runs=runs)
+    if runs < EMPTY_AFTER:
+        return state, []
+    note = (f"the page's selectors matched nothing in {runs} polls in a row: has the page "
+            "been redesigned? Check the source's scrape: selectors")
+    state = replace(state, warning=note)
+    return state, [SourceEvent(state.source_id, "selectors-broken", now, note)] \
+        if runs == EMPTY_AFTER else []
 
 
 def _read_notes(state: SourceState, p: SourceOutcome) -> SourceState:

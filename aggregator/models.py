@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Literal
 
 SourceKind = Literal["member", "partner"]
+SCRAPED = "html-scrape"  # ParsedFeed.format of a page read by scrape: selectors
 Outcome = Literal["updated", "not_modified", "error", "deferred"]
-EventKind = Literal["failing", "recovered", "moved", "gone", "re-enabled"]
+EventKind = Literal["failing", "recovered", "moved", "gone", "re-enabled",
+                   "selectors-broken"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ class SourceState:
     ttl_minutes: int | None = None  # the feed's RSS <ttl>, kept for polls answered 304
     warning: str | None = None  # from the last successful poll (an https -> http redirect)
     host_hold: datetime | None = None  # its host's 429/503 Retry-After: the whole host waits
+    empty_runs: int = 0  # a scraped page's polls in a row whose selectors matched nothing
 
 
 @dataclass(frozen=True)

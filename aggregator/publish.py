@@ -188,7 +188,7 @@ def render_status_outputs(settings: Settings, store: Store, health: Sequence[Sou
                 languages, counts)
     return {"sources.html": render_sources(site, strings(home)["sources"], home, health),
             "sources.opml": render_sources_opml(settings, _subscribable(settings, store)),
-            "status.json": render_status(health, websub),
+            "status.json": render_status(health, websub, store.events(STATUS_EVENTS)),
             "status.atom": render_status_atom(store.events(STATUS_EVENTS), settings, names)}
 
 

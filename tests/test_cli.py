@@ -43,7 +43,7 @@ def test_help_for_each_command(command: str) -> None:
 
 def test_check_config(config: Path) -> None:
     result = cli("check-config", "--config", str(config))
-    assert result.returncode == 0 and "ok (7 sources, 5 categories)" in result.stdout
+    assert result.returncode == 0 and "ok (8 sources, 5 categories)" in result.stdout
 
 
 def test_check_config_warns_of_sources_every_fetch_will_refuse(examples_dir: Path) -> None:
@@ -74,9 +74,9 @@ def test_poll_prints_a_line_per_source_and_a_total(config: Path) -> None:
     result = cli("poll", "--config", str(config))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 8
+    assert len(lines) == 9
     assert lines[0].split()[:4] == ["sousse", "updated", "3", "new,"]
-    assert lines[-1] == "total: 7 sources, 20 new, 0 updated, 0 failed"
+    assert lines[-1] == "total: 8 sources, 25 new, 0 updated, 0 failed"
     assert result.stderr == ""  # not a terminal: no progress, and nothing went wrong
     assert (config.parent / "feeds" / "all.atom").is_file()
 
@@ -87,7 +87,7 @@ def test_config_before_or_after_the_command_and_from_env(config: Path) -> None:
     before = cli("--config", str(config), "entries", "--count").stdout
     env = cli("entries", "--count", env={"AGGREGATOR_CONFIG": str(config)}).stdout
     default = cli("entries", "--count", cwd=config.parent).stdout
-    assert after == before == env == default == "19\n"
+    assert after == before == env == default == "23\n"
 
 
 def test_poll_named_source_and_failures(examples_dir: Path) -> None:
@@ -105,12 +105,13 @@ def test_poll_named_source_and_failures(examples_dir: Path) -> None:
 def test_entries_filters_and_json(config: Path) -> None:
     cli("poll", "--config", str(config))
     count = cli("entries", "--category", "resilience", "--count", "--config", str(config))
-    assert count.stdout == "4\n"
+    assert count.stdout == "5\n"  # the blog's "Résilience, Resiliencia" post too
     listed = cli("entries", "--source", "durban", "--config", str(config)).stdout
     assert len(listed.strip().splitlines()) == 3 and "Go!Durban" in listed
     data = json.loads(cli("entries", "--json", "--category", "mobility",
                           "--config", str(config)).stdout)
-    assert {d["source"] for d in data} == {"durban", "bogota", "barcelona", "montreal"}
+    assert {d["source"] for d in data} == {"durban", "bogota", "barcelona", "montreal",
+                                           "network-blog"}
     assert all("mobility" in d["categories"] for d in data)
     bad = cli("entries", "--category", "sport", "--config", str(config))
     assert bad.returncode == 1 and "unknown category id 'sport'" in bad.stderr
@@ -126,7 +127,7 @@ def test_status_table_and_json(config: Path) -> None:
     assert sousse["last_success"] and sousse["next_check"] > sousse["last_attempt"]
     assert sousse["url"] == "path:examples/sousse-member-rss2.xml"  # no server paths shown
     table = cli("status", "--config", str(config)).stdout.splitlines()
-    assert table[0].split()[:2] == ["SOURCE", "STATE"] and len(table) == 8
+    assert table[0].split()[:2] == ["SOURCE", "STATE"] and len(table) == 9
 
 
 def test_build_rewrites_outputs_from_the_store(config: Path) -> None:
@@ -163,7 +164,7 @@ def test_progress_on_a_terminal(config: Path) -> None:
         shown += chunk
     os.close(leader)
     assert proc.returncode == 0
-    assert b"[7/7] sources polled, 20 new entries, 0 failed" in shown
+    assert b"[8/8] sources polled, 25 new entries, 0 failed" in shown
 
 
 def test_verbose_logs_name_each_source(config: Path) -> None:
@@ -183,7 +184,7 @@ def test_sources_enable(examples_dir: Path) -> None:
     status = json.loads(cli("status", "--json", "--config", str(config)).stdout)
     assert next(s for s in status if s["id"] == "durban")["state"] == "gone"
     polled = cli("poll", "--config", str(config)).stdout
-    assert "durban" not in polled and "total: 6 sources" in polled  # gone: not polled
+    assert "durban" not in polled and "total: 7 sources" in polled  # gone: not polled
     result = cli("sources", "enable", "durban", "--config", str(config))
     assert result.returncode == 0 and "durban: re-enabled" in result.stdout
     assert "durban" in cli("poll", "--config", str(config)).stdout
@@ -251,11 +252,13 @@ def test_merged_copies_stay_visible(config: Path) -> None:
     total = int(cli("entries", "--count", "--config", str(config)).stdout)
     every = int(cli("entries", "--count", "--include-duplicates", "--config",
                     str(config)).stdout)
-    assert every == total + 1  # the partner's cross-post of Sousse's plan
-    copies = [d for d in json.loads(cli("entries", "--json", "--include-duplicates",
-                                        "--config", str(config)).stdout) if d["duplicate_of"]]
-    assert [c["source"] for c in copies] == ["resilience-programme"]
-    assert copies[0]["merge_reason"].startswith("same link as sousse:")
+    assert every == total + 2  # the partner's cross-post of Sousse's plan; the blog's repost
+    copies = {d["source"]: d for d in json.loads(cli(
+        "entries", "--json", "--include-duplicates", "--config", str(config)).stdout)
+        if d["duplicate_of"]}
+    assert sorted(copies) == ["network-blog", "resilience-programme"]
+    assert copies["resilience-programme"]["merge_reason"].startswith("same link as sousse:")
+    assert copies["network-blog"]["merge_reason"].startswith("same link as migration-")
     status = {s["id"]: s for s in json.loads(cli("status", "--json", "--config",
                                                  str(config)).stdout)}
     assert status["resilience-programme"]["merged"] == 1 and status["sousse"]["merged"] == 0

@@ -36,9 +36,9 @@ def test_every_output_exists(polled: Aggregator) -> None:
 
 def test_store_holds_each_story_once(polled: Aggregator) -> None:
     stored = polled.store.entries(include_duplicates=True)
-    assert len(stored) == 20  # every entry of the 7 feeds
+    assert len(stored) == 25  # every entry of the 7 feeds and the scraped page
     primaries = polled.store.entries()
-    assert len(primaries) == 19  # the cross-post is one story
+    assert len(primaries) == 23  # each cross-post is one story
     plan = [e for e in primaries if "plan-resilience-inondations" in (e.link or "")]
     assert len(plan) == 1
     assert plan[0].source_id == "sousse"  # the member published first
@@ -220,7 +220,7 @@ def test_failing_sources_do_not_stop_the_others(tmp_path: Path,
     assert results["missing"].error == "fetch failed: HTTP 404 Not Found"
     assert results["garbage"].error.startswith("parse failed: not a feed")
     assert results["refused"].error.startswith("fetch failed: connection failed")
-    assert report.new == 20  # every good source was stored
+    assert report.new == 25  # every good source was stored
     assert health["missing"].http_status == 404 and health["missing"].failures == 1
     assert health["missing"].state == "backing off"
     assert health["sousse"].state == "active" and health["sousse"].entries == 3
@@ -236,7 +236,7 @@ def test_path_sources_of_the_shipped_layout(examples_dir: Path) -> None:
     with Aggregator(load_settings(config), parse_processes=0) as agg:
         report = agg.update()
         agg.publish()
-        assert report.failed == 0 and report.new == 20
+        assert report.failed == 0 and report.new == 25
         barcelona = agg.entries(source_id="barcelona")
     # a relative link in a local file resolves against the feed's own link
     assert "https://ajuntament.barcelona.example/noticias/supermanzanas-movilidad" in {

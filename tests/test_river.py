@@ -46,7 +46,7 @@ def test_per_language_outputs(examples_dir: Path) -> None:
                 assert langs <= {lang}
             seen[lang] = len(assert_valid_atom((out / lang / "all.atom").read_bytes())
                              .findall("a:entry", NS))
-        assert sum(seen.values()) == len(agg.store.entries()) == 19
+        assert sum(seen.values()) == len(agg.store.entries()) == 23
         es = assert_valid_atom((out / "es" / "resilience.atom").read_bytes())
         assert es.findtext("a:title", namespaces=NS).endswith("Resiliencia (es)")
         labels = {c.get("label") for c in es.iterfind("a:entry/a:category", NS)}

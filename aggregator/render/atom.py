@@ -215,7 +215,8 @@ def _source(origin: FeedMeta, e: StoredEntry, settings: Settings,
 
 
 _EVENT_TITLES = {"failing": "is failing", "recovered": "recovered", "moved": "moved",
-                 "gone": "is gone (HTTP 410)", "re-enabled": "was re-enabled"}
+                 "gone": "is gone (HTTP 410)", "re-enabled": "was re-enabled",
+                 "selectors-broken": "page matches its selectors no more"}
 
 
 def render_status_atom(events: Sequence[SourceEvent], settings: Settings,
