@@ -15,7 +15,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .core import Aggregator, check_config, explanation_text, import_sources, serve
+from .core import (
+    Aggregator,
+    add_source,
+    check_config,
+    explanation_text,
+    import_sources,
+    remove_source,
+    serve,
+    set_source_enabled,
+)
 from .dates import iso
 from .exceptions import AggregatorError, ConfigError
 from .models import CycleReport, SourceHealth, StoredEntry
@@ -104,6 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
                                help="poll a gone or failing source again",
                                description="poll a gone or failing source again")
     enable.add_argument("source_id", metavar="ID")
+    disable = action.add_parser("disable", parents=[common],
+                                help="stop polling a source (enabled: false in the config)",
+                                description="stop polling a source (enabled: false in the "
+                                            "config; its entries stay)")
+    disable.add_argument("source_id", metavar="ID")
+    adder = action.add_parser("add", parents=[common],
+                              help="find a site's feed and add it to the config",
+                              description="find the feed of URL (the URL itself, the page's "
+                                          "announced feeds, common paths) and add it to the "
+                                          "config, comments and order kept")
+    adder.add_argument("url", metavar="URL")
+    adder.add_argument("--id", dest="new_id", metavar="ID", help="source id (default: from "
+                                                                 "the feed's title)")
+    adder.add_argument("--kind", choices=["member", "partner"], default="member")
+    adder.add_argument("--category", metavar="ID", help="default category of its entries")
+    action.add_parser("list", parents=[common], help="list the configured sources",
+                      description="list the configured sources")
+    remover = action.add_parser("remove", parents=[common],
+                                help="take a source out of the config",
+                                description="take a source out of the config (its stored "
+                                            "entries age out with retention)")
+    remover.add_argument("source_id", metavar="ID")
     importer = action.add_parser("import", parents=[common],
                                  help="add the feeds of an OPML file to the config",
                                  description="add the feeds of an OPML file to the config "
@@ -201,11 +232,76 @@ def _stop_on_signals() -> threading.Event:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    if args.action == "import":
-        return cmd_import(args)
-    with Aggregator.from_config(config_path(args)) as agg:
+    actions: dict[str, Callable[[argparse.Namespace], int]] = {
+        "import": cmd_import, "add": cmd_add, "list": cmd_list, "remove": cmd_remove,
+        "enable": cmd_enable, "disable": cmd_disable}
+    return actions[args.action](args)
+
+
+def cmd_enable(args: argparse.Namespace) -> int:
+    path = config_path(args)
+    if set_source_enabled(path, args.source_id, True):
+        print(f"{args.source_id}: enabled in {path}")
+    with Aggregator.from_config(path) as agg:
         state = agg.enable_source(args.source_id)
     print(f"{state.source_id}: re-enabled; it is polled at the next tick")
+    return EXIT_OK
+
+
+def cmd_disable(args: argparse.Namespace) -> int:
+    path = config_path(args)
+    changed = set_source_enabled(path, args.source_id, False)
+    print(f"{args.source_id}: {'disabled' if changed else 'already disabled'} in {path}; "
+          "its stored entries stay")
+    return EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    path = config_path(args)
+    found, added = add_source(path, args.url, args.new_id, args.kind, args.category)
+    for i, feed in enumerate(found.feeds):
+        mark = "added" if i == 0 and added else "found"
+        print(f"{mark}: {feed.url}  ({feed.format}, {feed.entries} entries, "
+              f"{feed.title or 'untitled'})")
+    if added:
+        print(f"source {added} added to {path}" + (
+            "; to add another of these feeds: aggregator sources add <its URL>"
+            if len(found.feeds) > 1 else ""))
+        return EXIT_OK
+    print(f"no feed found at {args.url}. If it is a news listing, read it with selectors:\n"
+          + SCRAPE_SUGGESTION.format(url=args.url), file=sys.stderr)
+    return EXIT_ERROR
+
+
+SCRAPE_SUGGESTION = """  - id: my-source
+    name: "..."
+    url: "{url}"
+    kind: member
+    scrape:
+      item: "article"          # one match per post
+      title: "h2 a"            # its title (text)
+      link: "h2 a"             # its link (href)
+      summary: "p"             # optional
+      date: "time"             # optional: datetime attribute or text
+      # meta: "p.meta"         # optional, with pattern: '^(?P<category>.*?) - (?P<date>.+)$'"""
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    settings, _ = check_config(config_path(args))
+    base = settings.config_path.parent
+    width = max((len(s.id) for s in settings.sources), default=0)
+    for s in settings.sources:
+        flags = ", ".join(f for f, on in (("disabled", not s.enabled),
+                                          ("scraped", s.scrape is not None)) if on)
+        print(f"{s.id:<{width}}  {s.kind:<7}  {s.location(base)}" + (f"  [{flags}]"
+                                                                     if flags else ""))
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    path = config_path(args)
+    remove_source(path, args.source_id)
+    print(f"{args.source_id}: removed from {path}; its stored entries age out with retention")
     return EXIT_OK
 
 

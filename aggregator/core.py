@@ -30,6 +30,7 @@ from .taxonomy import Taxonomy
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .discover import Discovery
     from .fetch import Fetcher
     from .netguard import Resolver
     from .opml_import import ImportReport
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aggregator")
 
-__all__ = ["Aggregator", "check_config", "explanation_text", "import_sources", "serve"]
+__all__ = ["Aggregator", "add_source", "check_config", "explanation_text", "import_sources",
+           "remove_source", "serve", "set_source_enabled"]
 
 BUILD_ID = PurePosixPath(".build-id")  # in the outputs: what they were built with
 LEASE = timedelta(minutes=5)  # a claimed source is due again after this if never stored
@@ -296,7 +298,7 @@ def check_config(path: Path) -> tuple[Settings, list[str]]:
 def import_sources(config: Path, opml: bytes, kind: str | None) -> ImportReport:
     """Add an OPML list's feeds to a valid config file, keeping its comments and order."""
     from .opml_import import import_opml
-    load_settings(config)  # the config must be valid before we touch it
+
     return import_opml(config, opml, kind)
 
 
@@ -317,3 +319,57 @@ def explanation_text(info: dict[str, Any]) -> str:
     from .explain import as_text
 
     return as_text(info)
+
+
+def add_source(config: Path, url: str, source_id: str | None = None, kind: str = "member",
+               category: str | None = None) -> tuple[Discovery, str | None]:
+    """Find the feeds of ``url`` (the hub's own fetcher) and add the first to the config;
+    the discovery, and the id it was added under (None: no feed found, nothing added)."""
+    from .config_edit import edit_config
+    from .discover import discover
+    from .fetch import Fetcher
+    from .opml_import import slug, unique
+
+    settings = load_settings(config)
+    fetcher = Fetcher.create(settings, None, utcnow)
+    try:
+        found = discover(url, fetcher)
+    finally:
+        fetcher.close()
+    if not found.feeds:
+        return found, None
+    feed = found.feeds[0]
+    if feed.url in {s.url for s in settings.sources}:
+        raise ConfigError(f"{feed.url} is already configured")
+    new_id = source_id or unique(slug(feed.title or feed.url), {s.id for s in settings.sources})
+    entry: dict[str, Any] = {"id": new_id, "name": feed.title or new_id, "url": feed.url,
+                             "kind": kind}
+    if category:
+        entry["categories"] = [category]
+    with edit_config(config) as doc:
+        doc["sources"].append(entry)
+    return found, new_id
+
+
+def remove_source(config: Path, source_id: str) -> None:
+    """Take a source out of the config (its stored entries age out with retention)."""
+    from .config_edit import edit_config, source_at
+
+    with edit_config(config) as doc:
+        del doc["sources"][source_at(doc, source_id)]
+
+
+def set_source_enabled(config: Path, source_id: str, enabled: bool) -> bool:
+    """Set ``enabled:`` of a source in the config; whether it changed."""
+    from .config_edit import Unchanged, edit_config, source_at
+
+    with edit_config(config) as doc:
+        source = doc["sources"][source_at(doc, source_id)]
+        if bool(source.get("enabled", True)) == enabled:
+            raise Unchanged
+        if enabled:
+            del source["enabled"]  # the default
+        else:
+            source["enabled"] = False
+        return True
+    return False
