@@ -19,6 +19,7 @@ from .core import (
     Aggregator,
     add_source,
     check_config,
+    check_url,
     explanation_text,
     import_sources,
     remove_source,
@@ -104,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     entries.add_argument("--include-duplicates", action="store_true",
                          help="also list the copies merged into another source's story")
     add("check-config", cmd_check_config, "validate the config file")
+    check = add("check", cmd_check, "read a feed or page as the hub would, store nothing")
+    check.add_argument("url", metavar="URL")
+    check.add_argument("--json", action="store_true", help="print JSON")
     explain = add("explain", cmd_explain, "why an entry was merged and how it was categorized")
     explain.add_argument("entry", metavar="ENTRY", help="entry key, published id or link")
     explain.add_argument("--json", action="store_true", help="print JSON")
@@ -171,6 +175,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"warning: {warning}")
     return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    report = check_url(config_path(args), args.url)
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(f"{report.url}: {report.format or 'unreadable'}, {report.entries} entries")
+        for f in report.findings:
+            print(f"{f.severity:<8} {f.code:<20} {f.message}")
+    return EXIT_OK if report.ok else EXIT_ERROR
 
 
 def cmd_poll(args: argparse.Namespace) -> int:

@@ -48,4 +48,4 @@ def source_at(doc: Any, source_id: str) -> int:
     for i, source in enumerate(doc.get("sources") or []):
         if source.get("id") == source_id:
             return i
-    raise ConfigError(f"unknown source id: {source_id}")
+    raise ConfigError(f"no source with id {source_id!r}")

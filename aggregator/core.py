@@ -30,6 +30,7 @@ from .taxonomy import Taxonomy
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .check import Finding, Report
     from .discover import Discovery
     from .fetch import Fetcher
     from .netguard import Resolver
@@ -40,8 +41,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aggregator")
 
-__all__ = ["Aggregator", "add_source", "check_config", "explanation_text", "import_sources",
-           "remove_source", "serve", "set_source_enabled"]
+__all__ = [
+    "Aggregator",
+    "add_source",
+    "check_config",
+    "check_url",
+    "explanation_text",
+    "import_sources",
+    "remove_source",
+    "serve",
+    "set_source_enabled",
+]
 
 BUILD_ID = PurePosixPath(".build-id")  # in the outputs: what they were built with
 LEASE = timedelta(minutes=5)  # a claimed source is due again after this if never stored
@@ -373,3 +383,65 @@ def set_source_enabled(config: Path, source_id: str, enabled: bool) -> bool:
             source["enabled"] = False
         return True
     return False
+
+
+def check_url(config: Path, url: str) -> Report:
+    """Read ``url`` as the hub would (same guard, limits and parser), twice, storing
+    nothing: what a member sees of its own feed (check.py)."""
+    from .check import Reader, Report, failed, findings
+    from .exceptions import FetchError, ParseError
+    from .fetch import Fetcher
+    from .parsepool import ParsePool
+
+    settings = load_settings(config)
+    source = next((s for s in settings.sources if s.url == url), None) or SourceSettings(
+        id="check", name=url, kind="member", url=url)
+    fetcher = Fetcher.create(settings, None, utcnow)
+    pool = ParsePool(1, settings.ingest.parse_memory,
+                     settings.ingest.parse_timeout.total_seconds())
+    reader = Reader(settings, Taxonomy(settings.categories),
+                    LanguageChooser(settings.hub.languages, settings.hub.language))
+    try:
+        first = _read_once(source, fetcher, pool, settings)
+        second = _read_once(source, fetcher, pool, settings)
+    except FetchError as e:
+        return Report(url, None, 0, (failed("fetch-failed", f"{e}"),))
+    except ParseError as e:
+        return Report(url, None, 0, (_not_a_feed(url, e, fetcher),))
+    finally:
+        pool.close()
+        fetcher.close()
+    (fetched, parsed), (_, again) = first, second
+    earlier = {e.link: e.guid for e in again.entries if e.link and e.guid}
+    return Report(fetched.url, parsed.format, len(parsed.entries),
+                  tuple(findings(fetched, parsed, source, reader, utcnow(), earlier)))
+
+
+def _read_once(source: SourceSettings, fetcher: Any, pool: Any, settings: Settings
+               ) -> tuple[Any, Any]:
+    from .exceptions import FetchError
+    from .models import Fetched
+    from .scrape import scrape_page
+
+    fetched = fetcher.fetch(source, None)
+    if not isinstance(fetched, Fetched):
+        raise FetchError(f"{source.url}: answered 304 to a request without validators")
+    parsed = scrape_page(fetched.body, fetched.url, source.scrape) if source.scrape \
+        else pool.parse(fetched.body, fetched.url, fetched.content_type)
+    return fetched, parsed
+
+
+def _not_a_feed(url: str, error: Exception, fetcher: Any) -> Finding:
+    """A page, not a feed: name the feeds it announces, else suggest selectors."""
+    from .check import failed
+    from .discover import discover
+
+    try:
+        feeds = discover(url, fetcher).feeds
+    except Exception:
+        feeds = ()
+    if feeds:
+        return failed("page-not-feed", f"This is a page, not a feed; it announces "
+                      f"{', '.join(f.url for f in feeds)}: give the hub that address.")
+    return failed("not-a-feed", f"Not a feed the hub can read ({error}); a page without a "
+                  "feed can be read with scrape: selectors (aggregator sources add tells how).")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from . import dedup, retention
+from .check import Reader, findings
 from .config import Settings, SourceSettings
 from .exceptions import FetchError, ParseError
 from .fetch import Fetcher, poll_url
@@ -98,11 +99,14 @@ def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: 
                                strict=True))
     unmapped = Counter(word for e in parsed.entries
                        for word in tools.taxonomy.unmapped(e.raw_categories, source))
+    reader = Reader(tools.settings, tools.taxonomy, tools.languages)
+    report = tuple((f.severity, f.code, f.message)
+                   for f in findings(result, parsed, source, reader, now))
     return SourceOutcome(
         source.id, result, feed=parsed.meta, ttl_minutes=parsed.ttl_minutes,
         status=result.status, polled_url=url, candidates=candidates, identity_reason=reason,
         unmapped=dict(sorted(unmapped.most_common(MAX_UNMAPPED))),
-        entries_read=len(parsed.entries), format=parsed.format)
+        entries_read=len(parsed.entries), format=parsed.format, report=report)
 
 
 def _recent(parsed: ParsedFeed, state: SourceState | None, tools: Tools, now: datetime

@@ -52,7 +52,7 @@ def next_state(p: SourceOutcome, old: SourceState | None, interval: timedelta, n
         return _failed(state, p, interval, now)
     state, events = _succeeded(state, p, interval, now)
     state, empty = _count_empty(state, p, now)
-    return _read_notes(state, p), events + empty
+    return _read_notes(state, p, now), events + empty
 
 
 def _count_empty(state: SourceState, p: SourceOutcome, now: datetime
@@ -71,11 +71,13 @@ def _count_empty(state: SourceState, p: SourceOutcome, now: datetime
         if runs == EMPTY_AFTER else []
 
 
-def _read_notes(state: SourceState, p: SourceOutcome) -> SourceState:
+def _read_notes(state: SourceState, p: SourceOutcome, now: datetime) -> SourceState:
     """A switch to link identity (sticky), and the category words that map to nothing."""
     if p.identity_reason is not None:
         state = replace(state, identity="link", identity_reason=p.identity_reason)
-    return replace(state, unmapped=dict(p.unmapped)) if p.parsed else state
+    if not p.parsed:
+        return state
+    return replace(state, unmapped=dict(p.unmapped), report=p.report, report_at=now)
 
 
 def is_due(state: SourceState | None, now: datetime) -> bool:

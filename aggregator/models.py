@@ -59,6 +59,17 @@ class EntryData:
 
 
 @dataclass(frozen=True)
+class ReadNotes:
+    """What reading a document had to work around, for the member's feed report."""
+
+    ids_missing: int = 0  # entries without an id of their own
+    dates_missing: int = 0  # entries with no date at all
+    dates_unreadable: tuple[str, ...] = ()  # date texts no reader understood (first few)
+    dates_ours: int = 0  # dates only our own reader reads (27/05/2021, "27 mai 2021")
+    sanitized: int = 0  # entries whose HTML had scripts, frames or event handlers removed
+
+
+@dataclass(frozen=True)
 class ParsedFeed:
     """A feed document read into our own types."""
 
@@ -66,6 +77,7 @@ class ParsedFeed:
     meta: FeedMeta
     entries: tuple[EntryData, ...]
     ttl_minutes: int | None = None
+    notes: ReadNotes = field(default_factory=ReadNotes)
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,8 @@ class SourceState:
     warning: str | None = None  # from the last successful poll (an https -> http redirect)
     host_hold: datetime | None = None  # its host's 429/503 Retry-After: the whole host waits
     empty_runs: int = 0  # a scraped page's polls in a row whose selectors matched nothing
+    report: tuple[tuple[str, str, str], ...] = ()  # (severity, code, message): check.py
+    report_at: datetime | None = None  # when the document the report is about was read
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from .dates import read_date
-from .models import Enclosure, EntryData, FeedMeta, ParsedFeed
+from .dates import ours_first, read_date
+from .models import Enclosure, EntryData, FeedMeta, ParsedFeed, ReadNotes
 from .sanitize import (
     clean_html,
     clean_token,
@@ -32,6 +32,7 @@ from .sanitize import (
 
 TextKind = Literal["text", "html", "guess"]  # guess: markup if it looks like tags
 _MARKUP = re.compile(r"<[A-Za-z/!]")
+_ACTIVE = re.compile(r"<\s*(script|iframe|object|embed)\b|\son[a-z]+\s*=", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,22 @@ def normalize(raw: RawFeed) -> ParsedFeed:
         updated=_date(raw.updated), language=language, self_link=safe_url(raw.self_link, base),
         rights=_plain(raw.rights) or None, author=_name(raw.author))
     entries = tuple(_entry(e, base, language) for e in raw.entries)
-    return ParsedFeed(format=raw.format, meta=meta, entries=entries, ttl_minutes=_int(raw.ttl))
+    return ParsedFeed(format=raw.format, meta=meta, entries=entries, ttl_minutes=_int(raw.ttl),
+                      notes=_notes(raw.entries, entries))
+
+
+def _notes(raw: tuple[RawEntry, ...], read: tuple[EntryData, ...]) -> ReadNotes:
+    """What the member's feed report tells them: what had to be worked around."""
+    dates = [e.published or e.updated for e in raw]
+    unreadable = [d.text for d, e in zip(dates, read, strict=True)
+                  if d is not None and d.text and (e.published or e.updated) is None]
+    return ReadNotes(
+        ids_missing=sum(clean_token(e.guid) is None for e in raw),
+        dates_missing=sum(d is None for d in dates),
+        dates_unreadable=tuple(dict.fromkeys(unreadable))[:5],
+        dates_ours=sum(d is not None and ours_first(d.text) for d in dates),
+        sanitized=sum(any(t is not None and t.kind == "html" and _ACTIVE.search(t.value)
+                          for t in (e.summary, e.content)) for e in raw))
 
 
 def _entry(e: RawEntry, base: str | None, feed_language: str | None) -> EntryData:

@@ -49,6 +49,7 @@ class SourceOutcome:
     unmapped: Mapping[str, int] = field(default_factory=dict)  # category words mapped nowhere
     entries_read: int = 0  # entries in the document (before the age cut-off)
     format: str | None = None  # of the parsed document
+    report: tuple[tuple[str, str, str], ...] = ()  # how the hub reads it (check.py)
 
     @property
     def parsed(self) -> bool:

@@ -15,11 +15,12 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from .config import Settings
+from .dates import iso
 from .history import paginate
 from .models import Dirty, SourceHealth, StoredEntry
 from .render import FeedSpec
 from .render.atom import render_atom, render_rss, render_status_atom
-from .render.html import PageEntry, Site, render_river, render_sources, strings
+from .render.html import PageEntry, Site, render_member, render_river, render_sources, strings
 from .render.jsonfeed import render_json_feed
 from .render.opml import render_feeds_opml, render_sources_opml
 from .render.status import render_status
@@ -186,7 +187,12 @@ def render_status_outputs(settings: Settings, store: Store, health: Sequence[Sou
     languages = tuple(dict.fromkeys(primary_language(x) for x in hub.languages))
     site = Site(hub.title, tuple((c, taxonomy.label(c, home)) for c in taxonomy.ids),
                 languages, counts)
-    return {"sources.html": render_sources(site, strings(home)["sources"], home, health),
+    states = store.source_states()
+    members = {f"members/{h.id}.html": render_member(
+        site, home, h, states[h.id].report if h.id in states else (),
+        iso(states[h.id].report_at) if h.id in states else None) for h in health}
+    return members | {
+            "sources.html": render_sources(site, strings(home)["sources"], home, health),
             "sources.opml": render_sources_opml(settings, _subscribable(settings, store)),
             "status.json": render_status(health, websub, store.events(STATUS_EVENTS)),
             "status.atom": render_status_atom(store.events(STATUS_EVENTS), settings, names)}

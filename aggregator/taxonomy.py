@@ -7,6 +7,7 @@ the labels and synonyms of the configured categories.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -121,6 +122,13 @@ class Taxonomy:
             parts = split_words(raw)[1:] or [raw]
             out += [p for p in parts if not self.map_words([p], source)]
         return out
+
+
+    def closest(self, word: str) -> str | None:
+        """The category whose label or synonym is nearest to an unmapped word, if any is
+        near (for the member's feed report: "did you mean ...")."""
+        near = difflib.get_close_matches(fold(word), list(self._words), n=1, cutoff=0.6)
+        return self._words[near[0]] if near else None
 
 
 def primary_language(tag: str) -> str:

@@ -104,4 +104,4 @@ def test_list_remove_disable_enable(config: Path) -> None:
     assert "bogota" not in {s.id for s in load_settings(config).sources}
     assert "# Bundled example feeds" in config.read_text()
     unknown = cli("sources", "remove", "nope", "--config", str(config))
-    assert unknown.returncode == 1 and "unknown source id: nope" in unknown.stderr
+    assert unknown.returncode == 1 and "no source with id 'nope'" in unknown.stderr

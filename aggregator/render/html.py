@@ -21,7 +21,10 @@ STRINGS = {
            "sources_opml": "Member and partner feeds (OPML)", "health": "Source health (JSON)",
            "sources_caption": "Member and partner feeds and their health", "source": "Source",
            "kind": "Kind", "state": "State", "last_success": "Last success",
-           "entries": "Entries", "last_error": "Last error"},
+           "entries": "Entries", "last_error": "Last error", "report": "Feed report",
+           "report_title": "How the hub reads", "checked": "Read at",
+           "no_report": "Not read yet: the report appears after the first successful poll.",
+           "severity": "Severity", "finding": "Finding"},
     "fr": {"skip": "Aller aux actualités", "categories": "Catégories", "languages": "Langues",
            "sources": "Sources", "subscribe": "S'abonner", "also": "aussi publié par",
            "empty": "Aucune actualité pour l'instant.", "all_feeds_opml": "Tous les flux (OPML)",
@@ -30,7 +33,10 @@ STRINGS = {
            "sources_caption": "Flux des membres et partenaires et leur état",
            "source": "Source", "kind": "Type", "state": "État",
            "last_success": "Dernier succès", "entries": "Entrées",
-           "last_error": "Dernière erreur"},
+           "last_error": "Dernière erreur", "report": "Rapport du flux",
+           "report_title": "Comment le hub lit", "checked": "Lu le",
+           "no_report": "Pas encore lu : le rapport apparaît après la première lecture réussie.",
+           "severity": "Gravité", "finding": "Constat"},
     "es": {"skip": "Ir a las noticias", "categories": "Categorías", "languages": "Idiomas",
            "sources": "Fuentes", "subscribe": "Suscribirse", "also": "también publicado por",
            "empty": "Todavía no hay noticias.", "all_feeds_opml": "Todos los canales (OPML)",
@@ -39,7 +45,10 @@ STRINGS = {
            "sources_caption": "Canales de miembros y socios y su estado",
            "source": "Fuente", "kind": "Tipo", "state": "Estado",
            "last_success": "Último éxito", "entries": "Entradas",
-           "last_error": "Último error"},
+           "last_error": "Último error", "report": "Informe del canal",
+           "report_title": "Cómo lee el hub", "checked": "Leído el",
+           "no_report": "Aún no leído: el informe aparece tras la primera lectura correcta.",
+           "severity": "Gravedad", "finding": "Observación"},
 }
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "pt": "Português",
                   "de": "Deutsch", "ar": "العربية"}
@@ -95,6 +104,13 @@ def render_sources(site: Site, title: str, language: str, health: Sequence[Sourc
                    ) -> bytes:
     return _render("sources.html", site, title, language, "", feed_links("all", title),
                    health=health)
+
+
+def render_member(site: Site, language: str, health: SourceHealth,
+                  report: Sequence[tuple[str, str, str]], checked: str | None) -> bytes:
+    title = f"{strings(language)['report_title']} {health.name}"
+    return _render("member.html", site, title, language, "../", feed_links("all", title),
+                   h=health, report=report, checked=checked)
 
 
 def _render(template: str, site: Site, title: str, language: str, root: str,

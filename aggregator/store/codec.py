@@ -82,6 +82,7 @@ def state_to_dict(s: SourceState) -> dict[str, Any]:
         "identity": s.identity, "identity_reason": s.identity_reason,
         "unmapped": dict(s.unmapped), "ttl_minutes": s.ttl_minutes, "warning": s.warning,
         "host_hold": iso(s.host_hold), "empty_runs": s.empty_runs,
+        "report": [list(f) for f in s.report], "report_at": iso(s.report_at),
     }
 
 
@@ -99,7 +100,9 @@ def state_from_dict(d: dict[str, Any]) -> SourceState:
         identity_reason=d.get("identity_reason"),
         unmapped={str(k): int(v) for k, v in (d.get("unmapped") or {}).items()},
         ttl_minutes=d.get("ttl_minutes"), warning=d.get("warning"),
-        host_hold=from_iso(d.get("host_hold")), empty_runs=int(d.get("empty_runs") or 0))
+        host_hold=from_iso(d.get("host_hold")), empty_runs=int(d.get("empty_runs") or 0),
+        report=tuple((str(a), str(b), str(c)) for a, b, c in d.get("report") or ()),
+        report_at=from_iso(d.get("report_at")))
 
 
 def event_to_dict(e: SourceEvent) -> dict[str, Any]:
