@@ -9,11 +9,13 @@ Relative links resolve against the page's ``<base href>``, else its URL.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 
 import lxml.html
 from lxml import etree
+from lxml.cssselect import CSSSelector
 
 from .config import ScrapeSettings
 from .dates import parse_loose
@@ -33,7 +35,7 @@ def scrape_page(body: bytes, url: str, rules: ScrapeSettings) -> ParsedFeed:
     except (etree.ParserError, ValueError) as e:
         raise ParseError(f"not an HTML page: {e}") from e
     base = _base(page, safe_url(url))
-    entries = tuple(_item(item, rules) for item in page.cssselect(rules.item))
+    entries = tuple(_item(item, rules) for item in _select(rules.item)(page))
     title = _text(page.find(".//title"))
     return normalize(RawFeed(format=SCRAPED, base=base, entries=entries, title=RawText(title),
                              link=base, self_link=safe_url(url)))
@@ -48,7 +50,7 @@ def _base(page: lxml.html.HtmlElement, url: str | None) -> str | None:
 def _item(item: lxml.html.HtmlElement, rules: ScrapeSettings) -> RawEntry:
     title = _first(item, rules.title)
     category, date_text = _meta(item, rules)
-    words = [_text(c) for c in item.cssselect(rules.categories)] if rules.categories else []
+    words = [_text(c) for c in _select(rules.categories)(item)] if rules.categories else []
     words += [w.strip() for w in (category or "").split(",") if w.strip()]
     date = _first(item, rules.date) if rules.date else None
     when = _date(date.get("datetime") or _text(date), rules.date_format) if date is not None \
@@ -73,8 +75,14 @@ def _meta(item: lxml.html.HtmlElement, rules: ScrapeSettings) -> tuple[str | Non
 
 
 def _first(item: lxml.html.HtmlElement, selector: str | None) -> lxml.html.HtmlElement | None:
-    found = item.cssselect(selector) if selector else []
+    found = _select(selector)(item) if selector else []
     return found[0] if found else None
+
+
+@functools.lru_cache(maxsize=256)
+def _select(selector: str) -> CSSSelector:
+    """Selectors translated to XPath once, not per item (most of the time otherwise)."""
+    return CSSSelector(selector, translator="html")
 
 
 def _text(element: lxml.html.HtmlElement | None) -> str:
