@@ -124,6 +124,6 @@ def test_a_real_feed_reader_subscribes(served: tuple[str, Aggregator], tmp_path:
     with sqlite3.connect(cache) as db:
         rows = db.execute("SELECT guid, title, url FROM rss_item").fetchall()
     stored = {e.entry_id: e for e in agg.store.entries()}
-    assert len(rows) == len(stored) == 19
+    assert len(rows) == len(stored) == 23
     for guid, title, url in rows:
         assert title == stored[guid].title and url == (stored[guid].link or "")

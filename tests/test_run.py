@@ -80,6 +80,6 @@ def test_run_polls_publishes_serves_and_stops(tmp_path: Path, feed_server: FeedS
     assert "Traceback" not in err and "stopped" in err
     store = open_store(tmp_path / "data" / "store.json")  # valid, and the lock is released
     try:
-        assert len(store.entries()) == 19
+        assert len(store.entries()) == 23
     finally:
         store.close()
