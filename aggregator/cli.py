@@ -18,6 +18,7 @@ from typing import Any
 from .core import (
     Aggregator,
     add_source,
+    ask_running_service,
     check_config,
     check_url,
     explanation_text,
@@ -87,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    add("run", cmd_run, "run the service: poll due sources on schedule, rebuild, serve")
+    run = add("run", cmd_run, "run the service: poll due sources on schedule, rebuild, serve")
+    run.add_argument("--watch-config", action="store_true",
+                     help="reload the config when its file changes (as on SIGHUP)")
     poll = add("poll", cmd_poll, "poll every enabled source (or the named ones) once now")
     poll.add_argument("--source", action="append", default=[], metavar="ID",
                       help="poll only this source (repeatable)")
@@ -188,7 +191,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def _by_the_service(args: argparse.Namespace, kind: str, **request: Any) -> bool:
+    """Hand the request to a running service; True when it did (its answer is printed)."""
+    lines = ask_running_service(config_path(args), kind, **request)
+    if lines is None:
+        return False
+    print("the running service answered:" if kind != "reload" else
+          "the running service reloaded its config:")
+    for line in lines:
+        print(f"  {line}")
+    return True
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
+    if _by_the_service(args, "poll", sources=args.source):
+        return EXIT_OK
     with Aggregator.from_config(config_path(args)) as agg:
         progress = TerminalProgress(enabled=None if not getattr(args, "quiet", False) else False)
         try:
@@ -217,6 +234,8 @@ def print_report(report: CycleReport, names: dict[str, str]) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    if _by_the_service(args, "build"):  # one process writes the outputs
+        return EXIT_OK
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
         changed = agg.publish(full=True)
         print(f"{len(changed)} file(s) written to {agg.settings.output.dir}")
@@ -229,8 +248,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    reload = threading.Event()
+    signal.signal(signal.SIGHUP, lambda signum, frame: reload.set())
     with Aggregator.from_config(config_path(args)) as agg:
-        agg.run(_stop_on_signals())
+        agg.run(_stop_on_signals(), reload, args.watch_config)
     log.info("stopped")
     return EXIT_OK
 
@@ -257,6 +278,8 @@ def cmd_enable(args: argparse.Namespace) -> int:
     path = config_path(args)
     if set_source_enabled(path, args.source_id, True):
         print(f"{args.source_id}: enabled in {path}")
+    if _by_the_service(args, "enable", source=args.source_id):
+        return EXIT_OK
     with Aggregator.from_config(path) as agg:
         state = agg.enable_source(args.source_id)
     print(f"{state.source_id}: re-enabled; it is polled at the next tick")
@@ -268,6 +291,7 @@ def cmd_disable(args: argparse.Namespace) -> int:
     changed = set_source_enabled(path, args.source_id, False)
     print(f"{args.source_id}: {'disabled' if changed else 'already disabled'} in {path}; "
           "its stored entries stay")
+    _by_the_service(args, "reload")
     return EXIT_OK
 
 
@@ -282,6 +306,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"source {added} added to {path}" + (
             "; to add another of these feeds: aggregator sources add <its URL>"
             if len(found.feeds) > 1 else ""))
+        _by_the_service(args, "reload")
         return EXIT_OK
     print(f"no feed found at {args.url}. If it is a news listing, read it with selectors:\n"
           + SCRAPE_SUGGESTION.format(url=args.url), file=sys.stderr)
@@ -317,6 +342,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     path = config_path(args)
     remove_source(path, args.source_id)
     print(f"{args.source_id}: removed from {path}; its stored entries age out with retention")
+    _by_the_service(args, "reload")
     return EXIT_OK
 
 
@@ -332,6 +358,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     for why in report.skipped:
         print(f"skipped {why}")
     print(f"{len(report.added)} source(s) added to {path}")
+    if report.added:
+        _by_the_service(args, "reload")
     return EXIT_OK
 
 

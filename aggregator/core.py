@@ -44,6 +44,7 @@ log = logging.getLogger("aggregator")
 __all__ = [
     "Aggregator",
     "add_source",
+    "ask_running_service",
     "check_config",
     "check_url",
     "explanation_text",
@@ -171,9 +172,28 @@ class Aggregator:
         self.store.apply([], [state], [event])
         return state
 
-    def run(self, stop: threading.Event) -> None:
+    def reload(self) -> list[str]:
+        """Read config.yaml again; a valid config applies from the next tick, an invalid one
+        raises ConfigError and the running one stays. The changes, one line each."""
+        new = load_settings(self.settings.config_path)
+        if new.store != self.settings.store:
+            raise ConfigError("store: cannot change while running (restart to use another "
+                              "store)")
+        changes = settings_diff(self.settings, new)
+        self.settings = new
+        self.languages = LanguageChooser(new.hub.languages, new.hub.language)
+        if self._fetcher is not None:  # allow_hosts, timeouts and the User-Agent may change
+            self._fetcher.close()
+            self._fetcher = None
+        self.sink = DirectorySink(new.output.dir)
+        return changes
+
+    def run(self, stop: threading.Event, reload: threading.Event | None = None,
+            watch_config: bool = False) -> None:
         """The service: publish what is stored, serve the outputs, poll what is due on the
-        scheduler's ticks, until ``stop`` is set; the current cycle finishes first."""
+        scheduler's ticks, until ``stop`` is set; the current cycle finishes first. Setting
+        ``reload`` (SIGHUP) re-reads the config between cycles; so does a changed config
+        file with ``watch_config``. Operators' requests (control.py) are carried out too."""
         from .scheduler import PollService  # the scheduler drives this facade
         from .server import serve_in_background
 
@@ -182,7 +202,8 @@ class Aggregator:
                                      self.settings.serve.port)
         log.info("serving %s at http://%s:%d/", self.settings.output.dir,
                  *server.server_address[:2])
-        service = PollService(self)
+        service = PollService(self, reload_wanted=reload)
+        service.watch_config = watch_config
         service.start()
         try:
             stop.wait()
@@ -289,6 +310,46 @@ def _health(source: SourceSettings, location: str, state: SourceState | None, en
 
 
 # -- commands that need no store -------------------------------------------------------------
+
+def ask_running_service(config: Path, kind: str, timeout: float = 300.0,
+                        **args: Any) -> list[str] | None:
+    """When `run` holds the store, hand it this request (control.py) and wait for its
+    answer lines; None when no service runs (the caller then does the work itself)."""
+    from . import control
+
+    store_path = load_settings(config).store.path
+    if store_path is None or not control.service_running(store_path):
+        return None
+    request_id = control.submit(store_path, kind, **args)
+    answer = control.wait(store_path, request_id, timeout)
+    if answer is None:
+        return [f"queued for the running service (no answer within {timeout:.0f} s: it "
+                "carries it out when its current cycle ends)"]
+    lines = [str(x) for x in answer.get("lines") or []]
+    if not answer.get("ok"):
+        raise ConfigError("the running service refused: " + "; ".join(lines))
+    return lines
+
+
+def settings_diff(old: Settings, new: Settings) -> list[str]:
+    """What changed between two configs, for the log of a reload."""
+    lines = []
+    before, after = {s.id: s for s in old.sources}, {s.id: s for s in new.sources}
+    lines += [f"source added: {sid}" for sid in after if sid not in before]
+    lines += [f"source removed: {sid}" for sid in before if sid not in after]
+    lines += [f"source changed: {sid}" for sid in after
+              if sid in before and after[sid] != before[sid]]
+    cats_before = {c.id: c for c in old.categories}
+    cats_after = {c.id: c for c in new.categories}
+    lines += [f"category added: {cid}" for cid in cats_after if cid not in cats_before]
+    lines += [f"category removed: {cid}" for cid in cats_before if cid not in cats_after]
+    lines += [f"category changed: {cid}" for cid in cats_after
+              if cid in cats_before and cats_after[cid] != cats_before[cid]]
+    for section in ("hub", "output", "poll", "serve", "ingest", "retention"):
+        if getattr(old, section) != getattr(new, section):
+            lines.append(f"{section}: changed")
+    return lines
+
 
 def check_config(path: Path) -> tuple[Settings, list[str]]:
     """Validate a config file (ConfigError names every bad key); warnings besides."""

@@ -1,0 +1,88 @@
+"""Changing a running service: operator commands while `run` runs, SIGHUP, --watch-config."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import FeedServer, http_sources, write_config
+from test_cli import cli
+from test_run import free_port, get, wait_for
+
+pytestmark = pytest.mark.slow  # the service as a process
+
+Service = tuple[subprocess.Popen[str], Path, str]
+LOG = "service.log"
+
+
+@pytest.fixture
+def service(tmp_path: Path, feed_server: FeedServer) -> Iterator[Service]:
+    port = free_port()
+    config = write_config(tmp_path, http_sources(feed_server)[:3],
+                          serve={"host": "127.0.0.1", "port": port},
+                          poll={"interval": "2s", "timeout": "5s",  # ticks every 2 s
+                                "allow_hosts": ["127.0.0.1"]})
+    log = (tmp_path / LOG).open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "run", "--watch-config",
+                             "--config", str(config)],
+                            stdout=subprocess.DEVNULL, stderr=log, text=True)
+    base = f"http://127.0.0.1:{port}/"
+    wait_for(lambda: b"never polled" not in (get(base + "status.json") or b"never polled"))
+    try:
+        yield proc, config, base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+
+
+def states(base: str) -> dict[str, str]:
+    status = json.loads(get(base + "status.json") or b"{}")
+    return {s["id"]: s["state"] for s in status.get("sources", [])}
+
+
+def test_commands_while_the_service_runs(service: Service, feed_server: FeedServer) -> None:
+    proc, config, base = service
+    asked = len(feed_server.requests)
+    polled = cli("poll", "--source", "barcelona", "--config", str(config))
+    assert polled.returncode == 0, polled.stderr
+    assert "the running service answered" in polled.stdout and "barcelona" in polled.stdout
+    assert len(feed_server.requests) > asked  # it really polled, now
+    built = cli("build", "--config", str(config))
+    assert built.returncode == 0 and "written by the running service" in built.stdout
+    disabled = cli("sources", "disable", "durban", "--config", str(config))
+    assert "reloaded its config" in disabled.stdout and "source changed: durban" in (
+        disabled.stdout)
+    wait_for(lambda: states(base).get("durban") == "disabled")
+    enabled = cli("sources", "enable", "durban", "--config", str(config))
+    assert enabled.returncode == 0 and "re-enabled by the running service" in enabled.stdout
+    wait_for(lambda: states(base).get("durban") == "active")
+    assert proc.poll() is None  # still running, never refused
+
+
+def test_sighup_reloads_a_valid_config_and_keeps_the_old_on_errors(
+        service: Service, feed_server: FeedServer) -> None:
+    proc, config, base = service
+    good = config.read_text()
+    config.write_text(good.replace("sources:", "sources: [[[", 1))  # broken YAML
+    proc.send_signal(signal.SIGHUP)
+    extra = http_sources(feed_server)[3]
+    wait_for(lambda: proc.poll() is not None or "config not reloaded" in _peek(config))
+    assert proc.poll() is None  # SIGHUP no longer kills it
+    doc = yaml.safe_load(good)
+    doc["sources"].append(extra)
+    config.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: states(base).get(extra["id"]) == "active")
+    assert f"source added: {extra['id']}" in _peek(config)
+
+
+def _peek(config: Path) -> str:
+    """The service's log so far."""
+    return (config.parent / LOG).read_text()
