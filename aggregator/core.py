@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -23,6 +24,8 @@ from .exceptions import ConfigError
 from .heap import give_back, limit_arenas
 from .language import LanguageChooser
 from .lifecycle import reenable, state_label
+from .metrics import CONTENT_TYPE as METRICS_TYPE
+from .metrics import Metrics
 from .models import CycleReport, Dirty, SourceEvent, SourceHealth, SourceState, StoredEntry
 from .sink import DirectorySink
 from .store import Store, open_store
@@ -76,6 +79,7 @@ class Aggregator:
         self.clock = clock
         self._fetcher: Fetcher | None = None
         self.sink = DirectorySink(settings.output.dir)
+        self.metrics = Metrics()
         self._processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
             else parse_processes
         self._parsers: ParsePool | None = None  # started by the first poll
@@ -105,6 +109,7 @@ class Aggregator:
         poller = Poller(self.settings, self.store, self._fetcher, self.clock,
                         self.parsers.parse, self.languages)
         report = poller.run(sources, progress, on_stored)
+        self.metrics.cycle(report)
         self.prune()
         give_back()  # the cycle's bodies are gone: so is the memory they took
         return report
@@ -135,6 +140,7 @@ class Aggregator:
         WebSub hub for exactly the feeds that changed; the names of the changed outputs.
         A different config or version than the outputs were built with renders all."""
         from .publish import feed_urls, publish
+        started = time.monotonic()
         websub = self.websub.status() if self.websub else None
         dirty = self.store.dirty()
         built_by = self._build_id()
@@ -143,6 +149,8 @@ class Aggregator:
                           None if full else dirty)
         self.sink.write(BUILD_ID, built_by)
         self.store.clear_dirty(dirty)
+        self.metrics.publish_seconds.observe(time.monotonic() - started)
+        self.metrics.health(self.status(), self.store.count())
         if self.websub is not None and (changed or self.websub.pending):  # retry failed ones
             self.websub.publish(feed_urls(self.settings, changed))
             if self.websub.status() != websub:  # status.json tells of these pings too
@@ -199,7 +207,7 @@ class Aggregator:
 
         self.publish()  # serve what the store already holds right away
         server = serve_in_background(self.settings.output.dir, self.settings.serve.host,
-                                     self.settings.serve.port)
+                                     self.settings.serve.port, self._endpoints())
         log.info("serving %s at http://%s:%d/", self.settings.output.dir,
                  *server.server_address[:2])
         service = PollService(self, reload_wanted=reload)
@@ -212,6 +220,22 @@ class Aggregator:
             service.stop()
             server.shutdown()
             server.server_close()
+
+    def _endpoints(self) -> dict[str, Any]:
+        """/metrics and /readyz: what the service recorded, read without the store."""
+        def metrics() -> tuple[int, str, bytes]:
+            return 200, METRICS_TYPE, self.metrics.render()
+
+        def readyz() -> tuple[int, str, bytes]:
+            ready, why = self.metrics.ready(self._ready_within())
+            return (200 if ready else 503), "text/plain; charset=utf-8", why.encode()
+        return {"/metrics": metrics, "/readyz": readyz}
+
+    def _ready_within(self) -> float:
+        """A tick may wait for a cycle: three ticks and a whole-request deadline."""
+        intervals = [self.settings.interval_of(s) for s in self.settings.sources]
+        tick = min([timedelta(seconds=60), *intervals])
+        return 3 * tick.total_seconds() + self.settings.poll.timeout.total_seconds()
 
     def explain(self, ref: str) -> dict[str, Any]:
         """Why an entry (key, id or link) is stored the way it is: explain.py."""

@@ -12,6 +12,7 @@ function on another machine. Every failure comes back as a typed error in the ou
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -53,26 +54,35 @@ class Tools:
 def ingest(source: SourceSettings, state: SourceState | None, tools: Tools, now: datetime,
            stored_links: StoredLinks) -> SourceOutcome:
     url = poll_url(source, state)
+    started = time.monotonic()
+    fetched_at = None
     try:
         result = tools.fetcher.fetch(source, state)
+        fetched_at = time.monotonic()
         if isinstance(result, NotModified):
             log.info("source %s: not modified", source.id)
-            return SourceOutcome(source.id, result, status=result.status, polled_url=url)
+            return SourceOutcome(source.id, result, status=result.status, polled_url=url,
+                                 fetch_seconds=fetched_at - started)
         parsed = cap_feed(_parse(source, result, tools), tools.settings.ingest)
     except FetchError as e:
         log.warning("source %s: fetch failed: %s", source.id, e)
         return SourceOutcome(source.id, error=SourceError(ErrorKind.FETCH, str(e)),
-                             status=e.status, retry_after=e.retry_after, polled_url=url)
+                             status=e.status, retry_after=e.retry_after, polled_url=url,
+                             fetch_seconds=time.monotonic() - started)
     except ParseError as e:
         log.warning("source %s: parse failed: %s", source.id, e)
         return SourceOutcome(source.id, error=SourceError(ErrorKind.PARSE, str(e)),
-                             status=200, polled_url=url)
+                             status=200, polled_url=url,
+                             fetch_seconds=(fetched_at or started) - started)
     except Exception as e:  # a bug must not stop the other sources
         log.exception("source %s: unexpected error", source.id)
         return SourceOutcome(source.id, polled_url=url, error=SourceError(
             ErrorKind.INTERNAL, f"{type(e).__name__}: {e}"))
     log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format)
-    return _read(source, state, tools, now, stored_links, result, parsed, url)
+    assert fetched_at is not None
+    return replace(_read(source, state, tools, now, stored_links, result, parsed, url),
+                   fetch_seconds=fetched_at - started,
+                   parse_seconds=time.monotonic() - fetched_at)
 
 
 def _parse(source: SourceSettings, result: Fetched, tools: Tools) -> ParsedFeed:

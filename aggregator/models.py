@@ -185,6 +185,9 @@ class SourceResult:
     changed: int = 0
     http_status: int | None = None
     error: str | None = None
+    fetch_seconds: float | None = None  # None: not fetched (deferred)
+    parse_seconds: float | None = None  # None: nothing parsed (304, error)
+    merged: int = 0  # of its entries, stored as copies of another source's story
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ class SourceOutcome:
     entries_read: int = 0  # entries in the document (before the age cut-off)
     format: str | None = None  # of the parsed document
     report: tuple[tuple[str, str, str], ...] = ()  # how the hub reads it (check.py)
+    fetch_seconds: float | None = None
+    parse_seconds: float | None = None
 
     @property
     def parsed(self) -> bool:

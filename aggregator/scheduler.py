@@ -138,6 +138,7 @@ class PollService:
         try:
             due = self.aggregator.claim_due_sources()
             if not due:
+                self.aggregator.metrics.ticked()
                 return
             # published as sources complete: a slow one never holds the others' news back
             report = self.aggregator.update([s.id for s in due],
@@ -145,6 +146,7 @@ class PollService:
             self.aggregator.publish()
             log.info("cycle: %d source(s), %d new, %d updated, %d failed", len(due),
                      report.new, report.updated, report.failed)
+            self.aggregator.metrics.ticked()
         except AggregatorError as e:
             log.error("cycle failed: %s", e)
         except Exception:  # keep the service alive; the next tick tries again

@@ -13,11 +13,12 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from .exceptions import AggregatorError
@@ -54,8 +55,12 @@ REAP_EVERY = 0.25  # seconds between looks for clients over their time
 CLIENT_TIMEOUT = 10.0  # seconds a client may stay silent mid-request or idle between requests
 
 
+Endpoint = Callable[[], tuple[int, str, bytes]]  # -> status, content type, body
+
+
 class OutputHandler(BaseHTTPRequestHandler):
     root: Path  # set on the subclass made by make_server
+    endpoints: ClassVar[dict[str, Endpoint]] = {}  # computed answers: /metrics, /healthz
     server_version = "lrg-aggregator"
     timeout = CLIENT_TIMEOUT  # applied to the socket: a slow or idle client is dropped
 
@@ -95,6 +100,12 @@ class OutputHandler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def _serve(self, send_body: bool) -> None:
+        endpoint = self.endpoints.get(urlsplit(self.path).path)
+        if endpoint is not None:
+            status, kind, answer = endpoint()
+            self._send(HTTPStatus(status), answer, {"Content-Type": kind,
+                                                    "Cache-Control": "no-store"}, send_body)
+            return
         path = resolve(self.root, self.path)
         if path is None:
             self._not_found(send_body)
@@ -248,10 +259,11 @@ class BoundedHTTPServer(ThreadingHTTPServer):
         log.debug("request from %s failed", client_address, exc_info=True)
 
 
-def make_server(root: Path, host: str, port: int, client_timeout: float = CLIENT_TIMEOUT
-                ) -> ThreadingHTTPServer:
+def make_server(root: Path, host: str, port: int, client_timeout: float = CLIENT_TIMEOUT,
+                endpoints: dict[str, Endpoint] | None = None) -> ThreadingHTTPServer:
     handler = type("BoundOutputHandler", (OutputHandler,),
-                   {"root": root, "timeout": client_timeout})
+                   {"root": root, "timeout": client_timeout,
+                    "endpoints": {"/healthz": healthz, **(endpoints or {})}})
     try:
         server = BoundedHTTPServer((host, port), handler)
     except OSError as e:  # a taken port, a host that is not ours: one line, not a traceback
@@ -260,7 +272,13 @@ def make_server(root: Path, host: str, port: int, client_timeout: float = CLIENT
     return server
 
 
-def serve_in_background(root: Path, host: str, port: int) -> ThreadingHTTPServer:
-    server = make_server(root, host, port)
+def healthz() -> tuple[int, str, bytes]:
+    """The process is up and answering (liveness)."""
+    return 200, "text/plain; charset=utf-8", b"ok\n"
+
+
+def serve_in_background(root: Path, host: str, port: int,
+                        endpoints: dict[str, Endpoint] | None = None) -> ThreadingHTTPServer:
+    server = make_server(root, host, port, endpoints=endpoints)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

@@ -10,6 +10,7 @@ runs; the single-node cycle passes what arrived together. Concurrency: the Store
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from . import dedup
@@ -49,9 +50,12 @@ def _result(o: SourceOutcome, plan: dedup.Plan) -> SourceResult:
     if o.deferred_until is not None:
         return SourceResult(o.source_id, "deferred",
                             error=f"host asked to wait until {o.deferred_until.isoformat()}")
+    timed = SourceResult(o.source_id, "not_modified", http_status=o.status,
+                         fetch_seconds=o.fetch_seconds, parse_seconds=o.parse_seconds)
     if o.error is not None:
-        return SourceResult(o.source_id, "error", http_status=o.status, error=str(o.error))
+        return replace(timed, outcome="error", error=str(o.error))
     if o.feed is None:
-        return SourceResult(o.source_id, "not_modified", http_status=o.status)
-    return SourceResult(o.source_id, "updated", new=plan.new.get(o.source_id, 0),
-                        changed=plan.changed.get(o.source_id, 0), http_status=o.status)
+        return timed
+    merged = sum(w.duplicate_of is not None for w in plan.writes if w.source_id == o.source_id)
+    return replace(timed, outcome="updated", new=plan.new.get(o.source_id, 0),
+                   changed=plan.changed.get(o.source_id, 0), merged=merged)

@@ -86,3 +86,26 @@ def test_sighup_reloads_a_valid_config_and_keeps_the_old_on_errors(
 def _peek(config: Path) -> str:
     """The service's log so far."""
     return (config.parent / LOG).read_text()
+
+
+def test_metrics_health_and_readiness(service: Service) -> None:
+    _, _, base = service
+    wait_for(lambda: b"aggregator_polls_total" in (get(base + "metrics") or b""))
+    text = (get(base + "metrics") or b"").decode()
+    assert 'aggregator_polls_total{outcome="updated"} 3.0' in text
+    assert 'aggregator_sources{state="active"} 3.0' in text
+    assert 'aggregator_entries_total{change="new"} 9.0' in text
+    assert "aggregator_fetch_seconds_count 3.0" in text and "aggregator_store_entries 9.0" in text
+    assert 'aggregator_http_responses_total{status="200"} 3.0' in text
+    assert get(base + "healthz") == b"ok\n"
+    wait_for(lambda: (get(base + "readyz") or b"").startswith(b"ok"))
+
+
+def test_readiness_needs_a_recent_tick_and_a_readable_store() -> None:
+    from aggregator.metrics import Metrics
+    m = Metrics()
+    assert m.ready(60) == (False, "no poll cycle completed yet\n")
+    m.ticked()
+    assert m.ready(60)[0] and not m.ready(-1)[0]
+    m.health([], None)
+    assert m.ready(60) == (False, "store unreadable\n")

@@ -1,0 +1,98 @@
+"""What a monitoring system scrapes: /metrics (Prometheus text), /healthz, /readyz.
+
+One registry per service (no process-wide state). Everything is recorded by the thread that
+does the work (the scheduler's, between store writes); the server thread only renders what
+was recorded, so a scrape never reads the store while a cycle writes it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from .models import CycleReport, SourceHealth
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+DURATIONS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry()
+        self.polls = Counter("aggregator_polls", "Source polls by outcome", ["outcome"],
+                             registry=r)
+        self.statuses = Counter("aggregator_http_responses", "HTTP statuses of polls",
+                                ["status"], registry=r)
+        self.fetch = Histogram("aggregator_fetch_seconds", "Time to fetch one source",
+                               buckets=DURATIONS, registry=r)
+        self.parse = Histogram("aggregator_parse_seconds", "Time to read one document",
+                               buckets=DURATIONS, registry=r)
+        self.entries = Counter("aggregator_entries", "Entries stored, by what happened",
+                               ["change"], registry=r)
+        self.sources = Gauge("aggregator_sources", "Configured sources by state", ["state"],
+                             registry=r)
+        self.stored = Gauge("aggregator_store_entries", "Entries in the store (copies not "
+                            "counted)", registry=r)
+        self.last_cycle = Gauge("aggregator_last_cycle_timestamp_seconds", "When the last "
+                                "poll cycle completed (Unix time)", registry=r)
+        self.publish_seconds = Histogram("aggregator_publish_seconds", "Time to publish",
+                                         buckets=DURATIONS, registry=r)
+        self.pushes = Counter("aggregator_websub_pushes", "WebSub content pushes received",
+                              ["result"], registry=r)
+        self._lock = threading.Lock()
+        self._last_cycle_at: float | None = None
+        self._store_ok = True
+
+    def cycle(self, report: CycleReport) -> None:
+        for r in report.results:
+            self.polls.labels(r.outcome).inc()
+            if r.http_status is not None:
+                self.statuses.labels(str(r.http_status)).inc()
+            if r.fetch_seconds is not None:
+                self.fetch.observe(r.fetch_seconds)
+            if r.parse_seconds is not None:
+                self.parse.observe(r.parse_seconds)
+            for change, n in (("new", r.new), ("updated", r.changed), ("merged", r.merged)):
+                self.entries.labels(change).inc(n)
+
+    def ticked(self) -> None:
+        """A scheduler tick completed (with a cycle, or with nothing due)."""
+        now = time.time()
+        self.last_cycle.set(now)
+        with self._lock:
+            self._last_cycle_at = now
+
+    def health(self, sources: Sequence[SourceHealth], stored: int | None) -> None:
+        """The sources' states and the store's size, after each publish; ``stored`` None:
+        the store could not be read."""
+        for state, n in Tally(h.state for h in sources).items():
+            self.sources.labels(state).set(n)
+        for state in {"active", "backing off", "gone", "disabled", "never polled"} - {
+                h.state for h in sources}:
+            self.sources.labels(state).set(0)
+        if stored is not None:
+            self.stored.set(stored)
+        with self._lock:
+            self._store_ok = stored is not None
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def ready(self, within: float) -> tuple[bool, str]:
+        """Ready when the store was readable and a cycle completed in the last ``within``
+        seconds."""
+        with self._lock:
+            last, store_ok = self._last_cycle_at, self._store_ok
+        if not store_ok:
+            return False, "store unreadable\n"
+        if last is None:
+            return False, "no poll cycle completed yet\n"
+        age = time.time() - last
+        if age > within:
+            return False, f"last poll cycle {age:.0f} s ago (more than {within:.0f} s)\n"
+        return True, f"ok: last poll cycle {age:.0f} s ago\n"
