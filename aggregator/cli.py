@@ -29,8 +29,9 @@ from .core import (
 )
 from .dates import iso
 from .exceptions import AggregatorError, ConfigError
-from .models import CycleReport, SourceHealth, StoredEntry
+from .models import CycleReport, StoredEntry
 from .progress import TerminalProgress
+from .tables import status_table
 from .version import __version__
 
 log = logging.getLogger("aggregator")
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("serve", cmd_serve, "serve the output directory over HTTP")
     status = add("status", cmd_status, "show per-source health")
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--wide", action="store_true",
+                        help="every column and the whole notes (wider than 100 columns)")
     status.add_argument("--categories", action="store_true",
                         help="show the category words of each source that map to nothing")
     entries = add("entries", cmd_entries, "list or count stored entries")
@@ -378,7 +381,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(h) for h in health], ensure_ascii=False, indent=2))
     else:
-        print_status(health)
+        print("\n".join(status_table(health, args.wide)))
     return EXIT_OK
 
 
@@ -393,20 +396,6 @@ def print_unmapped(agg: Aggregator, as_json: bool) -> int:
                            sorted(counts.items(), key=lambda x: (-x[1], x[0])))
         print(f"{source_id}: {listed or '(every word maps)'}")
     return EXIT_OK
-
-
-def print_status(health: Sequence[SourceHealth]) -> None:
-    header = ("SOURCE", "STATE", "LAST ATTEMPT", "LAST SUCCESS", "HTTP", "FAILS",
-              "NEXT CHECK", "ENTRIES", "MERGED", "NOTES")
-    rows = [(h.id, h.state, h.last_attempt or "-", h.last_success or "-",
-             str(h.http_status or "-"), str(h.failures), h.next_check or "-", str(h.entries),
-             str(h.merged),
-             (f"moved to {h.adopted_url}; " if h.adopted_url else "")
-             + (f"warning: {h.warning}; " if h.warning else "") + (h.last_error or ""))
-            for h in health]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    for row in [header, *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
 
 
 def cmd_entries(args: argparse.Namespace) -> int:

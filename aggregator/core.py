@@ -330,7 +330,9 @@ def _health(source: SourceSettings, location: str, state: SourceState | None, en
         next_check=iso(state.next_check_at) if state else None, entries=entries, merged=merged,
         adopted_url=state.adopted_url if state and state.adopted_from == source.url else None,
         identity=state.identity_reason and f"by link: {state.identity_reason}"
-        if state else None, warning=state.warning if state else None)
+        if state else None, warning=state.warning if state else None,
+        held_until=iso(state.host_hold) if state and state.host_hold and (
+            state.next_check_at is None or state.host_hold >= state.next_check_at) else None)
 
 
 # -- commands that need no store -------------------------------------------------------------

@@ -233,6 +233,7 @@ class SourceHealth:
     identity: str | None = None  # set when the feed's ids proved broken
     merged: int = 0  # of its entries, hidden as copies of another source's story
     warning: str | None = None  # the last poll worked, but look at this
+    held_until: str | None = None  # its host asked every source of its to wait until then
 
 
 @dataclass(frozen=True)

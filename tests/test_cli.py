@@ -7,7 +7,9 @@ import os
 import pty
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import SHIPPED_SOURCES, write_config
@@ -126,8 +128,27 @@ def test_status_table_and_json(config: Path) -> None:
     assert sousse["state"] == "active" and sousse["entries"] == 3 and sousse["failures"] == 0
     assert sousse["last_success"] and sousse["next_check"] > sousse["last_attempt"]
     assert sousse["url"] == "path:examples/sousse-member-rss2.xml"  # no server paths shown
-    table = cli("status", "--config", str(config)).stdout.splitlines()
-    assert table[0].split()[:2] == ["SOURCE", "STATE"] and len(table) == 9
+    table = cli("status", "--config", str(config), env={"TZ": "America/Bogota"}
+                ).stdout.splitlines()
+    assert table[0] == "times in -05 (UTC-05:00)"  # local time, the zone named once
+    assert table[1].split()[:2] == ["SOURCE", "STATE"] and len(table) == 10
+    assert all(len(line) <= 100 for line in table)
+    local = datetime.fromisoformat(sousse["last_success"]).astimezone(ZoneInfo("America/Bogota"))
+    assert f"{local:%m-%d %H:%M}" in next(line for line in table if line.startswith("sousse"))
+    wide = cli("status", "--wide", "--config", str(config)).stdout.splitlines()
+    assert "LAST ATTEMPT" in wide[1] and len(wide) == 10
+
+
+def test_status_says_when_a_host_holds_a_source(tmp_path: Path) -> None:
+    from aggregator.models import SourceHealth
+    from aggregator.tables import status_table
+    held = SourceHealth("city", "City", "member", "https://city.example/", "backing off",
+                        None, None, 429, 0, "fetch failed: HTTP 429", "2026-12-01T10:00:00+00:00",
+                        0, held_until="2026-12-01T10:00:00+00:00",
+                        warning="x" * 300)
+    [_, _, row] = status_table([held])
+    assert "held by host until" in row and len(row) == 100 and row.endswith("…")
+    assert "x" * 300 in status_table([held], wide=True)[2]
 
 
 def test_build_rewrites_outputs_from_the_store(config: Path) -> None:
