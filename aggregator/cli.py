@@ -29,6 +29,7 @@ from .core import (
 )
 from .dates import iso
 from .exceptions import AggregatorError, ConfigError
+from .logs import formatter
 from .models import CycleReport, StoredEntry
 from .progress import TerminalProgress
 from .tables import status_table
@@ -70,6 +71,8 @@ def _common() -> argparse.ArgumentParser:
                         help="config file (default: $AGGREGATOR_CONFIG or ./config.yaml)")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log debug details to stderr")
+    common.add_argument("--log-format", choices=["text", "json"], default=argparse.SUPPRESS,
+                        help="text lines (default) or one JSON object per line")
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="log only errors")
     return common
@@ -166,7 +169,7 @@ def setup_logging(args: argparse.Namespace) -> None:
              else logging.ERROR if getattr(args, "quiet", False)
              else logging.INFO if service else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(getattr(args, "log_format", "text")))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False

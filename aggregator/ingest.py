@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from . import dedup, retention
+from . import dedup, logs, retention
 from .check import Reader, findings
 from .config import Settings, SourceSettings
 from .exceptions import FetchError, ParseError
@@ -59,30 +59,50 @@ def ingest(source: SourceSettings, state: SourceState | None, tools: Tools, now:
     try:
         result = tools.fetcher.fetch(source, state)
         fetched_at = time.monotonic()
+        _log_request(source, state, url, result, fetched_at - started)
         if isinstance(result, NotModified):
-            log.info("source %s: not modified", source.id)
+            log.info("source %s: not modified", source.id, extra=logs.source(source.id))
             return SourceOutcome(source.id, result, status=result.status, polled_url=url,
                                  fetch_seconds=fetched_at - started)
         parsed = cap_feed(_parse(source, result, tools), tools.settings.ingest)
     except FetchError as e:
-        log.warning("source %s: fetch failed: %s", source.id, e)
+        log.warning("source %s: fetch failed: %s", source.id, e,
+                    extra=logs.source(source.id, status=e.status))
         return SourceOutcome(source.id, error=SourceError(ErrorKind.FETCH, str(e)),
                              status=e.status, retry_after=e.retry_after, polled_url=url,
                              fetch_seconds=time.monotonic() - started)
     except ParseError as e:
-        log.warning("source %s: parse failed: %s", source.id, e)
+        log.warning("source %s: parse failed: %s", source.id, e, extra=logs.source(source.id))
         return SourceOutcome(source.id, error=SourceError(ErrorKind.PARSE, str(e)),
                              status=200, polled_url=url,
                              fetch_seconds=(fetched_at or started) - started)
     except Exception as e:  # a bug must not stop the other sources
-        log.exception("source %s: unexpected error", source.id)
+        log.exception("source %s: unexpected error", source.id, extra=logs.source(source.id))
         return SourceOutcome(source.id, polled_url=url, error=SourceError(
             ErrorKind.INTERNAL, f"{type(e).__name__}: {e}"))
-    log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format)
+    log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format,
+             extra=logs.source(source.id, entries=len(parsed.entries), parser=parsed.format))
     assert fetched_at is not None
     return replace(_read(source, state, tools, now, stored_links, result, parsed, url),
                    fetch_seconds=fetched_at - started,
                    parse_seconds=time.monotonic() - fetched_at)
+
+
+def _log_request(source: SourceSettings, state: SourceState | None, url: str | None,
+                 result: Fetched | NotModified, seconds: float) -> None:
+    """-v: each request as it went (what we sent, what came back)."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    sent = {"If-None-Match": state.etag if state else None,
+            "If-Modified-Since": state.last_modified if state else None}
+    got = {"ETag": result.etag, "Last-Modified": result.last_modified}
+    size = len(result.body) if isinstance(result, Fetched) else 0
+    shown = ", ".join(f"{k}={v}" for k, v in sent.items() if v) or "no validators"
+    back = ", ".join(f"{k}={v}" for k, v in got.items() if v) or "none"
+    log.debug("source %s: GET %s -> %s in %.2f s, %d bytes; sent %s; got %s", source.id, url,
+              result.status or "file", seconds, size, shown, back, extra=logs.source(
+                  source.id, url=url, status=result.status, seconds=round(seconds, 3),
+                  bytes=size, sent=sent, received=got))
 
 
 def _parse(source: SourceSettings, result: Fetched, tools: Tools) -> ParsedFeed:

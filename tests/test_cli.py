@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import SHIPPED_SOURCES, write_config
+from conftest import SHIPPED_SOURCES, FeedServer, http_sources, write_config
 
 from aggregator import __version__
 
@@ -192,6 +192,21 @@ def test_verbose_logs_name_each_source(config: Path) -> None:
     result = cli("poll", "-v", "--config", str(config))
     assert "source montreal: 3 entries (atom10)" in result.stderr
     assert " INFO " in result.stderr or " DEBUG " in result.stderr
+
+
+def test_verbose_poll_shows_each_request_and_json_logs(tmp_path: Path,
+                                                       feed_server: FeedServer) -> None:
+    config = write_config(tmp_path, http_sources(feed_server)[:2])
+    first = cli("poll", "-v", "--config", str(config)).stderr
+    line = next(x for x in first.splitlines() if "source sousse: GET" in x)
+    assert "-> 200" in line and "bytes; sent no validators; got ETag=" in line
+    second = cli("poll", "-v", "--log-format", "json", "--config", str(config)).stderr
+    records = [json.loads(x) for x in second.splitlines()]
+    request = next(r for r in records if r.get("source") == "sousse"
+                   and r["message"].startswith("source sousse: GET"))
+    assert request["level"] == "debug" and request["logger"] == "aggregator.ingest"
+    assert request["fields"]["status"] == 304 and request["fields"]["sent"]["If-None-Match"]
+    assert {"time", "level", "logger", "message"} <= set(records[0])
 
 
 def test_sources_enable(examples_dir: Path) -> None:
