@@ -299,7 +299,7 @@ def test_merged_copies_stay_visible(config: Path) -> None:
                                                  str(config)).stdout)}
     assert status["resilience-programme"]["merged"] == 1 and status["sousse"]["merged"] == 0
     table = cli("status", "--config", str(config)).stdout.splitlines()
-    assert "MERGED" in table[0]
+    assert "MERGED" in table[1]
 
 
 def test_readme_test_command_needs_no_sudo_as_root() -> None:
