@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -31,6 +32,7 @@ from .sink import DirectorySink
 from .store import Store, open_store
 from .taxonomy import Taxonomy
 from .version import __version__
+from .websub_subscriber import Push, Subscriber
 
 if TYPE_CHECKING:
     from .check import Finding, Report
@@ -80,6 +82,7 @@ class Aggregator:
         self._fetcher: Fetcher | None = None
         self.sink = DirectorySink(settings.output.dir)
         self.metrics = Metrics()
+        self.subscriber = Subscriber(settings.hub.base_url, clock)
         self._processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
             else parse_processes
         self._parsers: ParsePool | None = None  # started by the first poll
@@ -206,8 +209,10 @@ class Aggregator:
         from .server import serve_in_background
 
         self.publish()  # serve what the store already holds right away
+        self.subscriber.load(self.store.source_states())
         server = serve_in_background(self.settings.output.dir, self.settings.serve.host,
-                                     self.settings.serve.port, self._endpoints())
+                                     self.settings.serve.port, self._endpoints(),
+                                     {"/websub/": self._websub_callback})
         log.info("serving %s at http://%s:%d/", self.settings.output.dir,
                  *server.server_address[:2])
         service = PollService(self, reload_wanted=reload)
@@ -230,6 +235,79 @@ class Aggregator:
             ready, why = self.metrics.ready(self._ready_within())
             return (200 if ready else 503), "text/plain; charset=utf-8", why.encode()
         return {"/metrics": metrics, "/readyz": readyz}
+
+    def _websub_callback(self, method: str, path: str, query: dict[str, str],
+                         headers: dict[str, str], body: bytes) -> tuple[int, str, bytes]:
+        """A hub's verification (GET) or push (POST) for one source (server thread)."""
+        source_id = path.removeprefix("/websub/")
+        if method == "GET":
+            return self.subscriber.verify(source_id, query)
+        return self.subscriber.push(source_id, body, headers)
+
+    def websub_subscriptions(self) -> None:
+        """Between cycles (scheduler thread): keep what hubs verified, ingest what they
+        pushed, and ask for the subscriptions that are due (new, renewals, retries)."""
+        changed = self.subscriber.take_changed()
+        if changed:
+            self.store.apply([], [replace(self.store.source_state(sid) or SourceState(sid),
+                                          websub=sub) for sid, sub in changed.items()])
+        pushes = self.subscriber.take_pushes()
+        for push in pushes:
+            self._ingest_push(push)
+        self.metrics.pushes.labels("accepted").inc(len(pushes))
+        rejected, self.subscriber.rejected = self.subscriber.rejected, 0
+        self.metrics.pushes.labels("rejected").inc(rejected)
+        self._subscribe_due()
+        if pushes:
+            self.publish()
+
+    def _ingest_push(self, push: Push) -> None:
+        from .fetch import Fetcher
+        from .ingest import Tools, read_document
+        from .models import Fetched
+        from .storing import apply_outcomes
+
+        source = next((s for s in self.settings.sources if s.id == push.source_id), None)
+        if source is None:
+            return
+        state = self.store.source_state(source.id)
+        topic = state.websub.topic if state and state.websub else (source.url or "")
+        if self._fetcher is None:
+            self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
+        tools = Tools(self.settings, self._fetcher, self.parsers.parse,
+                      Taxonomy(self.settings.categories), self.languages)
+        pushed = Fetched(url=topic, body=push.body, content_type=push.content_type,
+                         etag=state.etag if state else None,  # the poll keeps its validators
+                         last_modified=state.last_modified if state else None)
+        outcome = read_document(source, state, tools, self.clock(), lambda: {}, pushed, topic)
+        results = apply_outcomes(self.store, [outcome], self.settings,
+                                 Taxonomy(self.settings.categories).fallback, self.clock())
+        log.info("source %s: pushed by its hub: %s", source.id, results[source.id].outcome)
+
+    def _subscribe_due(self) -> None:
+        from .exceptions import FetchError
+        from .fetch import Fetcher
+
+        now = self.clock()
+        for source in self.settings.sources:
+            state = self.store.source_state(source.id)
+            want = self.subscriber.wanted(state, now) if state and source.enabled and \
+                source.url else None
+            if want is None or state is None:
+                continue
+            if self._fetcher is None:
+                self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
+            try:
+                status = self._fetcher.post_form(want.hub, self.subscriber.form(source.id, want))
+            except FetchError as e:
+                status, why = 0, str(e)
+            else:
+                why = f"HTTP {status}"
+            kept = self.subscriber.asked(source.id, want)  # asked: not again before ASK_AGAIN
+            if status not in (202, 204):
+                log.warning("source %s: hub %s refused the subscription: %s", source.id,
+                            want.hub, why)
+            self.store.apply([], [replace(state, websub=kept)])
 
     def _ready_within(self) -> float:
         """A tick may wait for a cycle: three ticks and a whole-request deadline."""

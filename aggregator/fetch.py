@@ -106,6 +106,23 @@ class Fetcher:
         except OSError as e:
             raise FetchError(f"cannot read {source.path}: {e.strerror or e}") from e
 
+    def post_form(self, url: str, form: dict[str, str]) -> int:
+        """One form POST (a WebSub subscription request) through the same network guard
+        and deadline; redirects are not followed. The HTTP status."""
+        seconds = self.settings.poll.timeout.total_seconds()
+        with deadline(seconds) as d:
+            try:
+                request = self.session.prepare_request(requests.Request("POST", url, data=form))
+                resp = self.session.get_adapter(url).send(
+                    request, stream=True, timeout=(min(CONNECT_TIMEOUT, seconds), seconds),
+                    verify=True, proxies=self.session.proxies)
+                _discard(resp)
+                return int(resp.status_code)
+            except requests.exceptions.RequestException as e:
+                raise _explain(e, d) from e
+            except OSError as e:
+                raise _explain(e, d) from e
+
     # -- HTTP --------------------------------------------------------------------------------
 
     def _get(self, url: str, state: SourceState | None) -> Fetched | NotModified:
@@ -183,7 +200,9 @@ class Fetcher:
                        content_type=resp.headers.get("Content-Type"),
                        etag=resp.headers.get("ETag") if keep else None,
                        last_modified=resp.headers.get("Last-Modified") if keep else None,
-                       permanent_url=permanent, max_age=max_age)
+                       permanent_url=permanent, max_age=max_age,
+                       hub=resp.links.get("hub", {}).get("url"),
+                       topic=resp.links.get("self", {}).get("url"))
 
 
 def _conditional(state: SourceState | None) -> dict[str, str]:

@@ -60,32 +60,46 @@ def ingest(source: SourceSettings, state: SourceState | None, tools: Tools, now:
         result = tools.fetcher.fetch(source, state)
         fetched_at = time.monotonic()
         _log_request(source, state, url, result, fetched_at - started)
-        if isinstance(result, NotModified):
-            log.info("source %s: not modified", source.id, extra=logs.source(source.id))
-            return SourceOutcome(source.id, result, status=result.status, polled_url=url,
-                                 fetch_seconds=fetched_at - started)
-        parsed = cap_feed(_parse(source, result, tools), tools.settings.ingest)
     except FetchError as e:
         log.warning("source %s: fetch failed: %s", source.id, e,
                     extra=logs.source(source.id, status=e.status))
         return SourceOutcome(source.id, error=SourceError(ErrorKind.FETCH, str(e)),
                              status=e.status, retry_after=e.retry_after, polled_url=url,
                              fetch_seconds=time.monotonic() - started)
+    except Exception as e:  # a bug must not stop the other sources
+        return _internal(source, url, e)
+    if isinstance(result, NotModified):
+        log.info("source %s: not modified", source.id, extra=logs.source(source.id))
+        return SourceOutcome(source.id, result, status=result.status, polled_url=url,
+                             fetch_seconds=fetched_at - started)
+    return replace(read_document(source, state, tools, now, stored_links, result, url),
+                   fetch_seconds=fetched_at - started)
+
+
+def read_document(source: SourceSettings, state: SourceState | None, tools: Tools,
+                  now: datetime, stored_links: StoredLinks, result: Fetched,
+                  url: str | None = None) -> SourceOutcome:
+    """The second half of ``ingest``: a document already in hand (fetched, or pushed by a
+    WebSub hub) -> its outcome."""
+    started = time.monotonic()
+    try:
+        parsed = cap_feed(_parse(source, result, tools), tools.settings.ingest)
     except ParseError as e:
         log.warning("source %s: parse failed: %s", source.id, e, extra=logs.source(source.id))
         return SourceOutcome(source.id, error=SourceError(ErrorKind.PARSE, str(e)),
-                             status=200, polled_url=url,
-                             fetch_seconds=(fetched_at or started) - started)
+                             status=200, polled_url=url)
     except Exception as e:  # a bug must not stop the other sources
-        log.exception("source %s: unexpected error", source.id, extra=logs.source(source.id))
-        return SourceOutcome(source.id, polled_url=url, error=SourceError(
-            ErrorKind.INTERNAL, f"{type(e).__name__}: {e}"))
+        return _internal(source, url, e)
     log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format,
              extra=logs.source(source.id, entries=len(parsed.entries), parser=parsed.format))
-    assert fetched_at is not None
     return replace(_read(source, state, tools, now, stored_links, result, parsed, url),
-                   fetch_seconds=fetched_at - started,
-                   parse_seconds=time.monotonic() - fetched_at)
+                   parse_seconds=time.monotonic() - started)
+
+
+def _internal(source: SourceSettings, url: str | None, e: Exception) -> SourceOutcome:
+    log.exception("source %s: unexpected error", source.id, extra=logs.source(source.id))
+    return SourceOutcome(source.id, polled_url=url, error=SourceError(
+        ErrorKind.INTERNAL, f"{type(e).__name__}: {e}"))
 
 
 def _log_request(source: SourceSettings, state: SourceState | None, url: str | None,
@@ -119,6 +133,9 @@ def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: 
     entries, placed = _recent(parsed, state, tools, now)
     reason = _ids_broken(source, state, entries, stored_links)
     by_link = reason is not None or (state is not None and state.identity == "link")
+    parsed = replace(parsed, meta=replace(  # WebSub discovery: Link headers win (section 4)
+        parsed.meta, hub=result.hub or parsed.meta.hub,
+        self_link=result.topic or parsed.meta.self_link))
     origin = _origin(parsed.meta, result)
     candidates = tuple(dedup.Candidate(
         source_id=source.id, kind=source.kind, identity=ident, data=e,

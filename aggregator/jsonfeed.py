@@ -56,7 +56,7 @@ class _Reader:
             entries=tuple(self.item(item, f"items[{i}]") for i, item in enumerate(items)),
             id=safe_url(feed_url, base) or safe_url(home, base),
             title=RawText(_string(doc, "title", "") or "", "html"), link=home,
-            self_link=feed_url, language=_string(doc, "language"),
+            self_link=feed_url, language=_string(doc, "language"), hub=_hub(doc),
             author=authors[0] if authors else None)
 
     def item(self, item: Any, where: str) -> RawEntry:
@@ -92,6 +92,16 @@ class _Reader:
             out.append(RawEnclosure(_string(a, "url", where=f"{where}.attachments[{i}]"),
                                     _string(a, "mime_type"), a.get("size_in_bytes")))
         return tuple(out)
+
+
+def _hub(doc: dict[str, Any]) -> str | None:
+    """JSON Feed ``hubs``: the first of type WebSub."""
+    hubs = doc.get("hubs")
+    for h in hubs if isinstance(hubs, list) else []:
+        if isinstance(h, dict) and str(h.get("type", "")).lower() == "websub":
+            url = h.get("url")
+            return url if isinstance(url, str) else None
+    return None
 
 
 def _string(d: dict[str, Any], key: str, default: str | None = None, where: str = ""

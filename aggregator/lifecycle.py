@@ -26,6 +26,7 @@ HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on 
 JITTER = 0.1  # up to +10%, so sources with the same interval spread out
 FAILING_AFTER = 3
 EMPTY_AFTER = 3  # a scraped page that yields nothing this many times in a row: flagged
+WEBSUB_FALLBACK = 6  # a source whose hub pushes to us is polled this many times less often
 ADOPT_AFTER = 3
 
 
@@ -138,6 +139,8 @@ def _succeeded(state: SourceState, p: SourceOutcome, interval: timedelta, now: d
         events.append(SourceEvent(state.source_id, "recovered", now,
                                   f"after {state.failures} failures"))
     hints = [] if p.result is None or p.result.max_age is None else [p.result.max_age]
+    if state.websub is not None and state.websub.status == "active":  # pushes come: poll less
+        hints.append(interval.total_seconds() * WEBSUB_FALLBACK)
     # RSS <ttl>: from this body, or remembered from the last one when the answer was 304
     ttl = p.ttl_minutes if p.parsed else state.ttl_minutes
     if ttl:

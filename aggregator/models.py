@@ -30,6 +30,7 @@ class FeedMeta:
     self_link: str | None = None
     rights: str | None = None
     author: str | None = None
+    hub: str | None = None  # a WebSub hub the feed names (rel="hub")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class Fetched:
     permanent_url: str | None = None  # target of the leading 301/308 redirects, if any
     max_age: float | None = None  # seconds fresh, from Cache-Control max-age or Expires
     warning: str | None = None  # followed, but worth an operator's look (https -> http)
+    hub: str | None = None  # Link: <...>; rel="hub" (WebSub discovery, section 4)
+    topic: str | None = None  # Link: <...>; rel="self"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,18 @@ class StoredEntry:
 
 
 @dataclass(frozen=True)
+class WebSubState:
+    """A subscription to a source's WebSub hub: kept so a restart keeps it."""
+
+    hub: str
+    topic: str
+    secret: str  # signs the hub's pushes (HMAC); never leaves the store and the hub
+    status: str = "pending"  # pending | active | denied
+    requested: datetime | None = None  # when the subscription was last asked for
+    expires: datetime | None = None  # end of the lease the hub granted
+
+
+@dataclass(frozen=True)
 class SourceState:
     """What the store remembers about polling one source."""
 
@@ -173,6 +188,7 @@ class SourceState:
     empty_runs: int = 0  # a scraped page's polls in a row whose selectors matched nothing
     report: tuple[tuple[str, str, str], ...] = ()  # (severity, code, message): check.py
     report_at: datetime | None = None  # when the document the report is about was read
+    websub: WebSubState | None = None  # a push subscription (websub_subscriber.py)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class RawFeed:
     rights: RawText | None = None
     author: str | None = None
     ttl: object = None
+    hub: str | None = None  # rel="hub"
 
 
 def normalize(raw: RawFeed) -> ParsedFeed:
@@ -91,7 +92,8 @@ def normalize(raw: RawFeed) -> ParsedFeed:
     meta = FeedMeta(
         id=clean_token(raw.id), title=_plain(raw.title), link=safe_url(raw.link, base),
         updated=_date(raw.updated), language=language, self_link=safe_url(raw.self_link, base),
-        rights=_plain(raw.rights) or None, author=_name(raw.author))
+        rights=_plain(raw.rights) or None, author=_name(raw.author),
+        hub=safe_url(raw.hub, base))
     entries = tuple(_entry(e, base, language) for e in raw.entries)
     return ParsedFeed(format=raw.format, meta=meta, entries=entries, ttl_minutes=_int(raw.ttl),
                       notes=_notes(raw.entries, entries))

@@ -84,7 +84,9 @@ def _to_raw(raw: Any, http_base: str | None) -> RawFeed:
         self_link=next((x.get("href") for x in feed.get("links") or []
                         if x.get("rel") == "self" and safe_url(x.get("href"), base)), None),
         updated=_date(feed, "updated"), language=feed.get("language"),
-        rights=_text(feed, "rights"), author=feed.get("author"), ttl=feed.get("ttl"))
+        rights=_text(feed, "rights"), author=feed.get("author"), ttl=feed.get("ttl"),
+        hub=next((x.get("href") for x in feed.get("links") or [] if x.get("rel") == "hub"),
+                 None))
 
 
 def _entry(e: Any, atom: bool) -> RawEntry:

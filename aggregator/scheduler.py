@@ -74,6 +74,10 @@ class PollService:
             store_path = self.aggregator.settings.store.path
             for request in control.take(store_path) if store_path else []:
                 control.answer(store_path, request.id, **self._carry_out(request))
+            try:
+                self.aggregator.websub_subscriptions()
+            except AggregatorError as e:
+                log.error("WebSub subscriptions: %s", e)
 
     def reload(self) -> list[str] | None:
         self._config_seen = _mtime(self.aggregator.settings.config_path)

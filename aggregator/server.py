@@ -19,7 +19,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .exceptions import AggregatorError
 
@@ -56,11 +56,15 @@ CLIENT_TIMEOUT = 10.0  # seconds a client may stay silent mid-request or idle be
 
 
 Endpoint = Callable[[], tuple[int, str, bytes]]  # -> status, content type, body
+# (method, path, query, headers, body) -> status, content type, body: under a path prefix
+Callback = Callable[[str, str, dict[str, str], dict[str, str], bytes], tuple[int, str, bytes]]
+MAX_CALLBACK_BODY = 10 * 2**20
 
 
 class OutputHandler(BaseHTTPRequestHandler):
     root: Path  # set on the subclass made by make_server
     endpoints: ClassVar[dict[str, Endpoint]] = {}  # computed answers: /metrics, /healthz
+    callbacks: ClassVar[dict[str, Callback]] = {}  # path prefix -> handler (/websub/)
     server_version = "lrg-aggregator"
     timeout = CLIENT_TIMEOUT  # applied to the socket: a slow or idle client is dropped
 
@@ -71,6 +75,8 @@ class OutputHandler(BaseHTTPRequestHandler):
         self._serve(send_body=False)
 
     def do_POST(self) -> None:
+        if self._callback(send_body=True):
+            return
         self._plain(HTTPStatus.METHOD_NOT_ALLOWED, "read-only\n", {"Allow": "GET, HEAD"})
 
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = do_POST
@@ -99,7 +105,29 @@ class OutputHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
+    def _callback(self, send_body: bool) -> bool:
+        """A request under a callback prefix: answered by its handler."""
+        parts = urlsplit(self.path)
+        prefix = next((p for p in self.callbacks if parts.path.startswith(p)), None)
+        if prefix is None:
+            return False
+        length = self.headers.get("Content-Length", "0")
+        if self.command == "POST" and (not length.isdigit() or int(length) > MAX_CALLBACK_BODY):
+            self.close_connection = True
+            self._plain(HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length.isdigit()
+                        else HTTPStatus.LENGTH_REQUIRED, "body refused\n")
+            return True
+        body = self.rfile.read(int(length)) if self.command == "POST" else b""
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        status, kind, answer = self.callbacks[prefix](
+            self.command, parts.path, query, dict(self.headers.items()), body)
+        self._send(HTTPStatus(status), answer, {"Content-Type": kind,
+                                                "Cache-Control": "no-store"}, send_body)
+        return True
+
     def _serve(self, send_body: bool) -> None:
+        if self._callback(send_body):
+            return
         endpoint = self.endpoints.get(urlsplit(self.path).path)
         if endpoint is not None:
             status, kind, answer = endpoint()
@@ -260,10 +288,12 @@ class BoundedHTTPServer(ThreadingHTTPServer):
 
 
 def make_server(root: Path, host: str, port: int, client_timeout: float = CLIENT_TIMEOUT,
-                endpoints: dict[str, Endpoint] | None = None) -> ThreadingHTTPServer:
+                endpoints: dict[str, Endpoint] | None = None,
+                callbacks: dict[str, Callback] | None = None) -> ThreadingHTTPServer:
     handler = type("BoundOutputHandler", (OutputHandler,),
                    {"root": root, "timeout": client_timeout,
-                    "endpoints": {"/healthz": healthz, **(endpoints or {})}})
+                    "endpoints": {"/healthz": healthz, **(endpoints or {})},
+                    "callbacks": callbacks or {}})
     try:
         server = BoundedHTTPServer((host, port), handler)
     except OSError as e:  # a taken port, a host that is not ours: one line, not a traceback
@@ -278,7 +308,8 @@ def healthz() -> tuple[int, str, bytes]:
 
 
 def serve_in_background(root: Path, host: str, port: int,
-                        endpoints: dict[str, Endpoint] | None = None) -> ThreadingHTTPServer:
-    server = make_server(root, host, port, endpoints=endpoints)
+                        endpoints: dict[str, Endpoint] | None = None,
+                        callbacks: dict[str, Callback] | None = None) -> ThreadingHTTPServer:
+    server = make_server(root, host, port, endpoints=endpoints, callbacks=callbacks)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

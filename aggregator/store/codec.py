@@ -5,21 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from ..dates import from_iso, iso
-from ..models import Enclosure, FeedMeta, SourceEvent, SourceState, StoredEntry
+from ..models import (
+    Enclosure,
+    FeedMeta,
+    SourceEvent,
+    SourceState,
+    StoredEntry,
+    WebSubState,
+)
 from ..similarity import current, fingerprints
 
 
 def meta_to_dict(m: FeedMeta) -> dict[str, Any]:
     return {"id": m.id, "title": m.title, "link": m.link, "updated": iso(m.updated),
             "language": m.language, "self_link": m.self_link, "rights": m.rights,
-            "author": m.author}
+            "author": m.author, "hub": m.hub}
 
 
 def meta_from_dict(d: dict[str, Any]) -> FeedMeta:
     return FeedMeta(id=d.get("id"), title=d.get("title") or "", link=d.get("link"),
                     updated=from_iso(d.get("updated")), language=d.get("language"),
                     self_link=d.get("self_link"), rights=d.get("rights"),
-                    author=d.get("author"))
+                    author=d.get("author"), hub=d.get("hub"))
 
 
 def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
@@ -83,6 +90,10 @@ def state_to_dict(s: SourceState) -> dict[str, Any]:
         "unmapped": dict(s.unmapped), "ttl_minutes": s.ttl_minutes, "warning": s.warning,
         "host_hold": iso(s.host_hold), "empty_runs": s.empty_runs,
         "report": [list(f) for f in s.report], "report_at": iso(s.report_at),
+        "websub": None if s.websub is None else {
+            "hub": s.websub.hub, "topic": s.websub.topic, "secret": s.websub.secret,
+            "status": s.websub.status, "requested": iso(s.websub.requested),
+            "expires": iso(s.websub.expires)},
     }
 
 
@@ -102,7 +113,15 @@ def state_from_dict(d: dict[str, Any]) -> SourceState:
         ttl_minutes=d.get("ttl_minutes"), warning=d.get("warning"),
         host_hold=from_iso(d.get("host_hold")), empty_runs=int(d.get("empty_runs") or 0),
         report=tuple((str(a), str(b), str(c)) for a, b, c in d.get("report") or ()),
-        report_at=from_iso(d.get("report_at")))
+        report_at=from_iso(d.get("report_at")), websub=_websub(d.get("websub")))
+
+
+def _websub(d: dict[str, Any] | None) -> WebSubState | None:
+    if not d:
+        return None
+    return WebSubState(hub=d["hub"], topic=d["topic"], secret=d["secret"],
+                       status=d.get("status") or "pending", requested=from_iso(d.get("requested")),
+                       expires=from_iso(d.get("expires")))
 
 
 def event_to_dict(e: SourceEvent) -> dict[str, Any]:
