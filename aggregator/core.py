@@ -83,6 +83,7 @@ class Aggregator:
         self.sink = DirectorySink(settings.output.dir)
         self.metrics = Metrics()
         self.subscriber = Subscriber(settings.hub.base_url, clock)
+        self._rendered: dict[str, object] = {}  # what each member page was rendered from
         self._processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
             else parse_processes
         self._parsers: ParsePool | None = None  # started by the first poll
@@ -149,7 +150,7 @@ class Aggregator:
         built_by = self._build_id()
         full = full or self.sink.read(BUILD_ID) != built_by
         changed = publish(self.settings, self.store, self.status(), self.sink, websub,
-                          None if full else dirty)
+                          None if full else dirty, self._rendered)
         self.sink.write(BUILD_ID, built_by)
         self.store.clear_dirty(dirty)
         self.metrics.publish_seconds.observe(time.monotonic() - started)
@@ -158,7 +159,7 @@ class Aggregator:
             self.websub.publish(feed_urls(self.settings, changed))
             if self.websub.status() != websub:  # status.json tells of these pings too
                 publish(self.settings, self.store, self.status(), self.sink,
-                        self.websub.status(), Dirty())
+                        self.websub.status(), Dirty(), self._rendered)
         return changed
 
     def _build_id(self) -> bytes:

@@ -137,7 +137,9 @@ def touches(spec: FeedSpec, dirty: Dirty | None, home: str) -> bool:
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
                    websub: dict[str, Any] | None = None,
                    on_disk: Callable[[str], bool] = lambda name: False,
-                   dirty: Dirty | None = None) -> dict[str, bytes]:
+                   dirty: Dirty | None = None,
+                   fresh: Callable[[str, object], bool] = lambda name, key: False
+                   ) -> dict[str, bytes]:
     """Output file name -> bytes, for the outputs ``dirty`` touches (None: every one);
     deterministic for a given store.
 
@@ -172,14 +174,17 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
         out.update(render_site(settings, store, taxonomy, names, counts))
     if dirty is None:
         out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
-    out.update(render_status_outputs(settings, store, health, websub))
+    out.update(render_status_outputs(settings, store, health, websub, fresh))
     return out
 
 
 def render_status_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                          websub: dict[str, Any] | None = None) -> dict[str, bytes]:
+                          websub: dict[str, Any] | None = None,
+                          fresh: Callable[[str, object], bool] = lambda name, key: False
+                          ) -> dict[str, bytes]:
     """The outputs that follow the sources' health rather than the entries: they change
-    every cycle, the rest only when entries do."""
+    every cycle, the rest only when entries do. A member page whose inputs are ``fresh``
+    (rendered from the same ones before, and still there) is left as it is."""
     taxonomy = Taxonomy(settings.categories)
     names = {s.id: s.name for s in settings.sources}
     hub, home = settings.hub, settings.hub.language
@@ -188,9 +193,13 @@ def render_status_outputs(settings: Settings, store: Store, health: Sequence[Sou
     site = Site(hub.title, tuple((c, taxonomy.label(c, home)) for c in taxonomy.ids),
                 languages, counts)
     states = store.source_states()
-    members = {f"members/{h.id}.html": render_member(
-        site, home, h, states[h.id].report if h.id in states else (),
-        iso(states[h.id].report_at) if h.id in states else None) for h in health}
+    members = {}
+    for h in health:
+        state = states.get(h.id)
+        report, read_at = (state.report, iso(state.report_at)) if state else ((), None)
+        name = f"members/{h.id}.html"
+        if not fresh(name, (h.url, h.kind, h.state, report, read_at, tuple(counts.items()))):
+            members[name] = render_member(site, home, h, report, read_at)
     return members | {
             "sources.html": render_sources(site, strings(home)["sources"], home, health),
             "sources.opml": render_sources_opml(settings, _subscribable(settings, store)),
@@ -199,14 +208,24 @@ def render_status_outputs(settings: Settings, store: Store, health: Sequence[Sou
 
 
 def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], sink: Sink,
-            websub: dict[str, Any] | None = None, dirty: Dirty | None = None
-            ) -> list[PurePosixPath]:
+            websub: dict[str, Any] | None = None, dirty: Dirty | None = None,
+            rendered: dict[str, object] | None = None) -> list[PurePosixPath]:
     """Write the outputs ``dirty`` touches (None: all) whose bytes changed; their names.
-    An output missing from the sink is rendered again whatever ``dirty`` says."""
+    An output missing from the sink is rendered again whatever ``dirty`` says.
+    ``rendered`` (kept by the caller between publishes) remembers what each member page
+    was rendered from, so an unchanged one is not rendered again."""
+    memo = rendered if rendered is not None else {}
+
+    def fresh(name: str, key: object) -> bool:
+        if memo.get(name) == key and sink.exists(PurePosixPath(name)):
+            return True
+        memo[name] = key
+        return False
+
     if dirty is not None and not sink.exists(PurePosixPath("index.html")):
         dirty = None  # an output dir emptied under us: build it whole again
     outputs = render_outputs(settings, store, health, websub,
-                             lambda name: sink.exists(PurePosixPath(name)), dirty)
+                             lambda name: sink.exists(PurePosixPath(name)), dirty, fresh)
     changed = []
     for name, data in outputs.items():  # in order: an archive page before its successor
         if sink.write(PurePosixPath(name), data):
