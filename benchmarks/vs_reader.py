@@ -1,0 +1,242 @@
+"""The aggregator against `reader` and a naive loop, on one local network of feeds.
+
+    .venv/bin/python benchmarks/vs_reader.py [--feeds 200] [--repeat 5]
+
+A deterministic network (feed_network.py) is served from 127.0.0.1. Each repetition starts
+from a fresh network and empty stores, then runs four rounds, every contestant in turn
+(interleaved, so drift in the machine hits all alike), each as fresh processes:
+
+- cold: every feed fetched and read for the first time;
+- warm: nothing changed (every feed answers 304);
+- mutated: 3 new entries in 10 % of the feeds;
+- rebuild: every output rendered again from the store (the aggregator only: `build`;
+  reader and the loop publish nothing).
+
+Contestants: `aggregator poll` (as an operator runs it), `reader` (update_feeds(workers=4),
+in its own virtual environment, created on first use in benchmarks/.reader-venv: reader pins
+an older feedparser) and requests+feedparser one feed after another. Per round: wall and
+CPU seconds, the peak resident memory of the whole process tree (sampled from /proc every
+20 ms), what the server saw (requests, 200s, 304s, connections), and entries stored against
+entries served. Medians; ratios against reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import feed_network  # noqa: E402
+
+READER_VENV = HERE / ".reader-venv"
+ROUNDS = ("cold", "warm", "mutated", "rebuild")
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mb: float
+    server: dict[str, int]
+    stored: int | None = None
+
+
+@dataclass
+class Results:
+    runs: dict[tuple[str, str], list[Run]] = field(default_factory=dict)
+
+    def add(self, who: str, round_: str, run: Run) -> None:
+        self.runs.setdefault((who, round_), []).append(run)
+
+
+def reader_python() -> Path:
+    python = READER_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(READER_VENV)], check=True)
+        # reader vendors a feedparser that needs sgmllib (its optional extra, spelled out)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "reader", "sgmllib3k"],
+                       check=True)
+    return python
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += next(int(line.split()[1]) * 1024 for line in status.splitlines()
+                          if line.startswith("VmRSS:"))
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo += [int(c) for c in children]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def measure(command: list[str], base: str, cwd: Path) -> tuple[Run, str]:
+    before = stats(base)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    peak = 0
+
+    def sample() -> None:
+        nonlocal peak
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({proc.returncode}): {err[-2000:]}")
+    cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+    seen = {k: v - before.get(k, 0) for k, v in stats(base).items() if k != "entries"}
+    return Run(wall, cpu, peak / 2**20, seen), out
+
+
+def stats(base: str) -> dict[str, int]:
+    with urllib.request.urlopen(base + "_stats", timeout=10) as r:
+        found: dict[str, int] = json.loads(r.read())
+        return found
+
+
+def post(base: str, path: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(base + path, method="POST"), timeout=60)
+
+
+def aggregator_config(folder: Path, urls: list[str]) -> Path:
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["store"] = {"path": str(folder / "store.json")}
+    config["output"] = {"dir": str(folder / "feeds"), "entries_per_feed": 50}
+    config["poll"].update({"allow_hosts": ["127.0.0.1"], "workers": 8, "per_host": 8})
+    config["sources"] = [{"id": f"s{i}", "name": f"Source {i}", "url": u,
+                          "kind": "partner" if "partner" in u else "member"}
+                         for i, u in enumerate(urls)]
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def commands(who: str, folder: Path, urls_file: Path) -> dict[str, list[str] | None]:
+    cli = str(Path(sys.executable).with_name("aggregator"))
+    if who == "aggregator":
+        config = str(folder / "config.yaml")
+        poll = [cli, "poll", "-q", "--config", config]
+        return {"cold": poll, "warm": poll, "mutated": poll,
+                "rebuild": [cli, "build", "-q", "--config", config]}
+    if who == "reader":
+        poll = [str(reader_python()), str(HERE / "contestants" / "reader_poll.py"),
+                str(folder / "reader.sqlite"), str(urls_file)]
+    else:
+        poll = [sys.executable, str(HERE / "contestants" / "naive_poll.py"), str(urls_file),
+                str(folder / "naive.json")]
+    return {"cold": poll, "warm": poll, "mutated": poll, "rebuild": None}
+
+
+def stored(who: str, folder: Path, out: str) -> int:
+    if who == "aggregator":
+        cli = str(Path(sys.executable).with_name("aggregator"))
+        result = subprocess.run([cli, "entries", "--count", "--include-duplicates",
+                                 "--config", str(folder / "config.yaml")],
+                                capture_output=True, text=True, check=True)
+        return int(result.stdout)
+    return int(out.strip().splitlines()[-1])
+
+
+def repetition(results: Results, network: feed_network.Network, base: str, order: list[str],
+               expected: dict[str, int]) -> None:
+    post(base, "_reset")
+    urls = [f"{base}feeds/{name}" for name in sorted(network.feeds)]
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {who: Path(tmp, who) for who in order}
+        for folder in folders.values():
+            folder.mkdir()
+        urls_file = Path(tmp, "urls.txt")
+        urls_file.write_text("\n".join(urls))
+        aggregator_config(folders["aggregator"], urls)
+        plans = {who: commands(who, folders[who], urls_file) for who in order}
+        for round_ in ROUNDS:
+            if round_ == "mutated":
+                post(base, "_mutate")
+            expected[round_] = network.entries()
+            for who in order:
+                command = plans[who][round_]
+                if command is None:
+                    continue
+                run, out = measure(command, base, folders[who])
+                if round_ != "rebuild":
+                    run.stored = stored(who, folders[who], out)
+                results.add(who, round_, run)
+
+
+def report(results: Results, expected: dict[str, int], feeds: int) -> None:
+    print(f"\n{feeds} feeds; python {platform.python_version()}, {os.cpu_count()} cores")
+    print(f"{'round':<8} {'who':<11} {'wall s':>8} {'cpu s':>7} {'peak MB':>8} {'req':>6} "
+          f"{'200':>5} {'304':>5} {'conns':>6} {'stored':>7} {'of':>6} {'wall/reader':>11} "
+          f"{'cpu/reader':>10} {'rss/reader':>10}")
+    for round_ in ROUNDS:
+        ref = results.runs.get(("reader", round_))
+        for who in ("aggregator", "reader", "naive"):
+            runs = results.runs.get((who, round_))
+            if not runs:
+                continue
+            med = {k: statistics.median(getattr(r, k) for r in runs)
+                   for k in ("wall", "cpu", "rss_mb")}
+            seen = {k: int(statistics.median(r.server.get(k, 0) for r in runs))
+                    for k in ("requests", "ok", "not_modified", "connections")}
+            kept = runs[-1].stored
+            ratio = [f"{med[k] / statistics.median(getattr(r, k) for r in ref):.2f}x"
+                     if ref else "-" for k in ("wall", "cpu", "rss_mb")]
+            print(f"{round_:<8} {who:<11} {med['wall']:>8.2f} {med['cpu']:>7.2f} "
+                  f"{med['rss_mb']:>8.0f} {seen['requests']:>6} {seen['ok']:>5} "
+                  f"{seen['not_modified']:>5} {seen['connections']:>6} "
+                  f"{kept if kept is not None else '-':>7} {expected.get(round_, 0):>6} "
+                  f"{ratio[0]:>11} {ratio[1]:>10} {ratio[2]:>10}")
+
+
+def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    args.add_argument("--feeds", type=int, default=200)
+    args.add_argument("--repeat", type=int, default=5)
+    opts = args.parse_args()
+    reader_python()  # the venv is made before anything is timed
+    network = feed_network.Network(opts.feeds)
+    server = feed_network.serve(network)
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    results, expected = Results(), {}
+    order = ["aggregator", "reader", "naive"]
+    for i in range(opts.repeat):
+        repetition(results, network, base, order[i % 3:] + order[:i % 3], expected)
+        print(f"repetition {i + 1}/{opts.repeat} done", file=sys.stderr)
+    report(results, expected, opts.feeds)
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
