@@ -66,7 +66,7 @@ class Network:
         with self.lock:
             self.rounds += 1
             rng = random.Random(f"{self.seed}-{self.rounds}")
-            names = sorted(self.feeds)
+            names = sorted(n for n, f in self.feeds.items() if f.items)
             chosen = rng.sample(names, max(1, int(len(names) * MUTATED_SHARE)))
             for name in chosen:
                 feed = self.feeds[name]
