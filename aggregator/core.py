@@ -25,8 +25,6 @@ from .exceptions import ConfigError
 from .heap import give_back, limit_arenas
 from .language import LanguageChooser
 from .lifecycle import reenable, state_label
-from .metrics import CONTENT_TYPE as METRICS_TYPE
-from .metrics import Metrics
 from .models import CycleReport, Dirty, SourceEvent, SourceHealth, SourceState, StoredEntry
 from .sink import DirectorySink
 from .store import Store, open_store
@@ -38,6 +36,7 @@ if TYPE_CHECKING:
     from .check import Finding, Report
     from .discover import Discovery
     from .fetch import Fetcher
+    from .metrics import Metrics
     from .netguard import Resolver
     from .opml_import import ImportReport
     from .parsepool import ParsePool
@@ -81,7 +80,7 @@ class Aggregator:
         self.clock = clock
         self._fetcher: Fetcher | None = None
         self.sink = DirectorySink(settings.output.dir)
-        self.metrics = Metrics()
+        self._metrics: Metrics | None = None
         self.subscriber = Subscriber(settings.hub.base_url, clock)
         self._rendered: dict[str, object] = {}  # what each member page was rendered from
         self._processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
@@ -117,6 +116,15 @@ class Aggregator:
         self.prune()
         give_back()  # the cycle's bodies are gone: so is the memory they took
         return report
+
+    @property
+    def metrics(self) -> Metrics:
+        """What the service records for /metrics (prometheus_client: imported on first use)."""
+        if self._metrics is None:
+            from .metrics import Metrics
+
+            self._metrics = Metrics()
+        return self._metrics
 
     @property
     def parsers(self) -> ParsePool:
@@ -229,8 +237,10 @@ class Aggregator:
 
     def _endpoints(self) -> dict[str, Any]:
         """/metrics and /readyz: what the service recorded, read without the store."""
+        from .metrics import CONTENT_TYPE
+
         def metrics() -> tuple[int, str, bytes]:
-            return 200, METRICS_TYPE, self.metrics.render()
+            return 200, CONTENT_TYPE, self.metrics.render()
 
         def readyz() -> tuple[int, str, bytes]:
             ready, why = self.metrics.ready(self._ready_within())
