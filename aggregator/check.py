@@ -60,12 +60,15 @@ class Reader:
 
 
 def findings(fetched: Fetched, parsed: ParsedFeed, source: SourceSettings, reader: Reader,
-             now: datetime, earlier_ids: Mapping[str, str] | None = None) -> list[Finding]:
+             now: datetime, earlier_ids: Mapping[str, str] | None = None,
+             detect_language: bool = True) -> list[Finding]:
     """Everything worth telling about one read document. ``earlier_ids``: link -> id from
-    an earlier read (a second fetch, or what the hub stored), to catch changing ids."""
+    an earlier read (a second fetch, or what the hub stored), to catch changing ids.
+    ``detect_language``: read the text's language (the model takes a second to load: the
+    check command does it, a poll does not)."""
+    language = _language(parsed, source, reader.languages) if detect_language else []
     return [_format(parsed), *_ids(parsed, earlier_ids), *_dates(parsed, now),
-            *_categories(parsed, source, reader.taxonomy),
-            *_language(parsed, source, reader.languages),
+            *_categories(parsed, source, reader.taxonomy), *language,
             *_sizes(fetched, parsed, reader.settings), *_caching(fetched),
             *_sanitized(parsed)]
 

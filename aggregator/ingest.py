@@ -148,7 +148,8 @@ def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: 
                        for word in tools.taxonomy.unmapped(e.raw_categories, source))
     reader = Reader(tools.settings, tools.taxonomy, tools.languages)
     report = tuple((f.severity, f.code, f.message)
-                   for f in findings(result, parsed, source, reader, now))
+                   for f in findings(result, parsed, source, reader, now,
+                                     detect_language=False))
     return SourceOutcome(
         source.id, result, feed=parsed.meta, ttl_minutes=parsed.ttl_minutes,
         status=result.status, polled_url=url, candidates=candidates, identity_reason=reason,
@@ -174,7 +175,9 @@ def _ids_broken(source: SourceSettings, state: SourceState | None, entries: list
     """Why this source's ids are broken, when that is found now (then sticky, in state)."""
     if state is not None and state.identity == "link":
         return None
-    reason = dedup.broken_ids(entries, dict(stored_links()))
+    # never read before: nothing of it is stored, so no store read (and no waiting for one)
+    stored = dict(stored_links()) if state is not None and state.last_success else {}
+    reason = dedup.broken_ids(entries, stored)
     if reason is not None:
         log.warning("source %s: switching to link-based identity: %s", source.id, reason)
     return reason

@@ -11,6 +11,7 @@ source's entries.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -56,6 +57,7 @@ class Poller:
         self.tools = Tools(settings, fetcher, parser, self.taxonomy, languages or
                            LanguageChooser(settings.hub.languages, settings.hub.language))
         self._holds: dict[str, datetime] = {}  # host -> until: read from the store, then kept
+        self._store_turn = threading.Lock()  # fetch threads read the store; this thread writes
 
     def run(self, sources: Sequence[SourceSettings], progress: Progress | None = None,
             on_stored: Callable[[], object] | None = None) -> CycleReport:
@@ -88,9 +90,10 @@ class Poller:
         return CycleReport(tuple(results[s.id] for s in sources))
 
     def _store(self, pending: list[SourceOutcome], now: datetime,
-               also: Sequence[SourceState] = ()) -> dict[str, SourceResult]:
-        return apply_outcomes(self.store, pending, self.settings, self.taxonomy.fallback, now,
-                              also)
+                also: Sequence[SourceState] = ()) -> dict[str, SourceResult]:
+        with self._store_turn:
+            return apply_outcomes(self.store, pending, self.settings, self.taxonomy.fallback,
+                                  now, also)
 
     def _ingest_all(self, sources: Sequence[SourceSettings], states: Mapping[str, SourceState],
                     now: datetime) -> Iterator[SourceOutcome | None]:
@@ -129,9 +132,10 @@ class Poller:
     def _ingest_one(self, source: SourceSettings, state: SourceState | None, now: datetime
                     ) -> SourceOutcome:
         def stored_links() -> dict[str, str]:
-            return {e.canonical_link: e.guid or "" for e in
-                    self.store.entries(source_id=source.id, include_duplicates=True)
-                    if e.canonical_link}
+            with self._store_turn:  # never while the cycle's thread writes the store
+                return {e.canonical_link: e.guid or "" for e in
+                        self.store.entries(source_id=source.id, include_duplicates=True)
+                        if e.canonical_link}
         return ingest(source, state, self.tools, now, stored_links)
 
     def _deferred(self, source: SourceSettings, host: str) -> SourceOutcome:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -50,6 +51,7 @@ class TinyDBStore:
         self._lock_fd: int | None = None
         self._index = MemoryStore()
         self._entries_read = False
+        self._reading = threading.Lock()  # fetch threads may ask for entries at once
         try:
             if not readonly:
                 self._lock()
@@ -102,9 +104,15 @@ class TinyDBStore:
         return dict(docs[0]) if docs else {}
 
     def _read_entries(self) -> MemoryStore:
-        """The entries, read on first need."""
+        """The entries, read on first need (once, whichever thread asks first)."""
         if self._entries_read:
             return self._index
+        with self._reading:
+            if not self._entries_read:
+                self._read_all_entries()
+        return self._index
+
+    def _read_all_entries(self) -> None:
         docs: list[tuple[Path, list[Any]]] = []
         if self._legacy:
             docs.append((self.path, list(self._db.table(ENTRIES).all())))
@@ -116,7 +124,6 @@ class TinyDBStore:
             with _corrupt_is_clear(where):
                 self._index.load(entries=[entry_from_dict(d) for d in found])
         self._entries_read = True
-        return self._index
 
     # -- reads that never need the entries ---------------------------------------------------
 
