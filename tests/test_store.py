@@ -433,3 +433,39 @@ def test_contract_a_claim_holds_for_its_lease(store: Store) -> None:
     assert store.claim_due(now + lease, 10, lease) == ["a", "b"]
     state = store.source_state("a")
     assert state is not None and state.next_check_at == now + 2 * lease
+
+
+def test_threads_asking_at_once_read_the_entries_once(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from aggregator.store import disk
+    path = tmp_path / "store.json"
+    s = open_store(path)
+    s.apply([entry(f"s{i % 20}:{i}", f"s{i % 20}", days=i % 30) for i in range(400)], [])
+    s.close()
+    reads = []
+    real = disk.read_shards
+
+    def counted(p: Path) -> dict[str, disk.Document]:
+        reads.append(p)
+        return real(p)
+
+    monkeypatch.setattr(disk, "read_shards", counted)
+    again = open_store(path, readonly=True)
+    start = threading.Barrier(8)
+
+    def ask(n: int) -> None:
+        start.wait()
+        again.entries(source_id=f"s{n}")
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert len(reads) == 1
+        assert len(again.published_between(T0, T0 + timedelta(days=31))) == 400
+    finally:
+        again.close()
