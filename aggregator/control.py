@@ -36,8 +36,26 @@ def spool(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".requests")
 
 
+def announce(store_path: Path) -> Path:
+    """`run` says it takes requests (its pid in ``<store>.service``); remove when it stops."""
+    marker = store_path.with_name(store_path.name + ".service")
+    atomic_write(marker, str(os.getpid()).encode())
+    return marker
+
+
 def service_running(store_path: Path) -> bool:
-    """Whether another process holds the store's write lock (the service, or a poll)."""
+    """Whether a `run` service that takes requests holds the store (another poll holding
+    the lock is not one: the caller then meets the lock and says so at once)."""
+    marker = store_path.with_name(store_path.name + ".service")
+    try:
+        pid = int(marker.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return _locked(store_path)
+
+
+def _locked(store_path: Path) -> bool:
     lock = store_path.with_name(store_path.name + ".lock")
     try:
         fd = os.open(lock, os.O_RDONLY)

@@ -214,9 +214,12 @@ class Aggregator:
         scheduler's ticks, until ``stop`` is set; the current cycle finishes first. Setting
         ``reload`` (SIGHUP) re-reads the config between cycles; so does a changed config
         file with ``watch_config``. Operators' requests (control.py) are carried out too."""
+        from . import control
         from .scheduler import PollService  # the scheduler drives this facade
         from .server import serve_in_background
 
+        store_path = self.settings.store.path
+        marker = control.announce(store_path) if store_path else None
         self.publish()  # serve what the store already holds right away
         self.subscriber.load(self.store.source_states())
         server = serve_in_background(self.settings.output.dir, self.settings.serve.host,
@@ -234,6 +237,8 @@ class Aggregator:
             service.stop()
             server.shutdown()
             server.server_close()
+            if marker is not None:
+                marker.unlink(missing_ok=True)
 
     def _endpoints(self) -> dict[str, Any]:
         """/metrics and /readyz: what the service recorded, read without the store."""

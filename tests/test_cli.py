@@ -311,3 +311,13 @@ def test_readme_test_command_needs_no_sudo_as_root() -> None:
                              check=True).stdout.strip()
     assert as_root == ("" if os.getuid() == 0 else "sudo")
     assert "sources import" in readme
+
+
+def test_a_poll_beside_another_writer_fails_at_once(config: Path) -> None:
+    from aggregator.store import open_store
+    holder = open_store(config.parent / "data" / "store.json")  # another poll, not a service
+    try:
+        result = cli("poll", "--config", str(config))
+    finally:
+        holder.close()
+    assert result.returncode == 1 and "open for writing by another" in result.stderr
