@@ -136,6 +136,11 @@ def plausible(value: datetime | None, now: datetime) -> datetime | None:
     return value
 
 
+def utcnow() -> datetime:
+    """The clock the service runs on: UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value else None
 
