@@ -88,6 +88,8 @@ class Aggregator:
         self._metrics: Metrics | None = None
         self.subscriber = Subscriber(settings.hub.base_url, clock)
         self._rendered: dict[str, object] = {}  # what each member page was rendered from
+        # every writer prunes after writing entries: the store as found is pruned
+        self._pruned_revision: int | None = self.store.revision
         self._processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
             else parse_processes
         self._parsers: ParsePool | None = None  # started by the first poll
@@ -143,13 +145,21 @@ class Aggregator:
         return self._parsers
 
     def prune(self) -> int:
-        """Apply retention; returns how many entries were removed."""
-        from .retention import plan_pruning
+        """Apply retention; returns how many entries were removed. Skipped (no entry read)
+        when no entry was written since the last pruning and nothing is old enough to go:
+        a cycle of 304s then costs no whole-store read."""
+        from .retention import cutoff, plan_pruning
 
+        now = self.clock()
+        oldest = self.store.oldest()
+        aged = oldest is not None and oldest < cutoff(self.settings.retention, now)
+        if self.store.revision == self._pruned_revision and not aged:
+            return 0
         pruning = plan_pruning(self.store, Taxonomy(self.settings.categories).ids,
-                               self.settings.retention, self.clock())
+                               self.settings.retention, now)
         if pruning.removed or pruning.forgotten:
             self.store.apply([], [], removed=pruning.removed, forgotten=pruning.forgotten)
+        self._pruned_revision: int | None = self.store.revision
         return len(pruning.removed)
 
     def publish(self, full: bool = False) -> list[PurePosixPath]:
@@ -206,6 +216,7 @@ class Aggregator:
                               "store)")
         changes = settings_diff(self.settings, new)
         self.settings = new
+        self._pruned_revision = None  # retention may have changed: prune at the next cycle
         self.languages = LanguageChooser(new.hub.languages, new.hub.language)
         if self._fetcher is not None:  # allow_hosts, timeouts and the User-Agent may change
             self._fetcher.close()

@@ -106,3 +106,20 @@ def test_a_new_process_with_nothing_new_renders_nothing(
     with Aggregator(retitled, parse_processes=0) as agg:  # a changed config: all again
         agg.publish()
     assert "all" in rendered and len(rendered) > 20
+
+
+def test_a_cycle_of_304s_reads_no_entry(tmp_path: Path, feed_server: FeedServer,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.store import disk
+    config = write_config(tmp_path, http_sources(feed_server))
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        agg.publish()
+    reads: list[Path] = []
+    real = disk.read_shards
+    monkeypatch.setattr(disk, "read_shards", lambda p: (reads.append(p), real(p))[1])
+    with Aggregator(load_settings(config), parse_processes=0) as agg:  # `aggregator poll`
+        report = agg.update()
+        agg.publish()
+    assert {r.outcome for r in report.results} == {"not_modified"}
+    assert reads == []  # no whole-store read: not for retention, not for publishing

@@ -469,3 +469,26 @@ def test_threads_asking_at_once_read_the_entries_once(tmp_path: Path,
         assert len(again.published_between(T0, T0 + timedelta(days=31))) == 400
     finally:
         again.close()
+
+
+def test_contract_oldest_covers_entries_and_tombstones(store: Store) -> None:
+    assert store.oldest() is None
+    store.apply([entry("a:1", days=5), entry("a:2", days=2)], [])
+    assert store.oldest() == T0 + timedelta(days=2)
+    store.apply([], [], removed=["a:2"])  # a tombstone keeps its date
+    assert store.oldest() == T0 + timedelta(days=2)
+    store.apply([], [], forgotten=["a:2"])
+    assert store.oldest() == T0 + timedelta(days=5)
+
+
+def test_oldest_is_known_without_reading_the_entries(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    s = open_store(path)
+    s.apply([entry("a:1", days=5), entry("b:1", "b", days=1)], [])
+    s.close()
+    (tmp_path / "store.json.shards" / "a.json").write_text("{broken")
+    again = open_store(path, readonly=True)
+    try:
+        assert again.oldest() == T0 + timedelta(days=1)  # the broken shard was never read
+    finally:
+        again.close()

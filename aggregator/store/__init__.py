@@ -103,6 +103,12 @@ class Store(Protocol):
         kept as entries are written, so asking reads no entry."""
         ...
 
+    def oldest(self) -> datetime | None:
+        """The earliest publication date of a stored entry, or of a tombstone: when it is
+        after retention's cut-off, nothing has aged out. Bounded (kept as entries are
+        written; a backend that reads entries lazily answers without them)."""
+        ...
+
     def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of the sources the store knows whose next check is at or before ``now`` (or
         not set), soonest first, at most ``limit``; gone sources are never due. Bounded: it

@@ -113,6 +113,14 @@ class MemoryStore:
                 "shown_source": {s: n for s, n in sorted(self._shown_by_source.items()) if n},
                 "copies": self.copies_by_source()}
 
+    def oldest(self) -> datetime | None:
+        dates = [d for d in (self.oldest_entry(), min(self._tombstones.values(), default=None))
+                 if d is not None]
+        return min(dates, default=None)
+
+    def oldest_entry(self) -> datetime | None:
+        return self._by_date[0][0] if self._by_date else None
+
     def due(self, now: datetime, limit: int) -> list[str]:
         end = bisect.bisect_right(self._schedule, (now, "\uffff"))
         return [sid for _, sid in self._schedule[:min(end, limit)]]

@@ -26,6 +26,7 @@ from typing import Any
 
 from tinydb import TinyDB
 
+from ..dates import from_iso, iso
 from ..exceptions import StoreCorrupt, StoreError, StoreLocked
 from ..models import Dirty, SourceEvent, SourceState, StoredEntry
 from . import disk
@@ -87,6 +88,7 @@ class TinyDBStore:
             meta = self._meta()
             self._revision = int(meta.get("revision", 0))
             self._counts: dict[str, dict[str, int]] = meta.get("counts") or {}
+            self._oldest_entry = from_iso(meta.get("oldest"))
             marks = meta.get("dirty") or {}
             dirty = Dirty(*(frozenset(marks.get(k) or ()) for k in (
                 "categories", "languages", "sources")))
@@ -164,6 +166,13 @@ class TinyDBStore:
         self._check_still_ours()
         self._index.clear_dirty(published)
         self._write(set())
+
+    def oldest(self) -> datetime | None:
+        if self._entries_read:
+            return self._index.oldest()
+        entries = self._oldest_entry  # from the main file: the entries need not be read
+        stones = min(self._index.tombstones().values(), default=None)
+        return min((d for d in (entries, stones) if d is not None), default=None)
 
     def count(self, category: str | None = None, source_id: str | None = None) -> int:
         if self._entries_read or (category is not None and source_id is not None):
@@ -261,11 +270,17 @@ class TinyDBStore:
                  "sources": sorted(dirty.sources)}
         return _document({
             META: [{"format": disk.FORMAT, "revision": self._revision, "counts": counts,
-                    "dirty": marks}],
+                    "dirty": marks, "oldest": iso(self._oldest_written())}],
             SOURCES: [state_to_dict(s) for s in states],
             EVENTS: [event_to_dict(e) for e in reversed(index.events(MAX_EVENTS))],
             TOMBSTONES: [{"key": k, "published": v.isoformat()}
                          for k, v in sorted(index.tombstones().items())]})
+
+    def _oldest_written(self) -> datetime | None:
+        if not self._entries_read:
+            return self._oldest_entry
+        self._oldest_entry = self._index.oldest_entry()
+        return self._oldest_entry
 
     def _reopen(self) -> None:
         self._index = MemoryStore()
