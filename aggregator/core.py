@@ -159,7 +159,7 @@ class Aggregator:
                                self.settings.retention, now)
         if pruning.removed or pruning.forgotten:
             self.store.apply([], [], removed=pruning.removed, forgotten=pruning.forgotten)
-        self._pruned_revision: int | None = self.store.revision
+        self._pruned_revision = self.store.revision
         return len(pruning.removed)
 
     def publish(self, full: bool = False) -> list[PurePosixPath]:
