@@ -89,6 +89,26 @@ class FeedServer:
         self.httpd.server_close()
 
 
+@pytest.fixture(params=["memory", "tinydb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Each Store backend in turn, for the contract tests (nothing of one pinned)."""
+    from aggregator.store import open_store
+
+    opened = open_store(None if request.param == "memory" else tmp_path / "store.json")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    """A scripted HTTP server on 127.0.0.1 (tests/scripted.py: replies set per test)."""
+    from scripted import ScriptedServer  # scripted.py imports this module
+
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.close()
+
+
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     server = FeedServer()

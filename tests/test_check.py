@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,12 +32,6 @@ def item(guid: str, title: str, date: str = "Mon, 14 Jun 2021 09:30:00 +0000",
             "<description>La ville présente son nouveau plan pour les quartiers.</description>"
             "</item>")
 
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    s = ScriptedServer()
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,13 +23,6 @@ def entry(key: str, source: str, categories: tuple[str, ...], language: str | No
                        canonical_link=None, published=T0, updated=T0, first_seen=T0,
                        content_hash=key, categories=categories, own_categories=categories,
                        language=language, story=key, origin=FeedMeta(title="o"))
-
-
-@pytest.fixture(params=["memory", "tinydb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = open_store(None if request.param == "memory" else tmp_path / "store.json")
-    yield s
-    s.close()
 
 
 def test_contract_dirty_markers_cover_before_and_after(store: Store) -> None:

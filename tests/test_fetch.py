@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import gzip
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,6 @@ class Clock:
     def advance(self, **kw: float) -> None:
         self.now += timedelta(**kw)
 
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    s = ScriptedServer()
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,12 +27,6 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FEED = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
 RSS = {"Content-Type": "application/rss+xml"}
 
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    s = ScriptedServer()
-    yield s
-    s.close()
 
 
 def settings_for(tmp_path: Path, urls: dict[str, str]) -> Settings:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,6 @@ RULES: dict[str, Any] = {
     "item": "div.post", "title": "h2 a", "link": "h2 a", "summary": "p.teaser",
     "meta": "p.meta", "pattern": r"^(?P<category>.*?)\s+-\s+(?P<date>\d{2}/\d{2}/\d{4})$"}
 
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    s = ScriptedServer()
-    yield s
-    s.close()
 
 
 def aggregator(tmp_path: Path, url: str, **rules: Any) -> Aggregator:

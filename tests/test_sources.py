@@ -4,7 +4,6 @@ operator's comments, and feed discovery through the hub's own fetcher."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,6 @@ FEED = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
 ATOM = (EXAMPLES / "montreal-member-atom.xml").read_bytes()
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    s = ScriptedServer()
-    yield s
-    s.close()
 
 
 @pytest.fixture

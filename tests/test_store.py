@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,13 +28,6 @@ def entry(key: str, source: str = "a", days: int = 0, categories: tuple[str, ...
                        first_seen=when, content_hash=key, categories=categories,
                        own_categories=categories, story=link or key,
                        origin=FeedMeta(id="o", title="Origin", updated=when), **kw)  # type: ignore[arg-type]
-
-
-@pytest.fixture(params=["memory", "tinydb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = open_store(None if request.param == "memory" else tmp_path / "store.json")
-    yield s
-    s.close()
 
 
 def test_contract_lookups(store: Store) -> None:

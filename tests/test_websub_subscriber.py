@@ -96,15 +96,9 @@ def hub() -> Iterator[Hub]:
     h.close()
 
 
-@pytest.fixture
-def feeds() -> Iterator[ScriptedServer]:
-    s = ScriptedServer()
-    yield s
-    s.close()
-
-
 def test_subscribe_verify_and_take_signed_pushes(tmp_path: Path, hub: Hub,
-                                                 feeds: ScriptedServer) -> None:
+                                                 server: ScriptedServer) -> None:
+    feeds = server
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
     feed_url = feeds.url("/feed")
