@@ -122,36 +122,26 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print JSON")
     sources = add("sources", cmd_sources, "operator actions on sources")
     action = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
-    enable = action.add_parser("enable", parents=[common],
-                               help="poll a gone or failing source again",
-                               description="poll a gone or failing source again")
-    enable.add_argument("source_id", metavar="ID")
-    disable = action.add_parser("disable", parents=[common],
-                                help="stop polling a source (enabled: false in the config)",
-                                description="stop polling a source (enabled: false in the "
-                                            "config; its entries stay)")
-    disable.add_argument("source_id", metavar="ID")
-    adder = action.add_parser("add", parents=[common],
-                              help="find a site's feed and add it to the config",
-                              description="find the feed of URL (the URL itself, the page's "
-                                          "announced feeds, common paths) and add it to the "
-                                          "config, comments and order kept")
+    def act(name: str, text: str, more: str = "") -> argparse.ArgumentParser:
+        return action.add_parser(name, parents=[common], help=text,
+                                 description=text + (f" ({more})" if more else ""))
+
+    act("enable", "poll a gone or failing source again").add_argument("source_id", metavar="ID")
+    act("disable", "stop polling a source (enabled: false in the config)",
+        "its entries stay").add_argument("source_id", metavar="ID")
+    adder = act("add", "find a site's feed and add it to the config",
+                "the URL itself, the page's announced feeds, then common paths; comments "
+                "and order kept")
     adder.add_argument("url", metavar="URL")
-    adder.add_argument("--id", dest="new_id", metavar="ID", help="source id (default: from "
-                                                                 "the feed's title)")
+    adder.add_argument("--id", dest="new_id", metavar="ID",
+                       help="source id (default: from the feed's title)")
     adder.add_argument("--kind", choices=["member", "partner"], default="member")
     adder.add_argument("--category", metavar="ID", help="default category of its entries")
-    action.add_parser("list", parents=[common], help="list the configured sources",
-                      description="list the configured sources")
-    remover = action.add_parser("remove", parents=[common],
-                                help="take a source out of the config",
-                                description="take a source out of the config (its stored "
-                                            "entries age out with retention)")
-    remover.add_argument("source_id", metavar="ID")
-    importer = action.add_parser("import", parents=[common],
-                                 help="add the feeds of an OPML file to the config",
-                                 description="add the feeds of an OPML file to the config "
-                                             "(comments and order are kept)")
+    act("list", "list the configured sources")
+    act("remove", "take a source out of the config",
+        "its stored entries age out with retention").add_argument("source_id", metavar="ID")
+    importer = act("import", "add the feeds of an OPML file to the config",
+                   "comments and order are kept")
     importer.add_argument("opml", metavar="FILE.opml", type=Path)
     importer.add_argument("--kind", choices=["member", "partner"],
                           help="kind of the new sources (default: from the OPML outline)")
