@@ -111,7 +111,7 @@ class OutputHandler(BaseHTTPRequestHandler):
         prefix = next((p for p in self.callbacks if parts.path.startswith(p)), None)
         if prefix is None:
             return False
-        length = self.headers.get("Content-Length", "0")
+        length = self.headers.get("Content-Length", "")  # none (or chunked): 411
         if self.command == "POST" and (not length.isdigit() or int(length) > MAX_CALLBACK_BODY):
             self.close_connection = True
             self._plain(HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length.isdigit()

@@ -226,3 +226,34 @@ def test_a_client_trickling_its_request_is_cut_at_the_timeout(served: tuple[Path
     finally:
         conn.close()
     assert dropped_after < 3  # the whole request had 1 s (client_timeout), not each byte
+
+
+def test_callback_bodies_are_bounded_and_must_be_sized(tmp_path: Path) -> None:
+    seen: list[bytes] = []
+
+    def callback(method: str, path: str, query: dict[str, str], headers: dict[str, str],
+                 body: bytes) -> tuple[int, str, bytes]:
+        seen.append(body)
+        return 202, "text/plain", b"accepted\n"
+
+    server = make_server(tmp_path, "127.0.0.1", 0, callbacks={"/websub/": callback})
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL},
+                     daemon=True).start()
+    port = server.server_address[1]
+    try:
+        def post(headers: dict[str, str], body: bytes = b"") -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.putrequest("POST", "/websub/city")
+            for k, v in headers.items():
+                conn.putheader(k, v)
+            conn.endheaders(body)
+            status = conn.getresponse().status
+            conn.close()
+            return status
+
+        assert post({"Content-Length": str(20 * 2**20)}) == 413  # refused before reading
+        assert post({}) == 411
+        assert post({"Content-Length": "5"}, b"<x/>\n") == 202 and seen == [b"<x/>\n"]
+    finally:
+        server.shutdown()
+        server.server_close()
