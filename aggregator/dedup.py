@@ -99,7 +99,8 @@ def content_hash(e: EntryData, categories: tuple[str, ...], language: str) -> st
                    "|".join(x.url for x in e.enclosures),
                    "|".join(e.raw_categories), "|".join(categories), language,
                    e.published.isoformat() if e.published else None,
-                   e.updated.isoformat() if e.updated else None, size=32)
+                   e.updated.isoformat() if e.updated else None,
+                   *([e.image.url] if e.image else []), size=32)  # imageless hashes unchanged
 
 
 @dataclass(frozen=True)
@@ -326,7 +327,7 @@ def _merge(c: Candidate, key: str, old: StoredEntry | None, id_prefix: str, now:
         summary=d.summary, content=d.content, authors=d.authors, categories=c.categories,
         own_categories=c.categories,
         raw_categories=d.raw_categories, language=c.language, origin=c.origin,
-        enclosures=d.enclosures, story=old.story if old else key,
+        enclosures=d.enclosures, image=d.image, story=old.story if old else key,
         fingerprints=similarity.fingerprints(d.title, d.summary or d.content, d.guid),
         merge_reason=old.merge_reason if old else None, revisions=revisions,
         revision_window=window, duplicate_of=old.duplicate_of if old else None,

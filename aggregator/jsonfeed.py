@@ -12,7 +12,7 @@ from typing import Any
 
 from .exceptions import ParseError
 from .models import ParsedFeed
-from .normalize import RawDate, RawEnclosure, RawEntry, RawFeed, RawText, normalize
+from .normalize import RawDate, RawEnclosure, RawEntry, RawFeed, RawImage, RawText, normalize
 from .sanitize import safe_url
 
 VERSIONS = {"https://jsonfeed.org/version/1": "json10",
@@ -79,7 +79,9 @@ class _Reader:
             updated=_date(item, "date_modified", where),
             categories=tuple(_strings(item, "tags", where)),
             language=_string(item, "language", where=where),
-            enclosures=self.attachments(item, where))
+            enclosures=self.attachments(item, where),
+            images=tuple(RawImage(url) for key in ("image", "banner_image")
+                         if (url := _string(item, key, where=where))))
 
     def attachments(self, item: dict[str, Any], where: str) -> tuple[RawEnclosure, ...]:
         found = item.get("attachments") or []

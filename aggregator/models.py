@@ -43,6 +43,16 @@ class Enclosure:
 
 
 @dataclass(frozen=True)
+class Image:
+    """An entry's picture: an http(s) URL that passed the link checks, and its size when the
+    feed says (media:thumbnail width/height, the content's <img> attributes)."""
+
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
 class EntryData:
     """One entry as parsed and normalized from a source's feed; not yet identified or classified."""
 
@@ -57,6 +67,7 @@ class EntryData:
     raw_categories: tuple[str, ...] = ()
     language: str | None = None
     enclosures: tuple[Enclosure, ...] = ()
+    image: Image | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,7 @@ class StoredEntry:
     duplicate_of: str | None = None
     via: tuple[str, ...] = ()
     enclosures: tuple[Enclosure, ...] = ()
+    image: Image | None = None
     own_categories: tuple[str, ...] = ()  # its own filing; `categories` adds its copies'
     story: str = ""  # entries telling the same story share this (see dedup.py)
     merge_reason: str | None = None  # why this entry joined its story, if it did

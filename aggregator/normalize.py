@@ -15,10 +15,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from html import unescape as html_unescape
 from typing import Literal
 
 from .dates import ours_first, read_date
-from .models import Enclosure, EntryData, FeedMeta, ParsedFeed, ReadNotes
+from .models import Enclosure, EntryData, FeedMeta, Image, ParsedFeed, ReadNotes
 from .sanitize import (
     clean_html,
     clean_token,
@@ -55,6 +56,16 @@ class RawEnclosure:
 
 
 @dataclass(frozen=True)
+class RawImage:
+    """A picture the feed names for an entry (media:thumbnail, media:content, JSON image)."""
+
+    url: str | None
+    width: object = None
+    height: object = None
+    type: object = None  # a MIME type or a media:content medium ("image", "video")
+
+
+@dataclass(frozen=True)
 class RawEntry:
     guid: object = None
     link: str | None = None
@@ -67,6 +78,7 @@ class RawEntry:
     categories: tuple[str, ...] = ()
     language: str | None = None
     enclosures: tuple[RawEnclosure, ...] = ()
+    images: tuple[RawImage, ...] = ()  # best first
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,7 @@ def _entry(e: RawEntry, base: str | None, feed_language: str | None) -> EntryDat
     summary, content = _html(e.summary, base), _html(e.content, base)
     if content and summary == content:  # one text given twice (feedparser does this)
         summary = None
+    enclosures = _enclosures(e.enclosures, base)
     return EntryData(
         guid=clean_token(e.guid), link=safe_url(e.link, base),
         title=title_or_opening(_plain(e.title), summary, content),
@@ -125,7 +138,7 @@ def _entry(e: RawEntry, base: str | None, feed_language: str | None) -> EntryDat
         published=_date(e.published), updated=_date(e.updated),
         raw_categories=_unique(plain_text(c, True) for c in e.categories),
         language=language_tag(e.language) or feed_language,
-        enclosures=_enclosures(e.enclosures, base))
+        enclosures=enclosures, image=_picture(e.images, base, enclosures, content, summary))
 
 
 def _plain(text: RawText | None) -> str:
@@ -163,6 +176,36 @@ def _enclosures(found: tuple[RawEnclosure, ...], base: str | None) -> tuple[Encl
         if url and url not in out:
             out[url] = Enclosure(url, mime_type(x.type), _length(x.length))
     return tuple(out.values())
+
+
+_IMG = re.compile(r'<img\s[^>]*?src="([^"]+)"[^>]*>', re.IGNORECASE)
+_SIZE = re.compile(r'\s(width|height)="(\d{1,5})"', re.IGNORECASE)
+
+
+def _picture(named: tuple[RawImage, ...], base: str | None, enclosures: tuple[Enclosure, ...],
+             *html: str | None) -> Image | None:
+    """The entry's picture: the feed's own (media:thumbnail, media:content, JSON Feed image),
+    else an image enclosure, else the first <img> of the (already sanitized) content."""
+    for x in named:
+        kind = str(x.type or "image").lower()
+        url = safe_url(x.url, base)
+        if url and (kind == "image" or kind.startswith("image/")):
+            return Image(url, _pixels(x.width), _pixels(x.height))
+    for enclosure in enclosures:
+        if (enclosure.type or "").startswith("image/"):
+            return Image(enclosure.url)
+    for text in html:
+        found = _IMG.search(text or "")
+        url = safe_url(html_unescape(found.group(1))) if found else None
+        if found and url:
+            size = {k.lower(): v for k, v in _SIZE.findall(found.group(0))}
+            return Image(url, _pixels(size.get("width")), _pixels(size.get("height")))
+    return None
+
+
+def _pixels(value: object) -> int | None:
+    number = _length(value)
+    return number if number and number <= 10_000 else None
 
 
 def _length(value: object) -> int | None:

@@ -20,7 +20,7 @@ from .dates import from_struct
 from .exceptions import ParseError
 from .jsonfeed import parse_json_feed
 from .models import ParsedFeed
-from .normalize import RawDate, RawEnclosure, RawEntry, RawFeed, RawText, normalize
+from .normalize import RawDate, RawEnclosure, RawEntry, RawFeed, RawImage, RawText, normalize
 from .sanitize import safe_url
 from .xmlguard import UnsafeDocument, cut_short, make_safe
 
@@ -106,7 +106,18 @@ def _entry(e: Any, atom: bool) -> RawEntry:
         language=next((lang for key in ("title_detail", "summary_detail")
                        if (lang := (e.get(key) or {}).get("language"))), None),
         enclosures=tuple(RawEnclosure(x.get("href"), x.get("type"), x.get("length"))
-                         for x in e.get("links") or [] if x.get("rel") == "enclosure"))
+                         for x in e.get("links") or [] if x.get("rel") == "enclosure"),
+        images=_images(e))
+
+
+def _images(e: Any) -> tuple[RawImage, ...]:
+    """media:thumbnail first (made to be shown beside a title), then media:content images."""
+    thumbs = [RawImage(x.get("url"), x.get("width"), x.get("height"))
+              for x in e.get("media_thumbnail") or [] if isinstance(x, dict)]
+    media = [RawImage(x.get("url"), x.get("width"), x.get("height"),
+                      x.get("medium") or x.get("type"))
+             for x in e.get("media_content") or [] if isinstance(x, dict)]
+    return tuple(thumbs + media)
 
 
 def _authors(e: Any) -> tuple[str, ...]:

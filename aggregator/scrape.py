@@ -21,7 +21,7 @@ from .config import ScrapeSettings
 from .dates import parse_loose
 from .exceptions import ParseError
 from .models import SCRAPED, ParsedFeed
-from .normalize import RawDate, RawEntry, RawFeed, RawText, normalize
+from .normalize import RawDate, RawEntry, RawFeed, RawImage, RawText, normalize
 from .sanitize import safe_url
 
 _SPACE = re.compile(r"\s+")
@@ -60,7 +60,9 @@ def _item(item: lxml.html.HtmlElement, rules: ScrapeSettings) -> RawEntry:
         link=_href(_first(item, rules.link) if rules.link else title),
         title=RawText(_text(title)), summary=RawText(summary) if summary else None,
         published=RawDate(None, when) if when else None,
-        categories=tuple(w for w in words if w))
+        categories=tuple(w for w in words if w),
+        images=tuple(RawImage(img.get("src"), img.get("width"), img.get("height"))
+                     for img in item.iterfind(".//img[@src]"))[:1])
 
 
 def _meta(item: lxml.html.HtmlElement, rules: ScrapeSettings) -> tuple[str | None, str | None]:

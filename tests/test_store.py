@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.exceptions import StoreCorrupt, StoreError, StoreLocked
-from aggregator.models import FeedMeta, SourceState, StoredEntry
+from aggregator.models import FeedMeta, Image, SourceState, StoredEntry
 from aggregator.similarity import MAX_CANDIDATES, current, fingerprints, title_signature
 from aggregator.store import Store, open_store
 
@@ -28,6 +28,13 @@ def entry(key: str, source: str = "a", days: int = 0, categories: tuple[str, ...
                        first_seen=when, content_hash=key, categories=categories,
                        own_categories=categories, story=link or key,
                        origin=FeedMeta(id="o", title="Origin", updated=when), **kw)  # type: ignore[arg-type]
+
+
+def test_contract_keeps_pictures(store: Store) -> None:
+    pictured = entry("a:1", image=Image("https://img.example/t.jpg", 320, 180))
+    store.apply([pictured, entry("a:2")], [])
+    assert store.get("a:1") == pictured
+    assert store.get("a:2").image is None  # type: ignore[union-attr]
 
 
 def test_contract_lookups(store: Store) -> None:

@@ -8,6 +8,7 @@ from ..dates import from_iso, iso
 from ..models import (
     Enclosure,
     FeedMeta,
+    Image,
     SourceEvent,
     SourceState,
     StoredEntry,
@@ -40,10 +41,16 @@ def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
         "origin": meta_to_dict(e.origin), "duplicate_of": e.duplicate_of, "via": list(e.via),
         "enclosures": [{"url": x.url, "type": x.type, "length": x.length}
                        for x in e.enclosures],
+        "image": ({"url": e.image.url, "width": e.image.width, "height": e.image.height}
+                  if e.image else None),
         "own_categories": list(e.own_categories), "story": e.story,
         "merge_reason": e.merge_reason, "revisions": e.revisions,
         "revision_window": iso(e.revision_window), "fingerprints": list(e.fingerprints),
     }
+
+
+def _image(d: dict[str, Any] | None) -> Image | None:
+    return Image(d["url"], d.get("width"), d.get("height")) if d else None
 
 
 def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
@@ -62,6 +69,7 @@ def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
         via=tuple(d.get("via") or ()),
         enclosures=tuple(Enclosure(x["url"], x.get("type"), x.get("length"))
                          for x in d.get("enclosures") or ()),
+        image=_image(d.get("image")),
         own_categories=tuple(d.get("own_categories") or d.get("categories") or ()),
         story=d.get("story") or d.get("canonical_link") or d["key"],
         merge_reason=d.get("merge_reason"), revisions=int(d.get("revisions") or 0),
