@@ -29,12 +29,19 @@ class Page:
     successor: str | None = None  # file name of the next (newer) archive page
 
 
+def by_arrival(entries: list[StoredEntry], size: int
+               ) -> tuple[list[StoredEntry], list[list[StoredEntry]]]:
+    """The newest ``size`` arrivals, and the older ones in chunks of ``size`` (oldest first;
+    only the newest chunk can be short). The feeds and the site's rivers page this way."""
+    arrived = sorted(entries, key=lambda e: (e.first_seen, e.published, e.key))
+    current, older = arrived[-size:], arrived[:-size] if len(arrived) > size else []
+    return current, [older[i:i + size] for i in range(0, len(older), size)]
+
+
 def paginate(spec: FeedSpec, entries: list[StoredEntry], size: int, base_url: str
              ) -> tuple[Page, list[Page]]:
     """The current document and the archive pages (oldest first) of one feed."""
-    arrived = sorted(entries, key=lambda e: (e.first_seen, e.published, e.key))
-    current, older = arrived[-size:], arrived[:-size] if len(arrived) > size else []
-    chunks = [older[i:i + size] for i in range(0, len(older), size)]
+    current, chunks = by_arrival(entries, size)
     urls = [f"{base_url}archive/{spec.name}/{k}.atom" for k in range(1, len(chunks) + 1)]
     pages = []
     for k, chunk in enumerate(chunks, 1):

@@ -9,28 +9,33 @@ always. ``dirty=None`` renders everything (a first build, a changed config).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
+from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
 
 from .config import Settings
-from .dates import iso
 from .history import paginate
 from .models import Dirty, SourceHealth, StoredEntry
 from .render import FeedSpec
 from .render.atom import render_atom, render_rss, render_status_atom
-from .render.html import PageEntry, Site, render_member, render_river, render_sources, strings
 from .render.jsonfeed import render_json_feed
 from .render.opml import render_feeds_opml, render_sources_opml
 from .render.status import render_status
 from .sink import Sink
+from .site.build import Fresh, SiteBuild
+from .site.search import BUNDLE, build_index, records, records_digest
 from .store import Store
 from .taxonomy import Taxonomy, primary_language
 
 log = logging.getLogger("aggregator.publish")
 
+MEMO = PurePosixPath(".rendered")  # what each health page was rendered from (digests)
 STATUS_EVENTS = 100  # entries in status.atom
+SEARCH_JS = resources.files("aggregator").joinpath("site/search.js").read_bytes()
 FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
            b'<circle cx="8" cy="8" r="7" fill="#0645ad"/></svg>\n')
 
@@ -60,42 +65,46 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
             for spec in feed_specs(settings, taxonomy, lang)]
 
 
-def render_site(settings: Settings, store: Store, taxonomy: Taxonomy, names: dict[str, str],
-                counts: dict[str, int]) -> dict[str, bytes]:
-    """index.html, category/<id>.html and <lang>/index.html."""
-    hub, limit = settings.hub, settings.output.entries_per_feed
-    languages = tuple(dict.fromkeys(primary_language(x) for x in hub.languages))
-
-    def site(lang: str) -> Site:
-        labels = tuple((c, taxonomy.label(c, lang)) for c in taxonomy.ids)
-        return Site(hub.title, labels, languages, counts)
-
-    def page(entries: list[StoredEntry], lang: str) -> list[PageEntry]:
-        return [PageEntry(e, names.get(e.source_id, e.source_id),
-                          tuple((c, taxonomy.label(c, lang)) for c in e.categories))
-                for e in entries[:limit]]
-
-    home = hub.language
-    everything = store.entries()  # newest first; every river below is a slice of it
-    out = {"favicon.svg": FAVICON,
-           "index.html": render_river(site(home), hub.title, home, "all", "",
-                                      page(everything, home))}
-    for cid in taxonomy.ids:
-        label = taxonomy.label(cid, home)
-        out[f"category/{cid}.html"] = render_river(site(home), label, home, cid, "../", page(
-            store.entries(category=cid, limit=limit), home))
-    for lang in languages:
-        entries = [e for e in everything if primary_language(e.language or home) == lang]
-        out[f"{lang}/index.html"] = render_river(site(lang), f"{hub.title} ({lang})", lang,
-                                                 f"{lang}/all", "../", page(entries, lang))
+def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth],
+                dirty: Dirty | None, on_disk: Callable[[str], bool], fresh: Fresh
+                ) -> dict[str, bytes]:
+    """The site's pages that ``dirty`` touches (site/build.py)."""
+    build = SiteBuild(settings, store, Taxonomy(settings.categories), health, on_disk, fresh)
+    out = build.build(dirty)
+    if dirty is None or dirty:
+        out |= {"favicon.svg": FAVICON, "search.js": SEARCH_JS}
     return out
+
+
+def publish_search(settings: Settings, store: Store, sink: Sink) -> list[PurePosixPath]:
+    """Index the stored stories for search (site/search.py) when they differ from what
+    the index on disk was built from; the files written. Pagefind's output differs between
+    runs on the same records, so the records' digest, not the bytes, says "unchanged"."""
+    language = primary_language(settings.hub.language)
+    found = records(store.entries(), Taxonomy(settings.categories),
+                    {s.id: s.name for s in settings.sources}, language)
+    digest = records_digest(found, language)
+    marker = PurePosixPath(f"{BUNDLE}/records.sha256")
+    if sink.read(marker) == digest and sink.exists(PurePosixPath(f"{BUNDLE}/pagefind.js")):
+        return []
+    bundle = build_index(found, language)
+    if bundle is None:
+        return []
+    written = [PurePosixPath(f"{BUNDLE}/{name}") for name, data in bundle.items()
+               if sink.write(PurePosixPath(f"{BUNDLE}/{name}"), data)]
+    for stale in set(sink.names(BUNDLE)) - {PurePosixPath(f"{BUNDLE}/{n}") for n in bundle}:
+        if stale != marker:  # the previous index's fragments
+            sink.remove(stale)
+    sink.write(marker, digest)  # last: a crash before it means "build again"
+    return written
 
 
 def feed_urls(settings: Settings, paths: Sequence[PurePosixPath]) -> list[str]:
     """The public URLs of the feeds among ``paths`` (the operator feed and status excluded)."""
     names = [str(p) for p in paths]
     return [settings.hub.base_url + n for n in names
-            if n.endswith((".atom", ".rss", ".json")) and not n.startswith("archive/")
+            if n.endswith((".atom", ".rss", ".json"))
+            and not n.startswith(("archive/", f"{BUNDLE}/"))
             and n not in ("status.json", "status.atom")]
 
 
@@ -110,12 +119,6 @@ def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
         if url:
             out[source.id] = url
     return out
-
-
-def _category_counts(store: Store, taxonomy: Taxonomy) -> dict[str, int]:
-    """Entries per category as the category feeds show them (kept by the store)."""
-    stored = store.count_by_category()
-    return {cid: stored.get(cid, 0) for cid in taxonomy.ids}
 
 
 def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[StoredEntry]:
@@ -151,7 +154,6 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     specs = feed_specs(settings, taxonomy)
     by_language = language_specs(settings, taxonomy)
     out: dict[str, bytes] = {}
-    counts = _category_counts(store, taxonomy)
     by_category: dict[str | None, list[StoredEntry]] = {}  # shared by the language feeds
     for spec in specs + by_language:
         if not touches(spec, dirty, settings.hub.language):
@@ -170,41 +172,30 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
                 continue  # sealed in an earlier build: never rendered or written again
             out[f"{page.spec.name}.atom"] = render_atom(page.spec, list(page.entries),
                                                         settings, taxonomy, names)
-    if dirty is None or dirty:
-        out.update(render_site(settings, store, taxonomy, names, counts))
+    out.update(render_site(settings, store, health, dirty, on_disk, fresh))
     if dirty is None:
         out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
-    out.update(render_status_outputs(settings, store, health, websub, fresh))
+    out.update(render_status_outputs(settings, store, health, websub))
     return out
 
 
 def render_status_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                          websub: dict[str, Any] | None = None,
-                          fresh: Callable[[str, object], bool] = lambda name, key: False
-                          ) -> dict[str, bytes]:
-    """The outputs that follow the sources' health rather than the entries: they change
-    every cycle, the rest only when entries do. A member page whose inputs are ``fresh``
-    (rendered from the same ones before, and still there) is left as it is."""
-    taxonomy = Taxonomy(settings.categories)
+                          websub: dict[str, Any] | None = None) -> dict[str, bytes]:
+    """The machine-readable outputs that follow the sources' health rather than the
+    entries: they change every cycle (the site's health pages are in render_site)."""
     names = {s.id: s.name for s in settings.sources}
-    hub, home = settings.hub, settings.hub.language
-    counts = _category_counts(store, taxonomy)
-    languages = tuple(dict.fromkeys(primary_language(x) for x in hub.languages))
-    site = Site(hub.title, tuple((c, taxonomy.label(c, home)) for c in taxonomy.ids),
-                languages, counts)
-    states = store.source_states()
-    members = {}
-    for h in health:
-        state = states.get(h.id)
-        report, read_at = (state.report, iso(state.report_at)) if state else ((), None)
-        name = f"members/{h.id}.html"
-        if not fresh(name, (h.url, h.kind, h.state, report, read_at, tuple(counts.items()))):
-            members[name] = render_member(site, home, h, report, read_at)
-    return members | {
-            "sources.html": render_sources(site, strings(home)["sources"], home, health),
+    return {
             "sources.opml": render_sources_opml(settings, _subscribable(settings, store)),
             "status.json": render_status(health, websub, store.events(STATUS_EVENTS)),
             "status.atom": render_status_atom(store.events(STATUS_EVENTS), settings, names)}
+
+
+def _load_memo(sink: Sink) -> dict[str, object]:
+    try:
+        found = json.loads(sink.read(MEMO) or b"{}")
+    except ValueError:  # damaged: everything is rendered once more
+        return {}
+    return {str(k): v for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], sink: Sink,
@@ -212,14 +203,19 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
             rendered: dict[str, object] | None = None) -> list[PurePosixPath]:
     """Write the outputs ``dirty`` touches (None: all) whose bytes changed; their names.
     An output missing from the sink is rendered again whatever ``dirty`` says.
-    ``rendered`` (kept by the caller between publishes) remembers what each member page
-    was rendered from, so an unchanged one is not rendered again."""
+    ``rendered`` (kept by the caller between publishes, and in the output dir between
+    processes) remembers what each health page was rendered from, so an unchanged one is
+    not rendered again."""
     memo = rendered if rendered is not None else {}
+    if not memo:
+        memo.update(_load_memo(sink))
+    before = dict(memo)
 
     def fresh(name: str, key: object) -> bool:
-        if memo.get(name) == key and sink.exists(PurePosixPath(name)):
+        digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:20]
+        if memo.get(name) == digest and sink.exists(PurePosixPath(name)):
             return True
-        memo[name] = key
+        memo[name] = digest
         return False
 
     if dirty is not None and not sink.exists(PurePosixPath("index.html")):
@@ -230,5 +226,9 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     for name, data in outputs.items():  # in order: an archive page before its successor
         if sink.write(PurePosixPath(name), data):
             changed.append(PurePosixPath(name))
+    if dirty is None or dirty:
+        changed += publish_search(settings, store, sink)
+    if memo != before:
+        sink.write(MEMO, json.dumps(memo, sort_keys=True).encode("utf-8"))
     log.info("published %d changed file(s) in %s", len(changed), sink.describe())
     return changed

@@ -35,17 +35,24 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",
     ".svg": "image/svg+xml",
+    ".js": "text/javascript; charset=utf-8",  # the search page (search.js, pagefind/)
+    ".wasm": "application/wasm",
 }
 NOT_FOUND_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                   b'<meta name="viewport" content="width=device-width, initial-scale=1">'
                   b"<title>Not found</title></head><body><main><h1>Not found</h1>"
                   b'<p>There is nothing here. <a href="/">Back to the news</a>.</p>'
                   b"</main></body></html>\n")
-BY_NAME = {"status.json": "application/json; charset=utf-8"}  # the one JSON that is no feed
+BY_NAME = {"status.json": "application/json; charset=utf-8",  # the JSON that is no feed
+           "pagefind-entry.json": "application/json; charset=utf-8"}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; img-src https: http:; "
-                               "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    # Scripts only from the site itself: the search page runs Pagefind (WebAssembly, index
+    # fragments fetched from pagefind/); pictures come from the members' sites.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; "
+                               "connect-src 'self'; img-src https: http: data:; "
+                               "style-src 'self' 'unsafe-inline'; base-uri 'none'; "
+                               "form-action 'none'",
 }
 
 

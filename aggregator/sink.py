@@ -24,6 +24,14 @@ class Sink(Protocol):
         """What ``name`` holds (None: nothing)."""
         ...
 
+    def names(self, folder: str) -> list[PurePosixPath]:
+        """Every output under ``folder``."""
+        ...
+
+    def remove(self, name: PurePosixPath) -> None:
+        """Drop ``name`` (nothing happens when it is not there)."""
+        ...
+
     def describe(self) -> str:
         """Where the outputs go, for logs and messages."""
         ...
@@ -44,6 +52,14 @@ class DirectorySink:
             return self._path(name).read_bytes()
         except FileNotFoundError:
             return None
+
+    def names(self, folder: str) -> list[PurePosixPath]:
+        base = self.root / folder
+        return [PurePosixPath(p.relative_to(self.root).as_posix())
+                for p in base.rglob("*") if p.is_file()] if base.is_dir() else []
+
+    def remove(self, name: PurePosixPath) -> None:
+        self._path(name).unlink(missing_ok=True)
 
     def describe(self) -> str:
         return str(self.root)

@@ -1,0 +1,121 @@
+"""Render the site's pages with Jinja2, one environment per page language (autoescaping
+on; summaries are nh3-clean HTML). Pure: data in, bytes out."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ..models import Image, StoredEntry
+from ..render import display_title
+from .i18n import Words, translations
+from .layout import Sheet
+
+FORMAT_LABELS = (("atom", "application/atom+xml", "Atom"), ("rss", "application/rss+xml", "RSS"),
+                 ("json", "application/feed+json", "JSON Feed"))
+PICTURE_WIDTH = 160  # CSS pixels beside an entry; the height follows the picture's ratio
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Another source's copy of a merged story, named and linked on the page."""
+
+    source_id: str
+    name: str
+    link: str | None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A picture as placed on the page: always with a width and height, so nothing jumps
+    while it loads."""
+
+    url: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    entry: StoredEntry
+    source_name: str
+    categories: tuple[tuple[str, str], ...]  # (id, label in the page's language)
+    copies: tuple[Copy, ...] = ()
+    anchor: str = ""
+    lang: str = ""  # of its text, for the article's lang attribute
+
+    @property
+    def title(self) -> str:
+        return display_title(self.entry)
+
+    @property
+    def image(self) -> Shown | None:
+        return shown(self.entry.image)
+
+
+def shown(image: Image | None) -> Shown | None:
+    if image is None:
+        return None
+    height = PICTURE_WIDTH * 9 // 16
+    if image.width and image.height:
+        height = max(60, min(240, round(PICTURE_WIDTH * image.height / image.width)))
+    return Shown(image.url, PICTURE_WIDTH, height)
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """The same page in another language tree."""
+
+    code: str  # hreflang: a language, or x-default for the all-languages tree
+    label: str
+    href: str  # from the output root
+    absolute: str
+    current: bool
+
+    @property
+    def hreflang(self) -> str:
+        return self.code
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """What every page shares: its language, where it sits and its neighbours in the other
+    language trees."""
+
+    hub_title: str
+    language: str
+    up: str  # from the page to the output root ("../../")
+    home: str  # from the page to its tree root
+    categories: tuple[tuple[str, str], ...]
+    alternates: tuple[Alternate, ...]
+    current: str = ""  # which navigation item is this page
+
+
+@functools.cache  # one per language: the i18n extension binds its catalog to the environment
+def environment(language: str) -> Environment:
+    env = Environment(loader=PackageLoader("aggregator", "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=True,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def feed_links(feed: str, title: str) -> list[dict[str, str]]:
+    """Autodiscovery and subscribe links for the feed named ``feed`` (e.g. "fr/all")."""
+    return [{"href": f"{feed}.{ext}", "type": mime, "label": label,
+             "title": f"{title} ({label})"} for ext, mime, label in FORMAT_LABELS]
+
+
+def render(template: str, chrome: Chrome, title: str, discovery: Sequence[Mapping[str, str]]
+           = (), sheet: Sheet | None = None, **extra: Any) -> bytes:
+    page = environment(chrome.language).get_template(template)
+    return page.render(title=title, language=chrome.language, up=chrome.up, home=chrome.home,
+                       hub_title=chrome.hub_title, categories=chrome.categories,
+                       alternates=chrome.alternates, current=chrome.current,
+                       discovery=discovery, sheet=sheet, fmt=Words(chrome.language),
+                       **extra).encode("utf-8")
