@@ -270,13 +270,12 @@ class SiteBuild:
 
     def chrome(self, tree: Tree, river: River | None, name: str, current: str = ""
                ) -> Chrome:
-        depth = (tree.prefix + name).count("/")
-        up = "../" * depth
+        up = "../" * (tree.prefix + name).count("/")
         if river is not None and name == river.head and river.kind != "all":
             current = f"{river.kind}/{river.ident}"
         elif river is not None and name == river.archive and river.kind == "all":
             current = "archive"
-        return Chrome(self.settings.hub.title, tree.language, up, up + tree.prefix,
+        return Chrome(self.settings.hub.title, tree.language, up, "../" * name.count("/"),
                       tuple((c, self.taxonomy.label(c, tree.language))
                             for c in self.taxonomy.ids),
                       self.alternates(tree, river, name), current)
@@ -317,9 +316,8 @@ class SiteBuild:
             return ()
         if e.key not in self._copies:
             found: dict[str, Copy] = {}
-            for key in e.via:
-                copy = self.store.get(key)
-                if copy is not None and copy.source_id != e.source_id:
+            for copy in self.store.copies_of(e.key):  # `via` holds their links only
+                if copy.source_id != e.source_id:
                     found.setdefault(copy.source_id, Copy(
                         copy.source_id, self.names.get(copy.source_id, copy.source_id),
                         copy.link))
