@@ -184,7 +184,8 @@ class SiteBuild:
                       heading=title, feeds=feeds, items=self.items(tree, sheet.entries),
                       archive=river.archive, h=h, last_success=from_iso(h.last_success),
                       site_link=meta.link if meta else None,
-                      feed_link=h.url or (meta.self_link if meta else None))
+                      feed_link=h.url if h.url.startswith(("http://", "https://"))
+                      else meta.self_link if meta else None)  # a bundled file: its own
 
     def archive_index(self, tree: Tree, river: River, archive: list[Sheet],
                       month_sheets: list[Sheet]) -> None:
