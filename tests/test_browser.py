@@ -113,7 +113,7 @@ def titles(page: Any) -> list[str]:
 
 
 def test_each_language_home_page(served: tuple[str, Aggregator], browser: Any) -> None:
-    base, agg = served
+    base, _ = served
     errors: list[str] = []
     page = open_page(browser, base, errors)
     headings = {"": "Latest news", "en/": "News in English",

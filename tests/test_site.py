@@ -130,7 +130,6 @@ def test_archive_pages_chain_back_in_time(site: tuple[Path, Aggregator]) -> None
     counted = sum(read(out, f"page/{p.stem}.html").count("<article ") for p in numbered)
     assert counted + head.count("<article ") == total
     archive = read(out, "archive.html")
-    assert "mai" not in archive and "May 2021" in archive and "4 entries" not in archive or True
     assert re.search(r'href="month/2021-05.html">May 2021</a> \(\d+ entries\)', archive)
     assert re.search(r'href="month/2021-05.html">mai 2021</a> \(\d+ articles?\)',
                      read(out, "fr/archive.html"))
@@ -227,8 +226,8 @@ def test_catalogs_translate_every_message() -> None:
                 assert all(g not in msg for g in got), (lang, msg)
                 continue
             got = t.gettext(msg)
-            assert got and (got != msg or msg in ("Sources", "Source", "Pages", "Site", "Page %(number)s",
-                                                  "Migration", "error", "Culture")), (lang, msg)
+            same = ("Sources", "Source", "Pages", "Site", "Page %(number)s", "error")
+            assert got and (got != msg or msg in same), (lang, msg)
             assert re.findall(r"%\(\w+\)s", got) == re.findall(r"%\(\w+\)s", msg), (lang, msg)
 
 
@@ -253,8 +252,8 @@ def test_search_index_is_built_once_per_change(tmp_path: Path) -> None:
         entry = json.loads((bundle / "pagefind-entry.json").read_bytes())
         assert entry["languages"]["en"]["page_count"] == len(agg.store.entries())
         fragments = sorted(p.name for p in (bundle / "fragment").iterdir())
-        assert agg.publish(full=True) == [] or all(
-            "pagefind" not in str(p) for p in agg.publish(full=True))
+        rebuilt = agg.publish(full=True)  # the same stories: the index is not rebuilt
+        assert not any(str(p).startswith("pagefind/") for p in rebuilt)
         [first, *_] = agg.store.entries(source_id="sousse")
         agg.store.apply([replace(first, title="Un titre tout neuf", content_hash="new")], [])
         changed = agg.publish()
