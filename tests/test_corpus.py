@@ -4,6 +4,7 @@ served from a loopback HTTP server, polled, stored, published."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -95,7 +96,7 @@ def test_published_html_is_harmless(polled: Aggregator) -> None:
             assert link.get("href", "").startswith(("http://", "https://"))
     assert checked > 2000
     page = (polled.settings.output.dir / "index.html").read_text(encoding="utf-8")
-    summaries = [part.split("</div>\n</article>")[0]
+    summaries = [re.split(r'</div>\n(?:<p class="more">|</article>)', part)[0]
                  for part in page.split('<div class="summary">')[1:]]
     assert len(summaries) == polled.settings.output.entries_per_feed or len(summaries) > 3000
     for summary in summaries:

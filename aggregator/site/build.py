@@ -14,7 +14,7 @@ from ..dates import from_iso
 from ..models import Dirty, SourceHealth, StoredEntry
 from ..store import Store
 from ..taxonomy import Taxonomy, primary_language
-from .i18n import Words, translations
+from .i18n import translations, words
 from .layout import River, Sheet, Tree, anchor, month_of, months, pages
 from .pages import Alternate, Chrome, Copy, PageEntry, feed_links, render
 
@@ -127,8 +127,8 @@ class SiteBuild:
                 "Page %(number)s") % {"number": sheet.number}
             self.sheet(tree, river, sheet, title)
         for sheet in month_sheets:
-            words = Words(tree.language)
-            month = words.month(sheet.entries[0].published)
+            fmt = words(tree.language)
+            month = fmt.month(sheet.entries[0].published)
             title = f"{self.title(tree, river)} · {month}"
             if sheet.part > 1:
                 title += f" ({sheet.part})"
@@ -189,15 +189,15 @@ class SiteBuild:
 
     def archive_index(self, tree: Tree, river: River, archive: list[Sheet],
                       month_sheets: list[Sheet]) -> None:
-        words, _ = Words(tree.language), self.gettext(tree)
+        fmt, _ = words(tree.language), self.gettext(tree)
         counts: dict[str, tuple[str, int]] = {}
         for sheet in month_sheets:
             name, count = counts.get(sheet.month, (sheet.name, 0))
             counts[sheet.month] = (name, count + len(sheet.entries))
-        month_list = [(name, words.month(self.month_start(m)), n)
+        month_list = [(name, fmt.month(self.month_start(m)), n)
                       for m, (name, n) in counts.items()]
-        page_list = [(s.name, s.number, words.date(s.entries[-1].published),
-                      words.date(s.entries[0].published))
+        page_list = [(s.name, s.number, fmt.date(s.entries[-1].published),
+                      fmt.date(s.entries[0].published))
                      for s in reversed(archive) if s.entries]
         title = self.title(tree, river)
         heading = _("Archive") + " · " + title
@@ -251,14 +251,14 @@ class SiteBuild:
 
     def title(self, tree: Tree, river: River) -> str:
         _ = self.gettext(tree)
-        words = Words(tree.language)
+        fmt = words(tree.language)
         if river.kind == "category":
             return self.taxonomy.label(river.ident, tree.language)
         if river.kind == "source":
             return self.names.get(river.ident, river.ident)
         if tree.only is None:
             return _("Latest news")
-        return _("News in %(language)s") % {"language": words.language_name(tree.only)}
+        return _("News in %(language)s") % {"language": fmt.language_name(tree.only)}
 
     def all_feed(self, tree: Tree) -> str:
         return f"{tree.prefix}all"
@@ -288,7 +288,7 @@ class SiteBuild:
         for tree in self.trees:
             same = self.same_page(tree, river, name)
             label = (_("All languages") if tree.only is None
-                     else Words(tree.language).own_name(tree.only))
+                     else words(tree.language).own_name(tree.only))
             out.append(Alternate(tree.hreflang, label, tree.prefix + same,
                                  base + tree.prefix + same, tree == here))
         return tuple(out)

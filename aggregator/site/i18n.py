@@ -20,6 +20,7 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 
+@functools.cache  # parsing a locale is costly, and pages ask for the same few many times
 def locale_of(tag: str) -> Locale:
     """Babel's locale for a BCP 47 tag ("es-co"), its language alone, else English."""
     for candidate in (tag.replace("-", "_"), tag.split("-")[0]):
@@ -51,12 +52,18 @@ def catalog_languages() -> tuple[str, ...]:
         "LC_MESSAGES/messages.po").is_file()))
 
 
+@functools.cache
+def words(language: str) -> Words:
+    return Words(language)
+
+
 class Words:
     """Formatting for one page language; handed to the templates as ``fmt``."""
 
     def __init__(self, language: str) -> None:
         self.language = language
         self.locale = locale_of(language)
+        self._names: dict[str, str] = {}
 
     @property
     def direction(self) -> str:
@@ -81,7 +88,9 @@ class Words:
 
     def language_name(self, tag: str) -> str:
         """A language tag as a reader of this page says it: "espagnol (Colombie)"."""
-        return locale_of(tag).get_display_name(self.locale) or tag
+        if tag not in self._names:
+            self._names[tag] = locale_of(tag).get_display_name(self.locale) or tag
+        return self._names[tag]
 
     def own_name(self, tag: str) -> str:
         """A language in its own words, for the language switch: "Français"."""

@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..models import Image, StoredEntry
 from ..render import display_title
-from .i18n import Words, translations
+from .i18n import translations, words
 from .layout import Sheet
 
 FORMAT_LABELS = (("atom", "application/atom+xml", "Atom"), ("rss", "application/rss+xml", "RSS"),
@@ -117,5 +117,5 @@ def render(template: str, chrome: Chrome, title: str, discovery: Sequence[Mappin
     return page.render(title=title, language=chrome.language, up=chrome.up, home=chrome.home,
                        hub_title=chrome.hub_title, categories=chrome.categories,
                        alternates=chrome.alternates, current=chrome.current,
-                       discovery=discovery, sheet=sheet, fmt=Words(chrome.language),
+                       discovery=discovery, sheet=sheet, fmt=words(chrome.language),
                        **extra).encode("utf-8")

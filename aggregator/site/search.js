@@ -1,11 +1,18 @@
 // The search page: Pagefind's own interface over the static index in pagefind/.
 // The page stays usable without this script (a link to the archive is in <noscript>).
-// Result addresses start where pagefind/ is served, so the site works under any path.
+// A result's address (its "url" metadata) is relative to the site's root, which is where
+// pagefind/ is served from: the site works under any path, on any static host.
 window.addEventListener("DOMContentLoaded", function () {
   var box = document.getElementById("search");
-  if (!box || typeof PagefindUI === "undefined") return;
+  var bundle = document.querySelector("script[src$='pagefind-ui.js']");
+  if (!box || !bundle || typeof PagefindUI === "undefined") return;
+  var root = new URL("..", bundle.src);
   var ui = new PagefindUI({
     element: "#search",
+    processResult: function (result) {
+      if (result.meta && result.meta.url) result.meta.url = new URL(result.meta.url, root).href;
+      return result;
+    },
     showImages: false,
     showSubResults: false,
     resetStyles: false,
