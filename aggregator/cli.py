@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core import (
     Aggregator,
@@ -34,6 +34,9 @@ from .models import CycleReport, StoredEntry
 from .progress import TerminalProgress
 from .tables import status_table
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 log = logging.getLogger("aggregator")
 
@@ -100,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="poll only this source (repeatable)")
     add("build", cmd_build, "rebuild all outputs from the store")
     add("serve", cmd_serve, "serve the output directory over HTTP")
+    db = add("db", cmd_db, "the PostgreSQL store (store.url)")
+    db.add_subparsers(dest="action", required=True, metavar="ACTION").add_parser(
+        "upgrade", parents=[common], help="create or migrate the schema",
+        description="create or migrate the PostgreSQL schema (store.url)")
+    add("scheduler", cmd_scheduler,
+        "scale-out: claim due sources and send one fetch task per source")
+    worker = add("worker", cmd_worker, "scale-out: a Celery worker running fetch and publish "
+                 "tasks")
+    worker.add_argument("--concurrency", type=int, default=2, metavar="N",
+                        help="worker processes (default 2)")
     status = add("status", cmd_status, "show per-source health")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.add_argument("--wide", action="store_true",
@@ -154,7 +167,7 @@ def config_path(args: argparse.Namespace) -> Path:
 
 
 def setup_logging(args: argparse.Namespace) -> None:
-    service = args.command in ("run", "serve")
+    service = args.command in ("run", "serve", "scheduler", "worker")
     level = (logging.DEBUG if getattr(args, "verbose", False)
              else logging.ERROR if getattr(args, "quiet", False)
              else logging.INFO if service else logging.WARNING)
@@ -235,6 +248,51 @@ def cmd_build(args: argparse.Namespace) -> int:
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
         changed = agg.publish(full=True)
         print(f"{len(changed)} file(s) written to {agg.settings.output.dir}")
+    return EXIT_OK
+
+
+def _scale_out_settings(args: argparse.Namespace) -> Settings:
+    from .config import load_settings
+    settings = load_settings(config_path(args))
+    if settings.store.url is None:
+        raise ConfigError(f"{config_path(args)}: store.url: set a postgresql:// URL to run "
+                          f"the {args.command} (scale-out needs the PostgreSQL store)")
+    return settings
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from .store.migrate import latest_version, upgrade
+    settings = _scale_out_settings(args)
+    applied = upgrade(settings.store.url or "")
+    for name in applied:
+        print(f"applied {name}")
+    print(f"schema at version {latest_version()}")
+    return EXIT_OK
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from .scaleout.app import make_app
+    from .scaleout.scheduler import run
+    from .store.postgres import PostgresStore
+    settings = _scale_out_settings(args)
+    store = PostgresStore(settings.store.url or "")
+    try:
+        run(settings, store, make_app(settings.queue.broker,
+                                      settings.queue.lease.total_seconds()),
+            _stop_on_signals())
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .scaleout.app import make_app
+    settings = _scale_out_settings(args)
+    os.environ["AGGREGATOR_CONFIG"] = str(settings.config_path)  # the tasks read it
+    app = make_app(settings.queue.broker, settings.queue.lease.total_seconds())
+    app.worker_main(["worker", f"--concurrency={max(1, args.concurrency)}",
+                     "--loglevel=INFO", "--without-gossip", "--without-mingle",
+                     "--without-heartbeat", f"--queues={app.conf.task_default_queue}"])
     return EXIT_OK
 
 

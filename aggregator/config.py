@@ -45,6 +45,15 @@ class HubSettings:
 @dataclass(frozen=True)
 class StoreSettings:
     path: Path
+    url: str | None = None  # postgresql://...: the scale-out store instead of the file
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """Scale-out only (with store.url): the Celery broker and the claim lease."""
+
+    broker: str = "redis://127.0.0.1:6379/0"
+    lease: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,7 @@ class Settings:
     retention: RetentionSettings
     categories: tuple[CategorySettings, ...]
     sources: tuple[SourceSettings, ...]
+    queue: QueueSettings = QueueSettings()
 
     def source(self, source_id: str) -> SourceSettings:
         for s in self.sources:
@@ -406,8 +416,9 @@ class _Checker:
     # -- sections --------------------------------------------------------------------------
 
     def settings(self, data: Any) -> Settings | None:
-        top = self.mapping(data, "", {"hub", "store", "output", "poll", "serve", "ingest",
-                                      "retention", "categories", "sources"}, {"hub", "sources"})
+        top = self.mapping(data, "", {"hub", "store", "queue", "output", "poll", "serve",
+                                      "ingest", "retention", "categories", "sources"},
+                           {"hub", "sources"})
         hub = self.hub(top.get("hub"))
         categories = self.categories(top.get("categories"))
         sources = self.sources(top.get("sources"), {c.id for c in categories})
@@ -416,7 +427,7 @@ class _Checker:
             output=self.output(top.get("output")), poll=self.poll(top.get("poll")),
             serve=self.serve(top.get("serve")), ingest=self.ingest(top.get("ingest")),
             retention=self.retention(top.get("retention")),
-            categories=categories, sources=sources)
+            categories=categories, sources=sources, queue=self.queue(top.get("queue")))
         return None if self.errors else settings
 
     def hub(self, data: Any) -> HubSettings:
@@ -442,9 +453,23 @@ class _Checker:
             websub_hub=websub)
 
     def store(self, data: Any) -> StoreSettings:
-        d = self.mapping(data, "store", {"path"})
+        d = self.mapping(data, "store", {"path", "url"})
+        url = self.string(d, "store", "url")
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            self.error("store.url", f"must be a postgresql:// URL (got {url!r})")
+        if url is not None and "path" in d:
+            self.error("store", "give path (TinyDB) or url (PostgreSQL), not both")
         return StoreSettings(path=self.base / (self.string(d, "store", "path",
-                                                           "data/store.json") or ""))
+                                                           "data/store.json") or ""), url=url)
+
+    def queue(self, data: Any) -> QueueSettings:
+        d = self.mapping(data, "queue", {"broker", "lease"})
+        broker = self.string(d, "queue", "broker", QueueSettings.broker) or ""
+        if not broker.startswith(("redis://", "rediss://")):
+            self.error("queue.broker", f"must be a redis:// URL (got {broker!r})")
+        return QueueSettings(broker=broker, lease=self.duration(d, "queue", "lease",
+                                                                 QueueSettings.lease)
+                             or QueueSettings.lease)
 
     def output(self, data: Any) -> OutputSettings:
         d = self.mapping(data, "output", {"dir", "entries_per_feed"})

@@ -81,7 +81,8 @@ class Aggregator:
         limit_arenas()  # before the fetch threads: see heap.py
         self.settings = settings
         self.resolver = resolver
-        self.store = store if store is not None else open_store(settings.store.path, readonly)
+        self.store = store if store is not None else open_store(
+            settings.store.path, readonly, settings.store.url)
         self.clock = clock
         self._fetcher: Fetcher | None = None
         self.sink = DirectorySink(settings.output.dir)

@@ -9,9 +9,10 @@ runs; the single-node cycle passes what arrived together. Concurrency: the Store
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any, cast
 
 from . import dedup
 from .config import Settings
@@ -22,16 +23,20 @@ from .store import Store
 
 
 def apply_outcomes(store: Store, outcomes: Sequence[SourceOutcome], settings: Settings,
-                   fallback: str, now: datetime,
-                   also: Iterable[SourceState] = ()) -> dict[str, SourceResult]:
-    """Store ``outcomes`` (and the states in ``also``) in one write; the result per source."""
+                   fallback: str, now: datetime, also: Iterable[SourceState] = (),
+                   fence: Mapping[str, str] | None = None) -> dict[str, SourceResult]:
+    """Store ``outcomes`` (and the states in ``also``) in one write; the result per source.
+    ``fence`` (scale-out, PostgreSQL): store only while these claims hold."""
     candidates = [c for o in outcomes for c in o.candidates]
     lookups = dedup.Lookups(store.get, store.by_canonical, store.by_story,
                             store.by_fingerprint, store.is_tombstone)
     plan = dedup.plan(candidates, lookups, {s.id: s.kind for s in settings.sources},
                       settings.hub.id, now, fallback)
     states, events = _states(store, outcomes, settings, now)
-    store.apply(plan.writes, [*states, *also], events)
+    if fence:  # only the PostgreSQL store claims sources (store/postgres.py)
+        cast(Any, store).apply(plan.writes, [*states, *also], events, fence=fence)
+    else:
+        store.apply(plan.writes, [*states, *also], events)
     return {o.source_id: _result(o, plan) for o in outcomes}
 
 

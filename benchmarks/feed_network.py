@@ -49,6 +49,7 @@ class Network:
         self.seed = seed
         self.lock = threading.Lock()
         self.stats = {"requests": 0, "ok": 0, "not_modified": 0, "connections": 0}
+        self.fetched: dict[str, int] = {}  # requests per feed file
         self.reset()
 
     def reset(self) -> None:
@@ -119,6 +120,7 @@ def handler_for(network: Network) -> type[BaseHTTPRequestHandler]:
             name = self.path.removeprefix("/feeds/")
             with network.lock:
                 network.stats["requests"] += 1
+                network.fetched[name] = network.fetched.get(name, 0) + 1
                 body, version = network.bodies.get(name), network.version.get(name)
             if body is None:
                 self._reply(404, b"", {})

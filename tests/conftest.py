@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import socket
 import threading
@@ -89,12 +90,53 @@ class FeedServer:
         self.httpd.server_close()
 
 
-@pytest.fixture(params=["memory", "tinydb"])
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"  # this machine's (trust auth)
+PG_TABLES = "entries, sources, tombstones, events, dirty"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database for this test run (this xdist worker), migrated, dropped at the end."""
+    import uuid
+
+    import psycopg
+
+    from aggregator.store.migrate import upgrade
+    name = f"aggregator_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not running on 127.0.0.1:5432 ({e})")
+        pytest.skip(f"PostgreSQL is not running on 127.0.0.1:5432 ({e})")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty_postgres(url: str) -> None:
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {PG_TABLES} RESTART IDENTITY")
+        conn.execute("UPDATE counters SET value = 0")
+
+
+@pytest.fixture(params=["memory", "tinydb", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """Each Store backend in turn, for the contract tests (nothing of one pinned)."""
     from aggregator.store import open_store
 
-    opened = open_store(None if request.param == "memory" else tmp_path / "store.json")
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        empty_postgres(url)
+        opened = open_store(None, url=url)
+    else:
+        opened = open_store(None if request.param == "memory" else tmp_path / "store.json")
     yield opened
     opened.close()
 

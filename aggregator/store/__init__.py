@@ -156,8 +156,13 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(path: Path | None, readonly: bool = False) -> Store:
-    """The TinyDB store at ``path``, or an in-memory store when ``path`` is None."""
+def open_store(path: Path | None, readonly: bool = False, url: str | None = None) -> Store:
+    """The PostgreSQL store at ``url``, else the TinyDB store at ``path``, else (both None)
+    an in-memory store."""
+    if url is not None:
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
     if path is None:
         from .memory import MemoryStore
 

@@ -1,0 +1,146 @@
+"""Scale-out on real parts: PostgreSQL and Redis on this machine, the scheduler and two
+Celery workers as processes, one of them killed with SIGKILL mid-run. The result must be
+the store a single node makes of the same feeds, with no feed fetched twice but those the
+killed worker was fetching."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import empty_postgres
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import feed_network  # noqa: E402
+
+from aggregator import Aggregator  # noqa: E402
+from aggregator.config import load_settings  # noqa: E402
+from aggregator.models import StoredEntry  # noqa: E402
+from aggregator.store.postgres import PostgresStore  # noqa: E402
+
+pytestmark = pytest.mark.slow
+FEEDS = 200
+REDIS = "redis://127.0.0.1:6379/15"  # a database of its own, flushed by the test
+CONCURRENCY = 2
+
+
+@pytest.fixture
+def redis_db() -> Iterator[str]:
+    import redis
+    client = redis.Redis.from_url(REDIS)
+    try:
+        client.ping()
+    except redis.ConnectionError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not running on 127.0.0.1:6379 ({e})")
+        pytest.skip(f"Redis is not running on 127.0.0.1:6379 ({e})")
+    client.flushdb()
+    yield REDIS
+    client.flushdb()
+
+
+def write(folder: Path, urls: list[str], store: dict[str, str], **more: Any) -> Path:
+    config = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    config["store"] = store
+    config["output"] = {"dir": str(folder / "feeds"), "entries_per_feed": 50}
+    config["poll"].update({"allow_hosts": ["127.0.0.1"], "workers": 4, "per_host": 4})
+    config["sources"] = [{"id": f"s{i:03d}", "name": f"Source {i}", "url": u,
+                          "kind": "partner" if i >= FEEDS - 12 else "member"}
+                         for i, u in enumerate(urls)]
+    config.update(more)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str,
+               logs: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            tails = "".join(f"\n--- {p.name}\n" + p.read_text(errors="replace")[-1500:]
+                            for p in sorted(logs.glob("*.log"))) if logs else ""
+            raise AssertionError(f"timed out waiting for {what}{tails}")
+        time.sleep(0.2)
+
+
+def stories(entries: list[StoredEntry]) -> set[frozenset[str]]:
+    """The stories as sets of entry keys (which copy is the primary may differ)."""
+    by_story: dict[str, set[str]] = {}
+    for e in entries:
+        by_story.setdefault(e.story or e.key, set()).add(e.key)
+    return {frozenset(keys) for keys in by_story.values()}
+
+
+def test_two_workers_and_a_scheduler_store_what_one_node_stores(
+        tmp_path: Path, postgres_url: str, redis_db: str) -> None:
+    empty_postgres(postgres_url)
+    network = feed_network.Network(FEEDS)
+    server = feed_network.serve(network)
+    base = f"http://127.0.0.1:{server.server_address[1]}/feeds/"
+    urls = [base + name for name in sorted(network.feeds)]
+    (tmp_path / "out").mkdir()
+    config = write(tmp_path / "out", urls, {"url": postgres_url},
+                   queue={"broker": redis_db, "lease": "20s"})
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(config)}
+    cli = [sys.executable, "-m", "aggregator"]
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"{len(started)}-{args[0]}.log").open("wb") as log:
+            process = subprocess.Popen([*cli, *args, "--config", str(config)], env=env,
+                                       stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)  # its own group: killed whole
+        started.append(process)
+        return process
+
+    store = PostgresStore(postgres_url)
+    polled = lambda: sum(1 for s in store.source_states().values()  # noqa: E731
+                         if s.last_success is not None)
+    try:
+        doomed = start("worker", f"--concurrency={CONCURRENCY}")
+        start("worker", f"--concurrency={CONCURRENCY}")
+        start("scheduler")
+        wait_until(lambda: polled() >= FEEDS // 4, 120, "a quarter of the sources", tmp_path)
+        os.killpg(doomed.pid, signal.SIGKILL)  # a worker machine dies mid-run
+        doomed.wait(timeout=10)
+        wait_until(lambda: polled() == FEEDS, 240, "every source, after the lease",
+                   tmp_path)
+        wait_until(lambda: not store.dirty() and (tmp_path / "out/feeds/all.atom").exists(),
+                   60, "the publish task", tmp_path)
+        scaled = store.entries(include_duplicates=True)
+    finally:
+        for process in started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+        store.close()
+    fetched = dict(network.fetched)
+    # the same feeds, polled once by a single node (TinyDB, in this process)
+    single = write(tmp_path, urls, {"path": str(tmp_path / "single.json")})
+    with Aggregator(load_settings(single), parse_processes=0) as agg:
+        agg.update()
+        alone = agg.entries(include_duplicates=True)
+    server.shutdown()
+    assert len(scaled) == len(alone) > FEEDS
+    assert {e.key for e in scaled} == {e.key for e in alone}
+    assert stories(scaled) == stories(alone)
+    assert {e.key: e.content_hash for e in scaled} == {e.key: e.content_hash for e in alone}
+    # every feed fetched once by the workers (once more by the single node), except those
+    # the killed worker was fetching: fetched again when their lease ended
+    twice = [name for name, n in fetched.items() if n - 1 >= 2]
+    assert len(fetched) == FEEDS and all(n - 1 <= 2 for n in fetched.values())
+    assert len(twice) <= CONCURRENCY
