@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import PurePosixPath
@@ -35,6 +36,7 @@ log = logging.getLogger("aggregator.publish")
 
 MEMO = PurePosixPath(".rendered")  # what each health page was rendered from (digests)
 STATUS_EVENTS = 100  # entries in status.atom
+SEARCH_EVERY = 600.0  # seconds: the search index is rebuilt at most this often
 SEARCH_JS = resources.files("aggregator").joinpath("site/search.js").read_bytes()
 FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
            b'<circle cx="8" cy="8" r="7" fill="#0645ad"/></svg>\n')
@@ -76,16 +78,26 @@ def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth]
     return out
 
 
-def publish_search(settings: Settings, store: Store, sink: Sink) -> list[PurePosixPath]:
-    """Index the stored stories for search (site/search.py) when they differ from what
-    the index on disk was built from; the files written. Pagefind's output differs between
-    runs on the same records, so the records' digest, not the bytes, says "unchanged"."""
+def publish_search(settings: Settings, store: Store, sink: Sink, full: bool = False,
+                   now: float | None = None) -> list[PurePosixPath]:
+    """Index the stored stories for search (site/search.py); the files written.
+
+    Indexing takes about a second per thousand stories, so an index younger than
+    SEARCH_EVERY is kept (``full``: a changed config, `aggregator build`, builds now). An
+    older one is rebuilt when the stories differ from those it was built from: their digest
+    says so, not the bytes (Pagefind's output differs between runs on the same records)."""
+    marker = PurePosixPath(f"{BUNDLE}/records.sha256")
+    now = time.time() if now is None else now
+    built, _, at = (sink.read(marker) or b"").decode("ascii", "replace").partition(" ")
+    there = sink.exists(PurePosixPath(f"{BUNDLE}/pagefind.js"))
+    if there and not full and now - float(at or 0) < SEARCH_EVERY:
+        return []
     language = primary_language(settings.hub.language)
     found = records(store.entries(), Taxonomy(settings.categories),
                     {s.id: s.name for s in settings.sources}, language)
-    digest = records_digest(found, language)
-    marker = PurePosixPath(f"{BUNDLE}/records.sha256")
-    if sink.read(marker) == digest and sink.exists(PurePosixPath(f"{BUNDLE}/pagefind.js")):
+    digest = records_digest(found, language).decode("ascii").strip()
+    if there and built == digest:
+        sink.write(marker, f"{digest} {now:.0f}".encode("ascii"))  # checked: the same
         return []
     bundle = build_index(found, language)
     if bundle is None:
@@ -95,7 +107,7 @@ def publish_search(settings: Settings, store: Store, sink: Sink) -> list[PurePos
     for stale in set(sink.names(BUNDLE)) - {PurePosixPath(f"{BUNDLE}/{n}") for n in bundle}:
         if stale != marker:  # the previous index's fragments
             sink.remove(stale)
-    sink.write(marker, digest)  # last: a crash before it means "build again"
+    sink.write(marker, f"{digest} {now:.0f}".encode("ascii"))  # last: a crash means "again"
     return written
 
 
@@ -226,8 +238,7 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     for name, data in outputs.items():  # in order: an archive page before its successor
         if sink.write(PurePosixPath(name), data):
             changed.append(PurePosixPath(name))
-    if dirty is None or dirty:
-        changed += publish_search(settings, store, sink)
+    changed += publish_search(settings, store, sink, full=dirty is None)
     if memo != before:
         sink.write(MEMO, json.dumps(memo, sort_keys=True).encode("utf-8"))
     log.info("published %d changed file(s) in %s", len(changed), sink.describe())

@@ -90,7 +90,8 @@ def _peek(config: Path) -> str:
 
 def test_metrics_health_and_readiness(service: Service) -> None:
     _, _, base = service
-    wait_for(lambda: b"aggregator_polls_total" in (get(base + "metrics") or b""))
+    # the health gauges are set when the cycle's publish ends, after the polls are counted
+    wait_for(lambda: b"aggregator_store_entries 9.0" in (get(base + "metrics") or b""))
     text = (get(base + "metrics") or b"").decode()
     assert 'aggregator_polls_total{outcome="updated"} 3.0' in text
     assert 'aggregator_sources{state="active"} 3.0' in text

@@ -127,6 +127,10 @@ class SiteBuild:
                 "Page %(number)s") % {"number": sheet.number}
             self.sheet(tree, river, sheet, title)
         for sheet in month_sheets:
+            shown = (sheet.newer, sheet.older, tuple(
+                (e.key, e.content_hash, e.updated, e.via) for e in sheet.entries))
+            if self.fresh(tree.prefix + sheet.name, shown) and not full:
+                continue  # a month whose entries did not change: the page on disk holds
             fmt = words(tree.language)
             month = fmt.month(sheet.entries[0].published)
             title = f"{self.title(tree, river)} · {month}"
