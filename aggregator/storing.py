@@ -28,8 +28,10 @@ def apply_outcomes(store: Store, outcomes: Sequence[SourceOutcome], settings: Se
     """Store ``outcomes`` (and the states in ``also``) in one write; the result per source.
     ``fence`` (scale-out, PostgreSQL): store only while these claims hold."""
     candidates = [c for o in outcomes for c in o.candidates]
-    lookups = dedup.Lookups(store.get, store.by_canonical, store.by_story,
-                            store.by_fingerprint, store.is_tombstone)
+    prefetch = getattr(store, "lookups_for", None)  # a remote store answers in a few queries
+    lookups = prefetch(candidates) if prefetch is not None else dedup.Lookups(
+        store.get, store.by_canonical, store.by_story, store.by_fingerprint,
+        store.is_tombstone)
     plan = dedup.plan(candidates, lookups, {s.id: s.kind for s in settings.sources},
                       settings.hub.id, now, fallback)
     states, events = _states(store, outcomes, settings, now)

@@ -5,6 +5,7 @@ killed worker was fetching."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -144,3 +145,71 @@ def test_two_workers_and_a_scheduler_store_what_one_node_stores(
     twice = [name for name, n in fetched.items() if n - 1 >= 2]
     assert len(fetched) == FEEDS and all(n - 1 <= 2 for n in fetched.values())
     assert len(twice) <= CONCURRENCY
+
+
+REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port",
+               "6379", "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
+               "--logfile", "/var/log/redis/ci.log"]  # as the machine starts it (.ci/run)
+
+
+def restart_redis() -> None:
+    """Stop Redis (it keeps nothing on disk: every queued message is lost) and start it."""
+    import redis
+    client = redis.Redis.from_url(REDIS)
+    with contextlib.suppress(redis.ConnectionError):  # the connection closes as it stops
+        client.shutdown(nosave=True)
+    subprocess.run(REDIS_START, check=True, timeout=30, capture_output=True)
+    wait_until(lambda: _pings(client), 30, "Redis back")
+
+
+def _pings(client: Any) -> bool:
+    import redis
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+def test_a_redis_restart_loses_no_source(tmp_path: Path, postgres_url: str,
+                                         redis_db: str) -> None:
+    """Redis goes away mid-run with tasks queued; every source is still polled once the
+    leases end, and nothing is stored twice."""
+    if os.geteuid() != 0:
+        pytest.skip("restarting this machine's Redis needs root (CI runs as root)")
+    empty_postgres(postgres_url)
+    network = feed_network.Network(120)
+    server = feed_network.serve(network)
+    base = f"http://127.0.0.1:{server.server_address[1]}/feeds/"
+    urls = [base + name for name in sorted(network.feeds)]
+    (tmp_path / "out").mkdir()
+    config = write(tmp_path / "out", urls, {"url": postgres_url},
+                   queue={"broker": redis_db, "lease": "15s"})
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(config)}
+    started = [subprocess.Popen([sys.executable, "-m", "aggregator", *args, "--config",
+                                 str(config)], env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for args in (["worker", "--concurrency=1"], ["scheduler"])]
+    store = PostgresStore(postgres_url)
+    polled = lambda: sum(1 for s in store.source_states().values()  # noqa: E731
+                         if s.last_success is not None)
+    try:
+        wait_until(lambda: polled() >= 10, 120, "the first sources")
+        restart_redis()  # the queued fetch tasks are gone with it
+        wait_until(lambda: polled() == len(urls), 240, "every source after the restart")
+        keys = [e.key for e in store.entries(include_duplicates=True)]
+    finally:
+        for process in started:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        store.close()
+    assert len(keys) == len(set(keys))
+    assert set(keys) == single_node(tmp_path, urls)
+    server.shutdown()
+
+
+def single_node(folder: Path, urls: list[str]) -> set[str]:
+    """The entry keys one node (TinyDB, in this process) stores from the same feeds."""
+    config = write(folder, urls, {"path": str(folder / "single.json")})
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        return {e.key for e in agg.entries(include_duplicates=True)}

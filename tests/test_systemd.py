@@ -1,4 +1,5 @@
-"""The shipped systemd unit (docs/aggregator.service) passes `systemd-analyze verify`."""
+"""The shipped systemd units (docs/aggregator.service and the scale-out ones in
+docs/scale-out/) pass `systemd-analyze verify`."""
 
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ def test_the_unit_verifies(tmp_path: Path) -> None:
     result = verify(installed(text), tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr  # not even a warning
+
+
+@pytest.mark.parametrize("name", ["worker", "scheduler", "serve"])
+def test_the_scale_out_units_verify(name: str, tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "scale-out" / f"aggregator-{name}.service").read_text()
+    assert f"aggregator {name}" in text and "AGGREGATOR_CONFIG=" in text
+    result = verify(installed(text), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr
 
 
 def test_a_broken_unit_does_not(tmp_path: Path) -> None:
