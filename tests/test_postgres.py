@@ -177,3 +177,30 @@ def test_two_workers_storing_one_story_at_once_make_one_story(
                          if not s["id"].endswith(f"-{n}")])
     for ctx in contexts:
         ctx.store.close()
+
+
+def test_host_slots_and_holds_are_shared_in_redis() -> None:
+    """Two workers' gates over one Redis: per_host slots in all, and one Retry-After hold."""
+    import redis
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/13")
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    prefix = f"gate-{uuid.uuid4().hex}"
+    now = datetime.now(UTC)  # holds expire in Redis by the real clock
+    one, two = (HostGate(redis.Redis.from_url("redis://127.0.0.1:6379/13"), 2, prefix)
+                for _ in range(2))
+    assert one.acquire("lyon.example") and two.acquire("lyon.example")
+    assert not one.acquire("lyon.example") and not two.acquire("lyon.example")
+    assert one.acquire("quito.example")  # another host has its own slots
+    two.release("lyon.example")
+    assert one.acquire("lyon.example")
+    assert two.held_until("lyon.example", now) is None
+    one.hold("lyon.example", now + timedelta(minutes=10))
+    assert two.held_until("lyon.example", now) == now + timedelta(minutes=10)
+    two.hold("lyon.example", now + timedelta(minutes=5))  # an earlier end does not shorten it
+    assert one.held_until("lyon.example", now) == now + timedelta(minutes=10)
+    assert one.held_until("lyon.example", now + timedelta(minutes=11)) is None
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)

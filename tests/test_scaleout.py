@@ -6,6 +6,7 @@ killed worker was fetching."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -120,6 +121,13 @@ def test_two_workers_and_a_scheduler_store_what_one_node_stores(
         wait_until(lambda: not store.dirty() and (tmp_path / "out/feeds/all.atom").exists(),
                    60, "the publish task", tmp_path)
         scaled = store.entries(include_duplicates=True)
+        # the operator's commands read the same store from any machine while workers run
+        count = subprocess.run([*cli, "entries", "--count", "--config", str(config)],
+                               capture_output=True, text=True, timeout=60, env=env)
+        assert count.stdout.strip() == str(store.count()), count.stderr
+        status = subprocess.run([*cli, "status", "--json", "--config", str(config)],
+                                capture_output=True, text=True, timeout=60, env=env)
+        assert status.returncode == 0 and len(json.loads(status.stdout)) == FEEDS
     finally:
         for process in started:
             if process.poll() is None:
