@@ -36,7 +36,8 @@ log = logging.getLogger("aggregator.publish")
 
 MEMO = PurePosixPath(".rendered")  # what each health page was rendered from (digests)
 STATUS_EVENTS = 100  # entries in status.atom
-SEARCH_EVERY = 600.0  # seconds: the search index is rebuilt at most this often
+SEARCH_EVERY = 600.0  # seconds: a big network's search index is rebuilt at most this often
+SEARCH_SMALL = 2000  # stories: an index this small is rebuilt with every publish
 SEARCH_JS = resources.files("aggregator").joinpath("site/search.js").read_bytes()
 FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
            b'<circle cx="8" cy="8" r="7" fill="#0645ad"/></svg>\n')
@@ -82,22 +83,26 @@ def publish_search(settings: Settings, store: Store, sink: Sink, full: bool = Fa
                    now: float | None = None) -> list[PurePosixPath]:
     """Index the stored stories for search (site/search.py); the files written.
 
-    Indexing takes about a second per thousand stories, so an index younger than
-    SEARCH_EVERY is kept (``full``: a changed config, `aggregator build`, builds now). An
-    older one is rebuilt when the stories differ from those it was built from: their digest
-    says so, not the bytes (Pagefind's output differs between runs on the same records)."""
+    The index follows every publish whose stories differ from those it was built from
+    (their digest says so, not the bytes: Pagefind's output differs between runs on the
+    same records). Indexing takes about a second per thousand stories, so past
+    SEARCH_SMALL stories an index younger than SEARCH_EVERY is kept (``full``: a changed
+    config, `aggregator build`, builds now)."""
     marker = PurePosixPath(f"{BUNDLE}/records.sha256")
     now = time.time() if now is None else now
-    built, _, at = (sink.read(marker) or b"").decode("ascii", "replace").partition(" ")
+    kept = (sink.read(marker) or b"").decode("ascii", "replace").split()
+    built, at, size = (*kept, "", "0", "0")[:3] if kept else ("", "0", "0")
     there = sink.exists(PurePosixPath(f"{BUNDLE}/pagefind.js"))
-    if there and not full and now - float(at or 0) < SEARCH_EVERY:
+    small = int(size or 0) < SEARCH_SMALL  # indexed in a second or two: every publish
+    if there and not full and not small and now - float(at or 0) < SEARCH_EVERY:
         return []
     language = primary_language(settings.hub.language)
     found = records(store.entries(), Taxonomy(settings.categories),
                     {s.id: s.name for s in settings.sources}, language)
     digest = records_digest(found, language).decode("ascii").strip()
+    stamp = f"{digest} {now:.0f} {len(found)}".encode("ascii")
     if there and built == digest:
-        sink.write(marker, f"{digest} {now:.0f}".encode("ascii"))  # checked: the same
+        sink.write(marker, stamp)  # checked: the same stories
         return []
     bundle = build_index(found, language)
     if bundle is None:
@@ -107,7 +112,7 @@ def publish_search(settings: Settings, store: Store, sink: Sink, full: bool = Fa
     for stale in set(sink.names(BUNDLE)) - {PurePosixPath(f"{BUNDLE}/{n}") for n in bundle}:
         if stale != marker:  # the previous index's fragments
             sink.remove(stale)
-    sink.write(marker, f"{digest} {now:.0f}".encode("ascii"))  # last: a crash means "again"
+    sink.write(marker, stamp)  # last: a crash before it means "build again"
     return written
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from sitecheck import broken_links, pages, parse_errors, reachable
 from aggregator import Aggregator
 from aggregator.config import load_settings
 from aggregator.models import FeedMeta, Image, StoredEntry
-from aggregator.publish import SEARCH_EVERY, publish_search
+from aggregator.publish import SEARCH_EVERY, SEARCH_SMALL, publish_search
 from aggregator.site.i18n import DATA_WORDS, Words, catalog_languages, translations
 from aggregator.site.layout import anchor
 from aggregator.store import open_store
@@ -246,7 +245,7 @@ def test_babel_formats_dates_plurals_and_names() -> None:
     assert translations("en").ngettext("%(num)s entry", "%(num)s entries", 0).endswith("entries")
 
 
-def test_search_index_follows_the_stories_at_most_every_few_minutes(tmp_path: Path) -> None:
+def test_search_index_follows_every_publish_that_changed_stories(tmp_path: Path) -> None:
     with make(tmp_path) as agg:
         agg.update()
         agg.publish()
@@ -258,11 +257,23 @@ def test_search_index_follows_the_stories_at_most_every_few_minutes(tmp_path: Pa
         assert not any(str(p).startswith("pagefind/") for p in rebuilt)
         [first, *_] = agg.store.entries(source_id="sousse")
         agg.store.apply([replace(first, title="Un titre tout neuf", content_hash="new")], [])
-        soon = agg.publish()  # the index is younger than SEARCH_EVERY: kept for now
-        assert not any(str(p).startswith("pagefind/") for p in soon)
-        later = time.time() + SEARCH_EVERY + 1
-        changed = publish_search(agg.settings, agg.store, agg.sink, now=later)
+        changed = agg.publish()
         assert any(str(p).startswith("pagefind/") for p in changed)
-        assert publish_search(agg.settings, agg.store, agg.sink, now=later + 1) == []
         now = sorted(p.name for p in (bundle / "fragment").iterdir())
         assert now != fragments and len(now) == len(fragments)  # the stale fragment is gone
+
+
+def test_a_big_index_is_rebuilt_at_most_every_few_minutes(tmp_path: Path) -> None:
+    with make(tmp_path) as agg:
+        agg.update()
+        agg.publish()
+        marker = agg.settings.output.dir / "pagefind" / "records.sha256"
+        digest, at, _ = marker.read_text().split()
+        marker.write_text(f"{digest} {at} {SEARCH_SMALL}")  # as if it held a big network
+        [first, *_] = agg.store.entries(source_id="sousse")
+        agg.store.apply([replace(first, title="Un titre tout neuf", content_hash="new")], [])
+        soon = agg.publish()  # younger than SEARCH_EVERY: kept for now
+        assert not any(str(p).startswith("pagefind/") for p in soon)
+        later = float(at) + SEARCH_EVERY + 1
+        changed = publish_search(agg.settings, agg.store, agg.sink, now=later)
+        assert any(str(p).startswith("pagefind/") for p in changed)
