@@ -79,23 +79,28 @@ def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth]
     return out
 
 
-def publish_search(settings: Settings, store: Store, sink: Sink, full: bool = False,
+def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | None = None,
                    now: float | None = None) -> list[PurePosixPath]:
     """Index the stored stories for search (site/search.py); the files written.
 
-    The index follows every publish whose stories differ from those it was built from
-    (their digest says so, not the bytes: Pagefind's output differs between runs on the
-    same records). Indexing takes about a second per thousand stories, so past
-    SEARCH_SMALL stories an index younger than SEARCH_EVERY is kept (``full``: a changed
-    config, `aggregator build`, builds now)."""
+    The index follows every publish whose entries changed (``dirty``; None: a full build)
+    when its stories differ from those it was built from (their digest says so, not the
+    bytes: Pagefind's output differs between runs on the same records). Indexing takes
+    about a second per thousand stories, so past SEARCH_SMALL stories an index younger
+    than SEARCH_EVERY is kept, marked pending; a later publish, even a quiet one, catches
+    up once it is old enough. A quiet publish with nothing pending reads nothing."""
     marker = PurePosixPath(f"{BUNDLE}/records.sha256")
     now = time.time() if now is None else now
     kept = (sink.read(marker) or b"").decode("ascii", "replace").split()
-    built, at, size = (*kept, "", "0", "0")[:3] if kept else ("", "0", "0")
+    built, at, size, pending = (*kept, "", "0", "0", "")[:4] if kept else ("", "0", "0", "")
     there = sink.exists(PurePosixPath(f"{BUNDLE}/pagefind.js"))
-    small = int(size or 0) < SEARCH_SMALL  # indexed in a second or two: every publish
-    if there and not full and not small and now - float(at or 0) < SEARCH_EVERY:
-        return []
+    young = now - float(at or 0) < SEARCH_EVERY
+    if there and dirty is not None:
+        if not dirty and not (pending and not young):
+            return []  # a quiet cycle: nothing new to index
+        if dirty and int(size or 0) >= SEARCH_SMALL and young:
+            sink.write(marker, f"{built} {at} {size} pending".encode("ascii"))
+            return []
     language = primary_language(settings.hub.language)
     found = records(store.entries(), Taxonomy(settings.categories),
                     {s.id: s.name for s in settings.sources}, language)
@@ -243,7 +248,7 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     for name, data in outputs.items():  # in order: an archive page before its successor
         if sink.write(PurePosixPath(name), data):
             changed.append(PurePosixPath(name))
-    changed += publish_search(settings, store, sink, full=dirty is None)
+    changed += publish_search(settings, store, sink, dirty)
     if memo != before:
         sink.write(MEMO, json.dumps(memo, sort_keys=True).encode("utf-8"))
     log.info("published %d changed file(s) in %s", len(changed), sink.describe())

@@ -18,7 +18,7 @@ from sitecheck import broken_links, pages, parse_errors, reachable
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
-from aggregator.models import FeedMeta, Image, StoredEntry
+from aggregator.models import Dirty, FeedMeta, Image, StoredEntry
 from aggregator.publish import SEARCH_EVERY, SEARCH_SMALL, publish_search
 from aggregator.site.i18n import DATA_WORDS, Words, catalog_languages, translations
 from aggregator.site.layout import anchor
@@ -272,8 +272,10 @@ def test_a_big_index_is_rebuilt_at_most_every_few_minutes(tmp_path: Path) -> Non
         marker.write_text(f"{digest} {at} {SEARCH_SMALL}")  # as if it held a big network
         [first, *_] = agg.store.entries(source_id="sousse")
         agg.store.apply([replace(first, title="Un titre tout neuf", content_hash="new")], [])
-        soon = agg.publish()  # younger than SEARCH_EVERY: kept for now
+        soon = agg.publish()  # younger than SEARCH_EVERY: kept for now, marked pending
         assert not any(str(p).startswith("pagefind/") for p in soon)
+        assert marker.read_text().endswith(" pending")
         later = float(at) + SEARCH_EVERY + 1
-        changed = publish_search(agg.settings, agg.store, agg.sink, now=later)
-        assert any(str(p).startswith("pagefind/") for p in changed)
+        quiet = publish_search(agg.settings, agg.store, agg.sink, Dirty(), now=later)
+        assert any(str(p).startswith("pagefind/") for p in quiet)  # caught up when old enough
+        assert publish_search(agg.settings, agg.store, agg.sink, Dirty(), now=later + 1) == []
