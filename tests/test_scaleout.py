@@ -84,16 +84,25 @@ def stories(entries: list[StoredEntry]) -> set[frozenset[str]]:
     return {frozenset(keys) for keys in by_story.values()}
 
 
-def test_two_workers_and_a_scheduler_store_what_one_node_stores(
-        tmp_path: Path, postgres_url: str, redis_db: str) -> None:
+def scaled_network(folder: Path, feeds: int, postgres_url: str, redis_db: str, lease: str
+                   ) -> tuple[feed_network.Network, Any, list[str], Path]:
+    """A fresh store, ``feeds`` local feeds served from 127.0.0.1, and a scale-out config
+    (PostgreSQL store, Redis broker) polling them: (network, server, urls, config)."""
     empty_postgres(postgres_url)
-    network = feed_network.Network(FEEDS)
+    network = feed_network.Network(feeds)
     server = feed_network.serve(network)
     base = f"http://127.0.0.1:{server.server_address[1]}/feeds/"
     urls = [base + name for name in sorted(network.feeds)]
-    (tmp_path / "out").mkdir()
-    config = write(tmp_path / "out", urls, {"url": postgres_url},
-                   queue={"broker": redis_db, "lease": "20s"})
+    (folder / "out").mkdir()
+    config = write(folder / "out", urls, {"url": postgres_url},
+                   queue={"broker": redis_db, "lease": lease})
+    return network, server, urls, config
+
+
+def test_two_workers_and_a_scheduler_store_what_one_node_stores(
+        tmp_path: Path, postgres_url: str, redis_db: str) -> None:
+    network, server, urls, config = scaled_network(tmp_path, FEEDS, postgres_url, redis_db,
+                                                   "20s")
     env = {**os.environ, "AGGREGATOR_CONFIG": str(config)}
     cli = [sys.executable, "-m", "aggregator"]
     started: list[subprocess.Popen[bytes]] = []
@@ -184,14 +193,7 @@ def test_a_redis_restart_loses_no_source(tmp_path: Path, postgres_url: str,
     leases end, and nothing is stored twice."""
     if os.geteuid() != 0:
         pytest.skip("restarting this machine's Redis needs root (CI runs as root)")
-    empty_postgres(postgres_url)
-    network = feed_network.Network(120)
-    server = feed_network.serve(network)
-    base = f"http://127.0.0.1:{server.server_address[1]}/feeds/"
-    urls = [base + name for name in sorted(network.feeds)]
-    (tmp_path / "out").mkdir()
-    config = write(tmp_path / "out", urls, {"url": postgres_url},
-                   queue={"broker": redis_db, "lease": "15s"})
+    _, server, urls, config = scaled_network(tmp_path, 120, postgres_url, redis_db, "15s")
     env = {**os.environ, "AGGREGATOR_CONFIG": str(config)}
     started = [subprocess.Popen([sys.executable, "-m", "aggregator", *args, "--config",
                                  str(config)], env=env, start_new_session=True,

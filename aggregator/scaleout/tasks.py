@@ -8,7 +8,7 @@ import functools
 import logging
 import os
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -83,7 +83,7 @@ def fetch_source(ctx: Context, source_id: str, token: str, now: datetime) -> str
     finally:
         ctx.gate.release(host)
     if outcome.retry_after and outcome.status in (429, 503):
-        ctx.gate.hold(host, now + _seconds(outcome.retry_after))
+        ctx.gate.hold(host, now + timedelta(seconds=outcome.retry_after))
     try:
         with store.exclusive(STORY_LOCK):  # plan against the store, then apply: one at a time
             apply_outcomes(store, [outcome], settings, ctx.tools.taxonomy.fallback, now,
@@ -108,11 +108,6 @@ def _store_state(store: PostgresStore, state: SourceState | None, fence: dict[st
 def _links(store: PostgresStore, source_id: str) -> dict[str, str]:
     return {e.canonical_link: e.guid or "" for e in
             store.entries(source_id=source_id, include_duplicates=True) if e.canonical_link}
-
-
-def _seconds(value: float) -> Any:
-    from datetime import timedelta
-    return timedelta(seconds=value)
 
 
 def publish_dirty(ctx: Context) -> int:

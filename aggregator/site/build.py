@@ -228,7 +228,7 @@ class SiteBuild:
         rows = [(h, from_iso(h.last_success)) for h in self.health]
         self.out[tree.prefix + "sources.html"] = render(
             "sources.html", self.chrome(tree, None, "sources.html", "sources"), heading,
-            feed_links(self.all_feed(tree), self.settings.hub.title), heading=heading,
+            feed_links(f"{tree.prefix}all", self.settings.hub.title), heading=heading,
             rows=rows)
 
     def member_page(self, tree: Tree, h: SourceHealth) -> None:
@@ -263,9 +263,6 @@ class SiteBuild:
         if tree.only is None:
             return _("Latest news")
         return _("News in %(language)s") % {"language": fmt.language_name(tree.only)}
-
-    def all_feed(self, tree: Tree) -> str:
-        return f"{tree.prefix}all"
 
     def feeds(self, tree: Tree, river: River) -> list[dict[str, str]]:
         if river.kind == "source":

@@ -76,10 +76,6 @@ class Alternate:
     absolute: str
     current: bool
 
-    @property
-    def hreflang(self) -> str:
-        return self.code
-
 
 @dataclass(frozen=True)
 class Chrome:
