@@ -104,6 +104,8 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     language = primary_language(settings.hub.language)
     found = records(store.entries(), Taxonomy(settings.categories),
                     {s.id: s.name for s in settings.sources}, language)
+    if not found:  # nothing stored yet (a first start): Pagefind refuses an empty index
+        return []
     digest = records_digest(found, language).decode("ascii").strip()
     stamp = f"{digest} {now:.0f} {len(found)}".encode("ascii")
     if there and built == digest:

@@ -245,8 +245,12 @@ def test_babel_formats_dates_plurals_and_names() -> None:
     assert translations("en").ngettext("%(num)s entry", "%(num)s entries", 0).endswith("entries")
 
 
-def test_search_index_follows_every_publish_that_changed_stories(tmp_path: Path) -> None:
+def test_search_index_follows_every_publish_that_changed_stories(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with make(tmp_path) as agg:
+        agg.publish()  # a first start, before any poll: no index, and no warning either
+        assert not (agg.settings.output.dir / "pagefind").exists()
+        assert "search index skipped" not in caplog.text
         agg.update()
         agg.publish()
         bundle = agg.settings.output.dir / "pagefind"
