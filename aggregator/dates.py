@@ -6,7 +6,7 @@ import re
 import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from email.utils import parsedate_to_datetime, parsedate_tz
 
 import dateutil.parser
 
@@ -23,6 +23,9 @@ _WORDY = re.compile(r"^\s*(?:[^\W\d][\w-]*\.?,?\s+)?"  # optional day name, "lun
 # -> 2016, "2021/05/27" -> November): ours are tried first for these.
 _OURS_FIRST = re.compile(r"^\s*(\d{9,10}|\d{13}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|"
                          r"\d{4}[/.]\d{1,2}[/.]\d{1,2})\b")
+# RFC 822 as feeds write it: "Mon, 03 May 2021 09:30:00 +0100", "3 May 21 09:30 PDT".
+_RFC822 = re.compile(r"^\s*(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+"
+                     r"\d{1,2}:\d{2}(?::\d{2})?(?:\s+(?:[+-]\d{4}|[A-Za-z]{1,5}))?\s*$")
 _ENGLISH_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b",
                             re.IGNORECASE)
 _MONTH_WORDS = {
@@ -66,8 +69,9 @@ def from_struct(value: time.struct_time | None) -> datetime | None:
 
 def read_date(text: str | None, parsed: datetime | None = None) -> datetime | None:
     """The one date rule for every format: forms other parsers misread are ours; then the
-    format adapter's own reading (``parsed``); then RFC 3339, the loose forms, and last
-    RFC 822 (it takes "04:42 PM" for 04:42, so only what nothing else read)."""
+    format adapter's own reading (``parsed``); then RFC 3339, strict RFC 822, the loose
+    forms, and last lenient RFC 822 (it takes "04:42 PM" for 04:42, so only what nothing
+    else read)."""
     if ours_first(text):
         return parse_loose(text)
     if parsed is not None or not text:
@@ -77,6 +81,9 @@ def read_date(text: str | None, parsed: datetime | None = None) -> datetime | No
         return found.astimezone(UTC) if found.tzinfo else found.replace(tzinfo=UTC)
     except ValueError:
         pass
+    strict = rfc822(text)
+    if strict is not None:
+        return strict
     loose = parse_loose(text)
     if loose is not None:
         return loose
@@ -84,6 +91,21 @@ def read_date(text: str | None, parsed: datetime | None = None) -> datetime | No
         return parsedate_to_datetime(text).astimezone(UTC)
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def rfc822(text: str) -> datetime | None:
+    """A strictly RFC 822 date; a zone it does not know (military letters) counts as UTC,
+    as feedparser reads it."""
+    if not _RFC822.match(text):
+        return None
+    fields = parsedate_tz(text)
+    if fields is None:
+        return None
+    try:
+        moment = datetime(*fields[:6], tzinfo=UTC)
+    except (ValueError, OverflowError):  # 31 Feb is no date (mktime would roll it over)
+        return None
+    return moment - timedelta(seconds=fields[9] or 0)
 
 
 def parse_loose(value: str | None) -> datetime | None:

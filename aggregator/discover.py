@@ -15,9 +15,9 @@ from lxml import etree
 
 from .config import SourceSettings
 from .exceptions import FetchError, ParseError
+from .fastparse import read_feed
 from .fetch import Fetcher
 from .models import Fetched
-from .parse import parse_feed
 from .sanitize import safe_url
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
@@ -77,7 +77,7 @@ def _fetch_feed(url: str, fetcher: Fetcher) -> FoundFeed | None:
 
 def _as_feed(fetched: Fetched) -> FoundFeed | None:
     try:
-        parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
+        parsed = read_feed(fetched.body, fetched.url, fetched.content_type)
     except ParseError:
         return None
     return FoundFeed(fetched.url, parsed.meta.title, parsed.format, len(parsed.entries))

@@ -91,7 +91,8 @@ def read_document(source: SourceSettings, state: SourceState | None, tools: Tool
     except Exception as e:  # a bug must not stop the other sources
         return _internal(source, url, e)
     log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format,
-             extra=logs.source(source.id, entries=len(parsed.entries), parser=parsed.format))
+             extra=logs.source(source.id, entries=len(parsed.entries), format=parsed.format,
+                               parser=parsed.parser))
     return replace(_read(source, state, tools, now, stored_links, result, parsed, url),
                    parse_seconds=time.monotonic() - started)
 
@@ -154,7 +155,8 @@ def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: 
         source.id, result, feed=parsed.meta, ttl_minutes=parsed.ttl_minutes,
         status=result.status, polled_url=url, candidates=candidates, identity_reason=reason,
         unmapped=dict(sorted(unmapped.most_common(MAX_UNMAPPED))),
-        entries_read=len(parsed.entries), format=parsed.format, report=report)
+        entries_read=len(parsed.entries), format=parsed.format, report=report,
+        parser=parsed.parser or None)
 
 
 def _recent(parsed: ParsedFeed, state: SourceState | None, tools: Tools, now: datetime

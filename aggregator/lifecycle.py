@@ -78,7 +78,8 @@ def _read_notes(state: SourceState, p: SourceOutcome, now: datetime) -> SourceSt
         state = replace(state, identity="link", identity_reason=p.identity_reason)
     if not p.parsed:
         return state
-    return replace(state, unmapped=dict(p.unmapped), report=p.report, report_at=now)
+    return replace(state, unmapped=dict(p.unmapped), report=p.report, report_at=now,
+                   parser=p.parser or state.parser)
 
 
 def is_due(state: SourceState | None, now: datetime) -> bool:

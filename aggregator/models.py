@@ -90,6 +90,9 @@ class ParsedFeed:
     entries: tuple[EntryData, ...]
     ttl_minutes: int | None = None
     notes: ReadNotes = field(default_factory=ReadNotes)
+    # which reader read it: "fastfeedparser", "feedparser (why the fast path declined)",
+    # "json", or "" when the caller chose the parser itself
+    parser: str = ""
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,7 @@ class SourceState:
     report: tuple[tuple[str, str, str], ...] = ()  # (severity, code, message): check.py
     report_at: datetime | None = None  # when the document the report is about was read
     websub: WebSubState | None = None  # a push subscription (websub_subscriber.py)
+    parser: str | None = None  # which reader read the last document, and why (fastparse.py)
 
 
 @dataclass(frozen=True)

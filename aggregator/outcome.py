@@ -49,6 +49,7 @@ class SourceOutcome:
     unmapped: Mapping[str, int] = field(default_factory=dict)  # category words mapped nowhere
     entries_read: int = 0  # entries in the document (before the age cut-off)
     format: str | None = None  # of the parsed document
+    parser: str | None = None  # which reader read it (ParsedFeed.parser)
     report: tuple[tuple[str, str, str], ...] = ()  # how the hub reads it (check.py)
     fetch_seconds: float | None = None
     parse_seconds: float | None = None

@@ -22,10 +22,14 @@ from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
 
 from .exceptions import ParseError
+from .fastparse import read_feed
 from .models import ParsedFeed
-from .parse import parse_feed
 
-WATCH_STACK = 256 * 1024  # the watcher thread needs little; RLIMIT_AS counts stacks
+WATCH_STACK = 256 * 1024
+# Documents below this size are parsed in the calling thread: the fast path reads them in a
+# few milliseconds, less than a round trip to a worker, and a pool that is never needed is
+# never started (each worker is ~45 MB). Measured in docs/benchmarks.md (issue 13).
+INLINE_BELOW = 256 * 1024  # the watcher thread needs little; RLIMIT_AS counts stacks
 
 
 class _ParseTimeout(BaseException):  # not an Exception: parse_feed must not catch it
@@ -33,6 +37,10 @@ class _ParseTimeout(BaseException):  # not an Exception: parse_feed must not cat
 
 
 def _init_worker(memory: int, service: int) -> None:
+    # feedparser's SAX driver is imported on first use; imported now, before the bound, so
+    # a worker that once ran out of memory never fails that import later
+    import xml.sax.expatreader  # noqa: F401
+
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     threading.stack_size(WATCH_STACK)
     threading.Thread(target=_exit_with, args=(service,), daemon=True).start()
@@ -85,14 +93,16 @@ def parse_bounded(parser: Parser, body: bytes, url: str, content_type: str | Non
 
 
 class ParsePool:
-    """``parser(body, url, content_type)`` in bounded worker processes; inline when
-    ``processes`` is 0 (tests and embedding: no bounds then). The parser is a module-level
+    """``parser(body, url, content_type)`` in bounded worker processes; inline (no bounds:
+    the size is the bound) for documents under ``inline_below`` bytes and when
+    ``processes`` is 0 (tests and embedding). The parser is a module-level
     function (it is sent to the workers by name): feedparser's path by default, a faster
     one later."""
 
     def __init__(self, processes: int, memory: int, seconds: float,
-                 parser: Parser = parse_feed) -> None:
+                 parser: Parser = read_feed, inline_below: int = INLINE_BELOW) -> None:
         self.parser = parser
+        self.inline_below = inline_below
         self.processes = processes
         self.memory = memory
         self.seconds = seconds
@@ -104,7 +114,7 @@ class ParsePool:
         return self._pool is not None
 
     def parse(self, body: bytes, url: str, content_type: str | None) -> ParsedFeed:
-        if self.processes == 0:
+        if self.processes == 0 or len(body) < self.inline_below:
             return self.parser(body, url, content_type)
         pool = self._get()
         try:

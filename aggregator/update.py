@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from .config import Settings, SourceSettings
+from .fastparse import read_feed
 from .fetch import Fetcher, poll_url
 from .ingest import Parser, Tools, ingest
 from .language import LanguageChooser
 from .lifecycle import HOST_WIDE_RETRY, held, host_holds
 from .models import CycleReport, SourceResult, SourceState
 from .outcome import SourceOutcome
-from .parse import parse_feed
 from .store import Store
 from .storing import apply_outcomes
 from .taxonomy import Taxonomy
@@ -48,7 +48,7 @@ class Poller:
     """Runs one cycle over the given sources."""
 
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, clock: Clock,
-                 parser: Parser = parse_feed, languages: LanguageChooser | None = None
+                 parser: Parser = read_feed, languages: LanguageChooser | None = None
                  ) -> None:
         self.settings = settings
         self.store = store

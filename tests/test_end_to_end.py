@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from atomcheck import NS, assert_valid_atom, reread
-from conftest import FeedServer, Response, http_sources, write_config
+from conftest import DATA, FeedServer, Response, http_sources, write_config
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
@@ -243,10 +243,10 @@ def test_path_sources_of_the_shipped_layout(examples_dir: Path) -> None:
         e.link for e in barcelona}
 
 
-def test_feeds_parse_in_worker_processes(tmp_path: Path, feed_server: FeedServer) -> None:
-    items = "".join(
+def test_big_feeds_parse_in_worker_processes(tmp_path: Path, feed_server: FeedServer) -> None:
+    items = "".join(  # 80 items of 4.5 KB: above INLINE_BELOW
         f"<item><title>Story {i}</title><link>https://big.example/{i}</link>"
-        f"<description>{'Long text. ' * 40}</description>"
+        f"<description>{'Long text. ' * 400}</description>"
         f"<pubDate>Mon, 03 May 2021 09:{i % 60:02d}:00 GMT</pubDate></item>" for i in range(80))
     body = f'<rss version="2.0"><channel><title>Big</title>{items}</channel></rss>'.encode()
     for n in (1, 2):
@@ -261,3 +261,28 @@ def test_feeds_parse_in_worker_processes(tmp_path: Path, feed_server: FeedServer
         assert report.new == 160 and report.failed == 0
         big2 = agg.store.entries(source_id="big2", include_duplicates=True)
         assert len(big2) == 80 and big2[0].link.startswith("https://big2.example/")
+        assert _parser(agg, "big2") == "lxml"  # the fast path, in a worker
+
+
+def test_small_feeds_parse_inline_and_the_pool_never_starts(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.routes["/small.xml"] = Response(200, b'<rss version="2.0"><channel><title>S'
+                                                b"</title><item><title>One</title><link>"
+                                                b"https://s.example/1</link></item></channel>"
+                                                b"</rss>")
+    feed_server.routes["/rdf.xml"] = Response(200, (DATA / "real" / "rdf" /
+                                                    "craigslist-sf-apts.rdf").read_bytes())
+    sources = [{"id": name, "name": name, "kind": "member",
+                "url": feed_server.url(f"/{name}.xml")} for name in ("small", "rdf")]
+    with Aggregator(load_settings(write_config(tmp_path, sources)), parse_processes=2) as agg:
+        report = agg.update()
+        assert report.new > 1 and report.failed == 0
+        assert not agg.parsers.started
+        assert _parser(agg, "small") == "lxml"
+        assert _parser(agg, "rdf") == "feedparser (root element RDF)"
+
+
+def _parser(agg: Aggregator, source_id: str) -> str | None:
+    state = agg.store.source_state(source_id)
+    assert state is not None
+    return state.parser

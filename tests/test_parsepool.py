@@ -27,7 +27,7 @@ def parse(pool: ParsePool, body: bytes) -> str:
 
 
 def test_time_bound() -> None:
-    pool = ParsePool(1, 2**30, seconds=0.01)
+    pool = ParsePool(1, 2**30, seconds=0.01, inline_below=0)
     try:
         assert parse(pool, BIG) == "error: parsing took longer than 0.01s"
         pool.seconds = 20
@@ -37,7 +37,7 @@ def test_time_bound() -> None:
 
 
 def test_memory_bound_and_recovery() -> None:
-    pool = ParsePool(1, 96 * 2**20, seconds=60)
+    pool = ParsePool(1, 96 * 2**20, seconds=60, inline_below=0)
     try:
         outcome = parse(pool, HUGE)
         assert outcome in ("error: document needs more memory than a parse may use",
@@ -48,7 +48,7 @@ def test_memory_bound_and_recovery() -> None:
 
 
 def test_worker_results_match_inline_parsing() -> None:
-    pool = ParsePool(2, 2**30, seconds=20)
+    pool = ParsePool(2, 2**30, seconds=20, inline_below=0)
     inline = ParsePool(0, 2**30, seconds=20)
     try:
         for body in (SMALL, BIG):
@@ -64,7 +64,7 @@ def test_workers_die_with_a_killed_service() -> None:
     import sys
     import time
     code = ("import sys, time\nfrom aggregator.parsepool import ParsePool\n"
-            "pool = ParsePool(2, 2**30, seconds=20)\n"
+            "pool = ParsePool(2, 2**30, seconds=20, inline_below=0)\n"
             "pool.parse(open(sys.argv[1], 'rb').read(), 'https://x.example/f', None)\n"
             "print(' '.join(str(p) for p in pool._pool._processes), flush=True)\n"
             "time.sleep(600)\n")
@@ -100,7 +100,7 @@ def shouting(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
 
 @pytest.mark.parametrize("processes", [0, 1])
 def test_the_parser_is_a_parameter(processes: int) -> None:
-    pool = ParsePool(processes, 2**30, seconds=20, parser=shouting)
+    pool = ParsePool(processes, 2**30, seconds=20, parser=shouting, inline_below=0)
     try:
         titles = [e.title for e in pool.parse(SMALL, "https://x.example/f", None).entries]
     finally:

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 from celery import shared_task
 
 from ..config import Settings, load_settings
+from ..fastparse import read_feed
 from ..fetch import Fetcher, poll_url
 from ..ingest import Tools, ingest
 from ..language import LanguageChooser
 from ..lifecycle import held
 from ..models import SourceState
-from ..parse import parse_feed
 from ..store.postgres import ClaimLost, PostgresStore
 from ..storing import apply_outcomes
 from ..taxonomy import Taxonomy
@@ -52,7 +52,7 @@ def context(config: str) -> Context:
         raise RuntimeError(f"{config}: workers need store.url (PostgreSQL)")
     store = PostgresStore(settings.store.url)
     taxonomy = Taxonomy(settings.categories)
-    tools = Tools(settings, Fetcher.create(settings), parse_feed, taxonomy,
+    tools = Tools(settings, Fetcher.create(settings), read_feed, taxonomy,
                   LanguageChooser(settings.hub.languages, settings.hub.language))
     gate = HostGate(redis.Redis.from_url(settings.queue.broker), settings.poll.per_host)
     return Context(settings, store, tools, gate)

@@ -98,6 +98,7 @@ def state_to_dict(s: SourceState) -> dict[str, Any]:
         "unmapped": dict(s.unmapped), "ttl_minutes": s.ttl_minutes, "warning": s.warning,
         "host_hold": iso(s.host_hold), "empty_runs": s.empty_runs,
         "report": [list(f) for f in s.report], "report_at": iso(s.report_at),
+        "parser": s.parser,
         "websub": None if s.websub is None else {
             "hub": s.websub.hub, "topic": s.websub.topic, "secret": s.websub.secret,
             "status": s.websub.status, "requested": iso(s.websub.requested),
@@ -121,7 +122,8 @@ def state_from_dict(d: dict[str, Any]) -> SourceState:
         ttl_minutes=d.get("ttl_minutes"), warning=d.get("warning"),
         host_hold=from_iso(d.get("host_hold")), empty_runs=int(d.get("empty_runs") or 0),
         report=tuple((str(a), str(b), str(c)) for a, b, c in d.get("report") or ()),
-        report_at=from_iso(d.get("report_at")), websub=_websub(d.get("websub")))
+        report_at=from_iso(d.get("report_at")), websub=_websub(d.get("websub")),
+        parser=d.get("parser"))
 
 
 def _websub(d: dict[str, Any] | None) -> WebSubState | None:

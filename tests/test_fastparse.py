@@ -1,0 +1,217 @@
+"""The fast path (fastparse.py) against feedparser's, entry by entry, over tests/data/real.
+
+Every difference between the two readings is counted per file and field and must be one of
+KNOWN, each group with its reason; a new difference fails, and so does a known one that
+went away (the table is then updated, with the reason). Ids never differ: an entry keeps
+its identity whichever path reads its feed.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from typing import Any
+
+import lxml.html
+import pytest
+from corpus import REAL, corpus_files
+
+from aggregator.exceptions import ParseError
+from aggregator.fastparse import FAST, read_feed
+from aggregator.parse import parse_feed
+
+ENTRY_FIELDS = ("guid", "link", "title", "summary", "content", "authors", "published",
+                "updated", "raw_categories", "language", "enclosures", "image")
+META_FIELDS = ("id", "title", "link", "language", "updated", "self_link", "rights", "author",
+               "hub")
+
+# (file, field) -> entries that differ, by reason.
+KNOWN: dict[str, dict[tuple[str, str], int]] = {
+    # feedparser files podcast and media texts (itunes:summary, media:description, a picture
+    # caption) as the entry's content or summary, before or instead of content:encoded and
+    # <description>; the fast path keeps the item's own texts.
+    "media and podcast texts": {
+        ("atom/youtube-channel.atom", "summary"): 15,
+        ("multilingual/de-cre-podcast-podlove-613kb.xml", "content"): 30,
+        ("multilingual/de-cre-podcast-podlove-613kb.xml", "summary"): 30,
+        ("multilingual/fr-radio-france-podcast.xml", "content"): 52,
+        ("multilingual/pl-radio-katowice-spreaker.xml", "content"): 1,
+        ("multilingual/pl-radio-katowice-spreaker.xml", "summary"): 1,
+        ("rss2/dailymail-home-duplicate-guid.xml", "content"): 19,
+        ("rss2/elpais-english.xml", "content"): 54,
+        ("rss2/huffpost-canada-contenthub.xml", "content"): 2,
+        ("rss2/ndtv-search-no-xml-decl.xml", "summary"): 19,
+        ("rss2/nyt-world.xml", "content"): 40,
+        ("rss2/podcast-nightvale-prx.xml", "content"): 3,
+        ("rss2/podcast-nightvale-prx.xml", "summary"): 1,
+        ("rss2/podcast-podbean-around-the-bloc.xml", "summary"): 50,
+        ("rss2/podcast-podcastindex-namespace.xml", "summary"): 3,
+        ("rss2/podcast-web20show-2008.xml", "content"): 54,
+        ("rss2/theweek-media-enclosures.xml", "content"): 50,
+    },
+    # feedparser re-serializes HTML while resolving relative URLs: it drops a trailing
+    # &nbsp;, turns "https;//" into "https;/", escapes spaces in hrefs, reads <br/> inside
+    # links; the markup is otherwise the same (attribute order is ignored here).
+    "HTML re-serialized by feedparser": {
+        ("atom/artificial-truth-atom.xml", "content"): 1,
+        ("atom/blogger-enclosures-4fsod.atom", "content"): 1,
+        ("messy/next-inpact-fr-invalid-char-ref-780kb.xml", "summary"): 3,
+        ("messy/tomhazledine-html-doctype-before-atom-1.4mb.xml", "content"): 2,
+        ("multilingual/fr-reporterre-spip-dcdate.xml", "summary"): 1,
+        ("multilingual/it-dday-atom.xml", "content"): 1,
+        ("rss2/areweanticheatyet-1046-items-no-guid.xml", "summary"): 1,
+        ("rss2/artificial-truth-rss.xml", "summary"): 1,
+        ("rss2/economist-asia-300-items.xml", "summary"): 7,
+        ("rss2/elpais-english.xml", "summary"): 2,
+        ("rss2/ghost-xavier-geerinck.xml", "content"): 1,
+        ("rss2/ghost-xavier-geerinck.xml", "summary"): 1,
+        ("rss2/neverwinter-relative-urls.xml", "summary"): 1,
+        ("rss2/scripting-news-opml-editor-2008.xml", "summary"): 1,
+    },
+    # Pictures: the fast path also reads media:thumbnail inside media:group and the largest
+    # listed first; feedparser keeps thumbnail sizes the fast path reads from media:content.
+    "pictures": {
+        ("multilingual/de-cre-podcast-podlove-613kb.xml", "image"): 30,
+        ("multilingual/ur-bbc-urdu.atom", "image"): 53,
+        ("rss2/dawn-world-pakistan.xml", "image"): 30,
+        ("rss2/elpais-english.xml", "image"): 2,
+    },
+    # Podcast and media names: feedparser adds itunes:author and media:credit to the
+    # authors, itunes:keywords of the channel and media:keywords to the categories.
+    "podcast names and keywords": {
+        ("multilingual/ur-bbc-urdu.atom", "raw_categories"): 52,
+        ("rss2/macworld-leading-whitespace-no-guid.xml", "raw_categories"): 30,
+        ("rss2/podcast-accidental-tech-podcast.xml", "authors"): 100,
+        ("rss2/podcast-podbean-around-the-bloc.xml", "authors"): 50,
+        ("rss2/theweek-media-enclosures.xml", "authors"): 4,
+        ("multilingual/de-cre-podcast-podlove-613kb.xml", "meta.author"): 1,
+        ("multilingual/fr-radio-france-podcast.xml", "meta.author"): 1,
+        ("multilingual/pl-radio-katowice-spreaker.xml", "meta.author"): 1,
+        ("rss2/podcast-accidental-tech-podcast.xml", "meta.author"): 1,
+        ("rss2/podcast-nightvale-prx.xml", "meta.author"): 1,
+        ("rss2/podcast-podbean-around-the-bloc.xml", "meta.author"): 1,
+        ("rss2/podcast-podcastindex-namespace.xml", "meta.author"): 1,
+        ("rss2/podcast-web20show-2008.xml", "meta.author"): 1,
+    },
+    # Two modification dates in one item (dc:date and atom:updated): feedparser keeps the
+    # last written, the fast path dc:date. The report notes follow the dates and texts.
+    "dates and notes": {
+        ("rss2/huffpost-canada-contenthub.xml", "updated"): 2,
+        ("rss2/theweek-media-enclosures.xml", "updated"): 47,
+        ("rss2/theweek-media-enclosures.xml", "notes"): 1,
+        ("messy/gov-us-fda-drug-recalls-html-in-pubdate.xml", "notes"): 1,
+        ("multilingual/de-cre-podcast-podlove-613kb.xml", "notes"): 1,
+        ("rss2/ndtv-search-no-xml-decl.xml", "notes"): 1,
+    },
+    # Links: an Atom entry whose only link is rel="enclosure" (it-dday) and entries with a
+    # bare id and no link (feedparser makes the resolved id the link); a feed with
+    # rel="self" only gets no home link; a Latin-1 copyright line feedparser re-decodes.
+    "links and feed details": {
+        ("atom/gov-au-qfes-bushfire-alerts.atom", "link"): 2,
+        ("multilingual/it-dday-atom.xml", "link"): 1,
+        ("multilingual/it-dday-atom.xml", "enclosures"): 1,
+        ("atom/google-alerts.atom", "meta.link"): 1,
+        ("messy/ilmessaggero-it-italian-dates-mojibake.xml", "meta.rights"): 1,
+    },
+}
+
+
+def _body(rel: str) -> bytes:
+    body = (REAL / rel).read_bytes()
+    return gzip.decompress(body) if rel.endswith(".gz") else body
+
+
+def _canon(value: Any) -> Any:
+    """HTML compared as elements (tag, sorted attributes, stripped text), not as bytes."""
+    if not isinstance(value, str) or "<" not in value:
+        return value
+    root = lxml.html.fragment_fromstring(value, create_parent="div")
+    return [(el.tag, sorted(el.attrib.items()), (el.text or "").strip(),
+             (el.tail or "").strip()) for el in root.iter()]
+
+
+def _differences(rel: str) -> Counter[tuple[str, str]]:
+    url = f"http://corpus.server/{rel}"
+    fast = read_feed(_body(rel), url)
+    if fast.parser != FAST:
+        return Counter()
+    slow = parse_feed(_body(rel), url)
+    found: Counter[tuple[str, str]] = Counter()
+    assert len(fast.entries) == len(slow.entries), rel
+    for a, b in zip(slow.entries, fast.entries, strict=True):
+        for name in ENTRY_FIELDS:
+            if _canon(getattr(a, name)) != _canon(getattr(b, name)):
+                found[(rel, name)] += 1
+    for name in META_FIELDS:
+        if getattr(slow.meta, name) != getattr(fast.meta, name):
+            found[(rel, f"meta.{name}")] += 1
+    found[(rel, "notes")] += slow.notes != fast.notes
+    found[(rel, "ttl")] += slow.ttl_minutes != fast.ttl_minutes
+    return +found
+
+
+def _readable(rel: str) -> bool:
+    try:
+        read_feed(_body(rel), f"http://corpus.server/{rel}")
+    except ParseError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_both_paths_read_the_corpus_alike_but_for_known_differences() -> None:
+    files = [rel for rel in corpus_files() if _readable(rel)]
+    seen: Counter[tuple[str, str]] = Counter()
+    fast = 0
+    for rel in files:
+        fast += read_feed(_body(rel), f"http://corpus.server/{rel}").parser == FAST
+        seen += _differences(rel)
+    known = {key: n for group in KNOWN.values() for key, n in group.items()}
+    assert dict(seen) == known
+    assert not [key for key in seen if key[1] == "guid"]  # identity never depends on path
+    assert fast >= 100  # most of the corpus is well-formed RSS 2.0 or Atom 1.0
+
+
+@pytest.mark.parametrize(("rel", "why"), [
+    ("messy/physorg-unescaped-ampersand.xml", "feedparser (not well-formed: "),
+    ("rdf/craigslist-sf-apts.rdf", "feedparser (root element RDF)"),
+    ("atom/atom03-stakeventures.xml", "feedparser (root element feed)"),
+    ("messy/lucasdelirium-it-raw-html-in-description.xml",
+     "feedparser (raw HTML elements in RSS text)"),
+    ("messy/pcmag-feedburner-nested-empty-item.xml", "feedparser (nested items)"),
+    ("messy/kroy-wordpress-junk-after-root.xml", "feedparser (not well-formed: Extra content"),
+    ("rss2/nyt-world.xml", FAST),
+    ("atom/kottke-xml-base.atom", "feedparser (xml:base below the root)"),
+    ("atom/blogger-glass-petal-smoke.atom", FAST),
+])
+def test_the_gate_sends_what_it_cannot_vouch_for_to_feedparser(rel: str, why: str) -> None:
+    parsed = read_feed(_body(rel), f"http://corpus.server/{rel}")
+    assert parsed.parser.startswith(why)
+    assert parsed.entries
+
+
+def test_a_truncated_document_is_never_read_as_a_shorter_feed() -> None:
+    body = _body("rss2/nyt-world.xml")
+    cut = body[:body.index(b"</item>", len(body) // 2) + len(b"</item>")]  # whole items
+    with pytest.raises(ParseError, match="cut short"):  # the gate declined; feedparser's path
+        read_feed(cut, "http://corpus.server/cut.xml")
+    damaged = cut + b"<item><title>Half</title></channel></rss>"  # closes, but wrongly
+    parsed = read_feed(damaged, "http://corpus.server/damaged.xml")
+    assert parsed.parser.startswith("feedparser (not well-formed")
+
+
+def test_offsets_are_read_by_the_one_date_reader() -> None:
+    feed = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id>'
+            b"<entry><id>urn:1</id><title>One</title>"
+            b"<published>2021-05-03T09:30:00+01:00</published>"
+            b"<updated>2021-05-03T11:15:20.725-03:30</updated></entry></feed>")
+    entry = read_feed(feed, "http://city.example/feed").entries[0]
+    assert entry.published is not None and entry.published.isoformat() == \
+        "2021-05-03T08:30:00+00:00"
+    assert entry.updated is not None and entry.updated.isoformat() == \
+        "2021-05-03T14:45:20+00:00"  # whole seconds, as feedparser keeps them
+
+
+def test_a_body_that_looks_like_a_url_is_a_document_never_fetched() -> None:
+    with pytest.raises(ParseError, match="not a feed"):
+        read_feed(b"http://127.0.0.1:9/feed.xml", "http://city.example/feed")
