@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
@@ -41,6 +42,10 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _DC_DATE = "{http://purl.org/dc/elements/1.1/}date"
 _DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
 _MODIFIED = "{http://purl.org/dc/terms/}modified"
+_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+RSS10 = "{http://purl.org/rss/1.0/}"
+_ISSUED = "{http://purl.org/dc/terms/}issued"
+_DC_RIGHTS = "{http://purl.org/dc/elements/1.1/}rights"
 _DC_LANGUAGE = "{http://purl.org/dc/elements/1.1/}language"
 _MEDIA = "{http://search.yahoo.com/mrss/}"
 _DC_SUBJECT = "{http://purl.org/dc/elements/1.1/}subject"
@@ -121,6 +126,12 @@ def _declines(root: Any) -> str:
             return "raw HTML elements in RSS text"
         if root.xpath("boolean(channel/item//item)"):
             return "nested items"
+    elif root.tag == f"{_RDF}RDF":
+        if root.find(f"{RSS10}channel") is None:
+            return "RDF without an RSS 1.0 channel"
+        if root.xpath("boolean(r:item/r:title/* | r:item/r:description/*)",
+                      namespaces={"r": RSS10[1:-1]}):
+            return "raw HTML elements in RSS text"
     elif root.tag == f"{ATOM}feed":
         if root.xpath("boolean(//a:*[@type='xhtml'])", namespaces={"a": ATOM[1:-1]}):
             return "Atom XHTML text"
@@ -132,57 +143,64 @@ def _declines(root: Any) -> str:
 
 
 def _fast(body: bytes, root: Any, url: str) -> ParsedFeed:
-    atom = root.tag != "rss"
-    items = root.findall(f"{ATOM}entry") if atom else root.findall("channel/item")
+    atom = root.tag == f"{ATOM}feed"
+    ns = RSS10 if root.tag == f"{_RDF}RDF" else ""
+    items = root.findall(f"{ATOM}entry") if atom else root.findall(f"{ns}item") if ns \
+        else root.findall("channel/item")
     http_base = safe_url(url)
     if (declared := root.get(XML_BASE)) is not None:  # as feedparser: it outranks the URL
         http_base = safe_url(urljoin(http_base or "", declared.strip())) or http_base
-    fields = _feed_fields(root, atom)
+    fields = _atom_fields(root) if atom else _rss_fields(root, ns)
     language = root.get(XML_LANG) or (None if atom else fields["language"])
-    read = _atom_entry if atom else _rss_entry
     raw = RawFeed(
-        format="atom10" if atom else "rss20", base=http_base or safe_url(fields["link"]),
-        entries=tuple(read(item, language, http_base) for item in items),
+        format="atom10" if atom else "rss10" if ns else "rss20",
+        base=http_base or safe_url(fields["link"]),
+        entries=tuple(_atom_entry(item, language, http_base) if atom
+                      else _rss_entry(item, language, http_base, ns) for item in items),
         **fields)
     return replace(normalize(raw), parser=FAST)
 
 
-def _rss_entry(item: Any, language: str | None, base: str | None) -> RawEntry:
-    """What feedparser would take from an RSS item's own elements, read from the tree."""
-    guid = item.find("guid")
-    permalink = guid is not None and _permalink(guid)
-    link = _stripped(item.findtext("link"))
+def _rss_entry(item: Any, language: str | None, base: str | None, ns: str = "") -> RawEntry:
+    """What feedparser would take from an RSS 2.0 item (``ns`` "") or an RSS 1.0 one (its
+    namespace; the id is rdf:about) own elements, read from the tree."""
+    if ns:  # rdf:about is taken as written (feedparser neither resolves nor links it)
+        guid_text, permalink = item.get(_RDF + "about"), False
+    else:
+        guid = item.find("guid")
+        guid_text, permalink = (None, False) if guid is None else (guid.text, _permalink(guid))
+    link = _stripped(item.findtext(f"{ns}link"))
     if link is None and permalink:
-        link = _stripped(guid.text)  # feedparser: a permalink guid stands in for <link>
-    published = _date(item.findtext("pubDate"))
+        link = _stripped(guid_text)  # feedparser: a permalink guid stands in for <link>
+    published = _date(item.findtext(f"{ns}pubDate") or item.findtext(_ISSUED))
     updated = _date(item.findtext(_DC_DATE) or item.findtext(f"{ATOM}updated")
                     or item.findtext(_MODIFIED))
-    title = item.find("title")
+    title = item.find(f"{ns}title")
     return RawEntry(
-        guid=None if guid is None else _guid(guid.text, base) if permalink else guid.text,
+        guid=_guid(guid_text, base) if permalink else guid_text,
         link=link, enclosures=tuple(
             RawEnclosure(x.get("url"), x.get("type"), x.get("length"))
-            for x in item.iterfind("enclosure")), images=_images(item),
-        title=_kind(item.findtext("title"), None),
-        summary=_kind(item.findtext("description"), "html"),
+            for x in item.iterfind(f"{ns}enclosure")), images=_images(item),
+        title=_kind(item.findtext(f"{ns}title"), "html" if ns else None),  # as feedparser
+        summary=_kind(item.findtext(f"{ns}description"), "html"),
         content=_kind(item.findtext(_ENCODED), "html"),
         published=published, updated=updated or published,  # feedparser's fallback
         language=_lang(title if title is not None else item) or language,
-        authors=_rss_authors(item), categories=_rss_categories(item))
+        authors=_rss_authors(item, ns), categories=_rss_categories(item, ns))
 
 
-def _rss_authors(item: Any) -> tuple[str, ...]:
+def _rss_authors(item: Any, ns: str) -> tuple[str, ...]:
     """dc:creator, else itunes:author, else <author> ("jo@city.example (Jo)" -> "Jo")."""
-    for tag in (_DC_CREATOR, _ITUNES + "author", "author"):
+    for tag in (_DC_CREATOR, _ITUNES + "author", f"{ns}author"):
         names = [_author(x.text) for x in item.iterfind(tag) if x.text and x.text.strip()]
         if names:
             return tuple(names)
     return ()
 
 
-def _rss_categories(item: Any) -> tuple[str, ...]:
+def _rss_categories(item: Any, ns: str) -> tuple[str, ...]:
     """<category>, dc:subject, itunes:category and itunes:keywords, as feedparser tags them."""
-    words = [x.text for x in item.iterfind("category") if x.text]
+    words = [x.text for x in item.iterfind(f"{ns}category") if x.text]
     words += [x.text for x in item.iterfind(_DC_SUBJECT) if x.text]
     words += [x.get("text") or "" for x in item.iterfind(_ITUNES + "category")]
     for keywords in item.iterfind(_ITUNES + "keywords"):
@@ -254,32 +272,40 @@ def _stripped(value: str | None) -> str | None:
     return value.strip() or None if value else None
 
 
-def _feed_fields(root: Any, atom: bool) -> dict[str, Any]:
+def _atom_fields(head: Any) -> dict[str, Any]:
     """Feed-level fields straight from the strict tree (a handful of elements)."""
-    head = root if atom else root.find("channel")
+    links = head.findall(f"{ATOM}link")
+    text = partial(_first_text, head)
+    name, email = text(f"{ATOM}author/{ATOM}name"), text(f"{ATOM}author/{ATOM}email")
+    return dict(
+        id=text(f"{ATOM}id"), title=_typed(head.find(f"{ATOM}title")),
+        link=next((x.get("href") for x in links if x.get("rel", "alternate") == "alternate"),
+                  links[0].get("href") if links else None),
+        self_link=_rel(links, "self"),
+        updated=_date(text(f"{ATOM}updated", f"{ATOM}published")),
+        language=head.get(XML_LANG), rights=_typed(head.find(f"{ATOM}rights")),
+        author=f"{name} ({email})" if name and email else name or email,
+        ttl=None, hub=_rel(links, "hub"))
+
+
+def _rss_fields(root: Any, ns: str) -> dict[str, Any]:
+    head = root.find(f"{ns}channel")
     if head is None:
         raise _Declined("RSS without a channel")
     links = head.findall(f"{ATOM}link")
-
-    def text(*names: str) -> str | None:
-        return next((v.strip() for n in names if (v := head.findtext(n)) and v.strip()), None)
-    if atom:
-        name, email = text(f"{ATOM}author/{ATOM}name"), text(f"{ATOM}author/{ATOM}email")
-        updated = text(f"{ATOM}updated", f"{ATOM}published")
-        return dict(
-            id=text(f"{ATOM}id"), title=_typed(head.find(f"{ATOM}title")),
-            link=next((x.get("href") for x in links
-                       if x.get("rel", "alternate") == "alternate"),
-                      links[0].get("href") if links else None),
-            self_link=_rel(links, "self"), updated=_date(updated),
-            language=root.get(XML_LANG), rights=_typed(head.find(f"{ATOM}rights")),
-            author=f"{name} ({email})" if name and email else name or email,
-            ttl=None, hub=_rel(links, "hub"))
+    text = partial(_first_text, head)
     return dict(
-        id=None, title=_kind(text("title"), None), link=text("link"),
-        self_link=_rel(links, "self"), updated=_date(text("lastBuildDate", "pubDate")),
-        language=text("language", _DC_LANGUAGE), rights=_kind(text("copyright"), None),
-        author=text("managingEditor", _DC_CREATOR), ttl=text("ttl"), hub=_rel(links, "hub"))
+        id=None, title=_kind(text(f"{ns}title"), None), link=text(f"{ns}link"),
+        self_link=_rel(links, "self"),
+        updated=_date(text(f"{ns}lastBuildDate", f"{ns}pubDate", _DC_DATE)),
+        language=text(f"{ns}language", _DC_LANGUAGE),
+        rights=_kind(text(f"{ns}copyright", _DC_RIGHTS), None),
+        author=text(f"{ns}managingEditor", _DC_CREATOR), ttl=text(f"{ns}ttl"),
+        hub=_rel(links, "hub"))
+
+
+def _first_text(head: Any, *names: str) -> str | None:
+    return next((v.strip() for n in names if (v := head.findtext(n)) and v.strip()), None)
 
 
 def _rel(links: list[Any], rel: str) -> str | None:

@@ -7,20 +7,24 @@ import os
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same directory + fsync + os.replace + fsync of the directory."""
+def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
+    """Temp file in the same directory + fsync + os.replace + fsync of the directory.
+    ``sync=False`` leaves the fsyncs to the caller (one os.sync() after many files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    if not sync:
+        return
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -28,12 +32,12 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(path: Path, data: bytes, sync: bool = True) -> bool:
     """Write only when the bytes differ, so mtimes, ETags and caches stay valid."""
     try:
         if path.read_bytes() == data:
             return False
     except FileNotFoundError:
         pass
-    atomic_write(path, data)
+    atomic_write(path, data, sync)
     return True

@@ -119,7 +119,9 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     for stale in set(sink.names(BUNDLE)) - {PurePosixPath(f"{BUNDLE}/{n}") for n in bundle}:
         if stale != marker:  # the previous index's fragments
             sink.remove(stale)
-    sink.write(marker, stamp)  # last: a crash before it means "build again"
+    sink.settle()
+    sink.write(marker, stamp)  # last, once the index is durable: a crash before it means
+    # "build again"
     return written
 
 
@@ -247,11 +249,13 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     outputs = render_outputs(settings, store, health, websub,
                              lambda name: sink.exists(PurePosixPath(name)), dirty, fresh)
     changed = []
-    for name, data in outputs.items():  # in order: an archive page before its successor
-        if sink.write(PurePosixPath(name), data):
-            changed.append(PurePosixPath(name))
-    changed += publish_search(settings, store, sink, dirty)
-    if memo != before:
-        sink.write(MEMO, json.dumps(memo, sort_keys=True).encode("utf-8"))
+    with sink.batch():
+        for name, data in outputs.items():  # in order: an archive page before its successor
+            if sink.write(PurePosixPath(name), data):
+                changed.append(PurePosixPath(name))
+        changed += publish_search(settings, store, sink, dirty)
+        if memo != before:
+            sink.settle()  # the memo says pages are there: they must be, first
+            sink.write(MEMO, json.dumps(memo, sort_keys=True).encode("utf-8"))
     log.info("published %d changed file(s) in %s", len(changed), sink.describe())
     return changed

@@ -1,12 +1,18 @@
 """Where published outputs go. Publishing hands a sink names and bytes; the sink keeps them.
 
 ``DirectorySink`` is the local output directory: each write atomic (temp file + rename) and
-only when the bytes differ, so mtimes, ETags and caches stay valid. Another sink (object
-storage, a CDN's API) implements the same three methods.
+only when the bytes differ, so mtimes, ETags and caches stay valid. Inside ``batch()`` the
+writes are not fsynced one by one (two fsyncs per file made a first build of 10,000 pages
+spend 12 s there): one os.sync() makes them all durable when the batch ends, or earlier at
+``settle()``. A file a crash left empty counts as missing, so it is rendered again. Another
+sink (object storage, a CDN's API) implements the same methods.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -36,16 +42,46 @@ class Sink(Protocol):
         """Where the outputs go, for logs and messages."""
         ...
 
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Many writes that become durable together, when the batch ends."""
+        ...
+
+    def settle(self) -> None:
+        """Make what was written so far durable (inside a batch)."""
+        ...
+
 
 class DirectorySink:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._batched = 0
+        self._unsynced = False
 
     def write(self, name: PurePosixPath, data: bytes) -> bool:
-        return write_if_changed(self._path(name), data)
+        written = write_if_changed(self._path(name), data, sync=not self._batched)
+        self._unsynced |= written and bool(self._batched)
+        return written
 
     def exists(self, name: PurePosixPath) -> bool:
-        return self._path(name).exists()
+        try:
+            return self._path(name).stat().st_size > 0
+        except FileNotFoundError:
+            return False
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        self._batched += 1
+        try:
+            yield
+        finally:
+            self._batched -= 1
+            if not self._batched:
+                self.settle()
+
+    def settle(self) -> None:
+        if self._unsynced:
+            os.sync()
+            self._unsynced = False
 
     def read(self, name: PurePosixPath) -> bytes | None:
         try:

@@ -270,16 +270,16 @@ def test_small_feeds_parse_inline_and_the_pool_never_starts(
                                                 b"</title><item><title>One</title><link>"
                                                 b"https://s.example/1</link></item></channel>"
                                                 b"</rss>")
-    feed_server.routes["/rdf.xml"] = Response(200, (DATA / "real" / "rdf" /
-                                                    "craigslist-sf-apts.rdf").read_bytes())
+    feed_server.routes["/old.xml"] = Response(200, (DATA / "real" / "atom" /
+                                                    "atom03-stakeventures.xml").read_bytes())
     sources = [{"id": name, "name": name, "kind": "member",
-                "url": feed_server.url(f"/{name}.xml")} for name in ("small", "rdf")]
+                "url": feed_server.url(f"/{name}.xml")} for name in ("small", "old")]
     with Aggregator(load_settings(write_config(tmp_path, sources)), parse_processes=2) as agg:
         report = agg.update()
         assert report.new > 1 and report.failed == 0
         assert not agg.parsers.started
         assert _parser(agg, "small") == "lxml"
-        assert _parser(agg, "rdf") == "feedparser (root element RDF)"
+        assert _parser(agg, "old") == "feedparser (root element feed)"  # Atom 0.3
 
 
 def _parser(agg: Aggregator, source_id: str) -> str | None:

@@ -67,6 +67,7 @@ KNOWN: dict[str, dict[tuple[str, str], int]] = {
         ("rss2/ghost-xavier-geerinck.xml", "summary"): 1,
         ("rss2/neverwinter-relative-urls.xml", "summary"): 1,
         ("rss2/scripting-news-opml-editor-2008.xml", "summary"): 1,
+        ("rdf/planete-jquery-fr.rdf", "content"): 3,
     },
     # Pictures: the fast path also reads media:thumbnail inside media:group and the largest
     # listed first; feedparser keeps thumbnail sizes the fast path reads from media:content.
@@ -102,6 +103,10 @@ KNOWN: dict[str, dict[tuple[str, str], int]] = {
         ("messy/gov-us-fda-drug-recalls-html-in-pubdate.xml", "notes"): 1,
         ("multilingual/de-cre-podcast-podlove-613kb.xml", "notes"): 1,
         ("rss2/ndtv-search-no-xml-decl.xml", "notes"): 1,
+        # "2017-06-13T03:18:00+00:0": feedparser reads a cut offset as UTC, the one date
+        # reader does not read it at all
+        ("rdf/ja-rss10-template-relative-about.rdf", "updated"): 1,
+        ("rdf/ja-rss10-template-relative-about.rdf", "notes"): 1,
     },
     # Links: an Atom entry whose only link is rel="enclosure" (it-dday) and entries with a
     # bare id and no link (feedparser makes the resolved id the link); a feed with
@@ -169,12 +174,12 @@ def test_both_paths_read_the_corpus_alike_but_for_known_differences() -> None:
     known = {key: n for group in KNOWN.values() for key, n in group.items()}
     assert dict(seen) == known
     assert not [key for key in seen if key[1] == "guid"]  # identity never depends on path
-    assert fast >= 100  # most of the corpus is well-formed RSS 2.0 or Atom 1.0
+    assert fast >= 110  # most of the corpus is well-formed RSS 2.0 or Atom 1.0
 
 
 @pytest.mark.parametrize(("rel", "why"), [
     ("messy/physorg-unescaped-ampersand.xml", "feedparser (not well-formed: "),
-    ("rdf/craigslist-sf-apts.rdf", "feedparser (root element RDF)"),
+    ("rdf/craigslist-sf-apts.rdf", FAST),
     ("atom/atom03-stakeventures.xml", "feedparser (root element feed)"),
     ("messy/lucasdelirium-it-raw-html-in-description.xml",
      "feedparser (raw HTML elements in RSS text)"),
