@@ -100,9 +100,9 @@ class ParsePool:
     one later."""
 
     def __init__(self, processes: int, memory: int, seconds: float,
-                 parser: Parser = read_feed, inline_below: int = INLINE_BELOW) -> None:
+                 parser: Parser = read_feed, inline_below: int | None = None) -> None:
         self.parser = parser
-        self.inline_below = inline_below
+        self.inline_below = INLINE_BELOW if inline_below is None else inline_below
         self.processes = processes
         self.memory = memory
         self.seconds = seconds

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
@@ -111,14 +112,9 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     if there and built == digest:
         sink.write(marker, stamp)  # checked: the same stories
         return []
-    bundle = build_index(found, language)
-    if bundle is None:
+    if not sink.replace_folder(BUNDLE, lambda into: build_index(found, language, into)):
         return []
-    written = [PurePosixPath(f"{BUNDLE}/{name}") for name, data in bundle.items()
-               if sink.write(PurePosixPath(f"{BUNDLE}/{name}"), data)]
-    for stale in set(sink.names(BUNDLE)) - {PurePosixPath(f"{BUNDLE}/{n}") for n in bundle}:
-        if stale != marker:  # the previous index's fragments
-            sink.remove(stale)
+    written = sink.names(BUNDLE)
     sink.settle()
     sink.write(marker, stamp)  # last, once the index is durable: a crash before it means
     # "build again"
@@ -246,14 +242,17 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
 
     if dirty is not None and not sink.exists(PurePosixPath("index.html")):
         dirty = None  # an output dir emptied under us: build it whole again
-    outputs = render_outputs(settings, store, health, websub,
-                             lambda name: sink.exists(PurePosixPath(name)), dirty, fresh)
     changed = []
-    with sink.batch():
+    # The search index is built beside the pages: Pagefind runs as its own process, so on
+    # a machine with two cores it indexes while this one renders.
+    with sink.batch(), ThreadPoolExecutor(1, thread_name_prefix="search") as beside:
+        search = beside.submit(publish_search, settings, store, sink, dirty)
+        outputs = render_outputs(settings, store, health, websub,
+                                 lambda name: sink.exists(PurePosixPath(name)), dirty, fresh)
         for name, data in outputs.items():  # in order: an archive page before its successor
             if sink.write(PurePosixPath(name), data):
                 changed.append(PurePosixPath(name))
-        changed += publish_search(settings, store, sink, dirty)
+        changed += search.result()
         if memo != before:
             sink.settle()  # the memo says pages are there: they must be, first
             sink.write(MEMO, json.dumps(memo, sort_keys=True).encode("utf-8"))

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -50,6 +51,11 @@ class Sink(Protocol):
         """Make what was written so far durable (inside a batch)."""
         ...
 
+    def replace_folder(self, folder: str, build: Callable[[Path], bool]) -> bool:
+        """Have ``build`` fill an empty local directory; when it returns True, that
+        directory's files replace everything under ``folder``. False: nothing changed."""
+        ...
+
 
 class DirectorySink:
     def __init__(self, root: Path) -> None:
@@ -77,6 +83,25 @@ class DirectorySink:
             self._batched -= 1
             if not self._batched:
                 self.settle()
+
+    def replace_folder(self, folder: str, build: Callable[[Path], bool]) -> bool:
+        """Built in place beside ``folder`` and swapped in by two renames (a tool that
+        writes thousands of files, Pagefind, writes them once, where they stay)."""
+        target = self._path(PurePosixPath(folder))
+        staging = target.with_name(f".{target.name}.new")
+        old = target.with_name(f".{target.name}.old")
+        for leftover in (staging, old):  # from a crash in an earlier swap
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging.mkdir(parents=True)
+        if not build(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            return False
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+        self._unsynced = True
+        return True
 
     def settle(self) -> None:
         if self._unsynced:

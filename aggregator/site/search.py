@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -68,20 +69,21 @@ def records_digest(found: list[Record], language: str) -> bytes:
     return h.hexdigest().encode("ascii") + b"\n"
 
 
-def build_index(found: list[Record], language: str, timeout: float = 600.0
-                ) -> dict[str, bytes] | None:
-    """The Pagefind bundle (file name under ``pagefind/`` -> bytes), or None when Pagefind
-    is not installed or fails (the site then works without search; logged).
+def build_index(found: list[Record], language: str, bundle: Path, timeout: float = 600.0
+                ) -> bool:
+    """Write the Pagefind bundle into the empty folder ``bundle``; False when Pagefind is
+    not installed or fails (the site then works without search; logged).
 
     Each record becomes a small HTML file that the Pagefind CLI indexes (its Python API
     answers one request per 0.1 s: 75,000 records would take two hours; the CLI takes
     seconds). The record's address rides in its ``url`` metadata, which the search page
-    uses instead of the file's."""
+    uses instead of the file's. The record files go to memory (/dev/shm) where there is
+    one: creating thousands of small files costs more on disk than indexing them."""
     if importlib.util.find_spec("pagefind") is None:
         log.warning("search index skipped: pagefind is not installed")
-        return None
-    with tempfile.TemporaryDirectory(prefix="aggregator-search-") as folder:
-        site, bundle = Path(folder, "records"), Path(folder, "bundle")
+        return False
+    with tempfile.TemporaryDirectory(prefix="aggregator-search-", dir=_scratch()) as folder:
+        site = Path(folder, "records")
         site.mkdir()
         for i, r in enumerate(found):
             (site / f"{i}.html").write_text(_record_page(r, language), encoding="utf-8")
@@ -91,13 +93,18 @@ def build_index(found: list[Record], language: str, timeout: float = 600.0
             done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
             log.warning("search index skipped: pagefind did not run: %s", e)
-            return None
+            return False
         if done.returncode != 0 or not (bundle / "pagefind-entry.json").is_file():
             detail = done.stderr.decode("utf-8", "replace").strip()[-500:]
             log.warning("search index skipped: pagefind exited %d: %s", done.returncode, detail)
-            return None
-        return {p.relative_to(bundle).as_posix(): p.read_bytes()
-                for p in sorted(bundle.rglob("*")) if p.is_file()}
+            return False
+        return True
+
+
+def _scratch() -> str | None:
+    """A memory-backed temp folder when the machine has one (Linux: /dev/shm)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _record_page(r: Record, language: str) -> str:
