@@ -16,7 +16,7 @@ from ..store import Store
 from ..taxonomy import Taxonomy, primary_language
 from .i18n import translations, words
 from .layout import River, Sheet, Tree, anchor, month_of, months, pages
-from .pages import Alternate, Chrome, Copy, PageEntry, feed_links, render
+from .pages import Alternate, Chrome, Copy, PageEntry, feed_links, forget_articles, render
 
 Fresh = Callable[[str, object], bool]
 
@@ -76,6 +76,7 @@ class SiteBuild:
     # -- the whole build -----------------------------------------------------------------
 
     def build(self, dirty: Dirty | None) -> dict[str, bytes]:
+        forget_articles()
         if dirty is not None and not dirty:  # no entry changed: only the health pages
             for tree in self.trees:
                 for source in self.settings.sources:

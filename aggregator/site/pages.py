@@ -4,11 +4,14 @@ on; summaries are nh3-clean HTML). Pure: data in, bytes out."""
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from ..models import Image, StoredEntry
 from ..render import display_title
@@ -98,7 +101,61 @@ def environment(language: str) -> Environment:
                       lstrip_blocks=True, keep_trailing_newline=True,
                       extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["article"] = article
     return env
+
+
+HOME = "\x00home\x00"  # stands for the page's path to its tree root in a kept article
+ARTICLES_KEPT = 32 * 2**20  # characters of rendered articles kept for reuse
+
+
+class _Articles:
+    """Rendered articles by entry and page language, least recently used dropped first:
+    an entry appears on its river, category, source and month pages of each tree, and is
+    rendered once for all of them (most of a first build's rendering time)."""
+
+    def __init__(self) -> None:
+        self.kept: OrderedDict[tuple[object, ...], tuple[StoredEntry, str]] = OrderedDict()
+        self.size = 0
+
+    def get(self, key: tuple[object, ...], entry: StoredEntry) -> str | None:
+        found = self.kept.get(key)
+        if found is None or found[0] is not entry:  # the same id, another entry: not ours
+            return None
+        self.kept.move_to_end(key)
+        return found[1]
+
+    def put(self, key: tuple[object, ...], entry: StoredEntry, html: str) -> None:
+        if key in self.kept:
+            self.size -= len(self.kept[key][1])
+        self.kept[key] = (entry, html)
+        self.size += len(html)
+        while self.size > ARTICLES_KEPT:
+            _, (_, dropped) = self.kept.popitem(last=False)
+            self.size -= len(dropped)
+
+
+_ARTICLES = _Articles()
+
+
+def forget_articles() -> None:
+    """A new build starts from nothing kept (entries may have changed in the store)."""
+    _ARTICLES.kept.clear()
+    _ARTICLES.size = 0
+
+
+@pass_context
+def article(context: Context, item: PageEntry) -> Markup:
+    """One entry's article for the page being rendered (entries.html)."""
+    language = context.get("language")
+    key = (id(item.entry), item.anchor, item.lang, item.source_name, item.categories,
+           item.copies, language)
+    html = _ARTICLES.get(key, item.entry)
+    if html is None:
+        html = context.environment.get_template("article.html").render(
+            item=item, HOME=HOME, fmt=context.get("fmt"))
+        _ARTICLES.put(key, item.entry, html)
+    return Markup(html.replace(HOME, str(context.get("home"))))
 
 
 def feed_links(feed: str, title: str) -> list[dict[str, str]]:
