@@ -36,6 +36,25 @@ def test_version() -> None:
     assert result.returncode == 0 and result.stdout.strip() == f"aggregator {__version__}"
 
 
+HEAVY = ("feedparser", "lxml", "jinja2", "requests", "babel")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["entries", "--count"]])
+def test_quick_commands_do_not_import_the_heavy_libraries(config: Path, args: list[str]
+                                                          ) -> None:
+    """`aggregator --version` and `entries --count` start in a few tens of milliseconds:
+    parsing, rendering and fetching libraries are imported where they are used."""
+    probe = ("import runpy, sys\n"
+             f"sys.argv = ['aggregator', *{args!r}, '--config', {str(config)!r}]"
+             f"[:{len(args) + 1 if args == ['--version'] else len(args) + 3}]\n"
+             "try:\n    runpy.run_module('aggregator', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_for_each_command(command: str) -> None:
     result = cli(command, "--help")

@@ -1,0 +1,51 @@
+"""The output directory: batched writes, what counts as there, and a folder swapped whole."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from aggregator.sink import DirectorySink
+
+P = PurePosixPath
+
+
+def test_a_batch_writes_every_file_and_skips_unchanged_bytes(tmp_path: Path) -> None:
+    sink = DirectorySink(tmp_path)
+    with sink.batch():
+        assert sink.write(P("a/one.html"), b"1")
+        assert sink.write(P("two.html"), b"2")
+        assert not sink.write(P("two.html"), b"2")  # same bytes: nothing written
+        assert sink.read(P("a/one.html")) == b"1"  # readable before the batch ends
+    assert (tmp_path / "a" / "one.html").read_bytes() == b"1"
+    assert not list(tmp_path.rglob(".*.tmp"))  # no temp file left behind
+
+
+def test_an_empty_file_counts_as_missing_so_it_is_rendered_again(tmp_path: Path) -> None:
+    sink = DirectorySink(tmp_path)
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "2.html").write_bytes(b"")  # what a crash before writeback leaves
+    assert not sink.exists(P("page/2.html"))
+    assert sink.write(P("page/2.html"), b"<html>")
+    assert sink.exists(P("page/2.html"))
+
+
+def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    sink = DirectorySink(tmp_path)
+    sink.write(P("index/old-fragment"), b"old")
+
+    def failed(into: Path) -> bool:
+        (into / "half").write_bytes(b"x")
+        return False
+
+    assert not sink.replace_folder("index", failed)
+    assert sink.names("index") == [P("index/old-fragment")]
+
+    def built(into: Path) -> bool:
+        (into / "entry.json").write_bytes(b"{}")
+        (into / "fragment").mkdir()
+        (into / "fragment" / "a.pf").write_bytes(b"a")
+        return True
+
+    assert sink.replace_folder("index", built)
+    assert sorted(sink.names("index")) == [P("index/entry.json"), P("index/fragment/a.pf")]
+    assert [p.name for p in tmp_path.iterdir()] == ["index"]  # no staging folder left
