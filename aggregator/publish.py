@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
@@ -29,7 +30,7 @@ from .render.opml import render_feeds_opml, render_sources_opml
 from .render.status import render_status
 from .sink import Sink
 from .site.build import Fresh, SiteBuild
-from .site.search import BUNDLE, build_index, records, records_digest
+from .site.search import BUNDLE, Record, build_index, records, records_digest, shard_of
 from .store import Store
 from .taxonomy import Taxonomy, primary_language
 
@@ -39,6 +40,9 @@ MEMO = PurePosixPath(".rendered")  # what each health page was rendered from (di
 STATUS_EVENTS = 100  # entries in status.atom
 SEARCH_EVERY = 600.0  # seconds: a big network's search index is rebuilt at most this often
 SEARCH_SMALL = 2000  # stories: an index this small is rebuilt with every publish
+SHARDS = "shards.json"  # in pagefind/: the shard folders, newest first, and their digests
+MARKER = "records.sha256"  # in pagefind/: what the whole index was built from, and when
+UI_ASSETS = ("pagefind-ui.js", "pagefind-ui.css")
 SEARCH_JS = resources.files("aggregator").joinpath("site/search.js").read_bytes()
 FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
            b'<circle cx="8" cy="8" r="7" fill="#0645ad"/></svg>\n')
@@ -86,15 +90,17 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
 
     The index follows every publish whose entries changed (``dirty``; None: a full build)
     when its stories differ from those it was built from (their digest says so, not the
-    bytes: Pagefind's output differs between runs on the same records). Indexing takes
-    about a second per thousand stories, so past SEARCH_SMALL stories an index younger
-    than SEARCH_EVERY is kept, marked pending; a later publish, even a quiet one, catches
-    up once it is old enough. A quiet publish with nothing pending reads nothing."""
-    marker = PurePosixPath(f"{BUNDLE}/records.sha256")
+    bytes: Pagefind's output differs between runs on the same records). The index is in
+    shards (search.shard_of: by month, at most SHARD_SIZE stories each), and only the
+    shards whose stories changed are indexed again. Past SEARCH_SMALL stories an index
+    younger than SEARCH_EVERY is kept, marked pending; a later publish, even a quiet
+    one, catches up once it is old enough. A quiet publish with nothing pending reads
+    nothing."""
+    marker = PurePosixPath(f"{BUNDLE}/{MARKER}")
     now = time.time() if now is None else now
     kept = (sink.read(marker) or b"").decode("ascii", "replace").split()
     built, at, size, pending = (*kept, "", "0", "0", "")[:4] if kept else ("", "0", "0", "")
-    there = sink.exists(PurePosixPath(f"{BUNDLE}/pagefind.js"))
+    there = sink.exists(PurePosixPath(f"{BUNDLE}/{SHARDS}"))
     young = now - float(at or 0) < SEARCH_EVERY
     if there and dirty is not None:
         if not dirty and not (pending and not young):
@@ -112,13 +118,53 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     if there and built == digest:
         sink.write(marker, stamp)  # checked: the same stories
         return []
-    if not sink.replace_folder(BUNDLE, lambda into: build_index(found, language, into)):
+    written = _index_shards(shard_of(found), language, sink)
+    if written is None:
         return []
-    written = sink.names(BUNDLE)
     sink.settle()
     sink.write(marker, stamp)  # last, once the index is durable: a crash before it means
     # "build again"
     return written
+
+
+def _index_shards(shards: dict[str, list[Record]], language: str, sink: Sink
+                  ) -> list[PurePosixPath] | None:
+    """Index the shards whose records changed, drop the ones gone, and list them all in
+    pagefind/shards.json for the search page (newest first); the files written, or None
+    when Pagefind could not run (logged; the index on disk stays as it was)."""
+    listing = PurePosixPath(f"{BUNDLE}/{SHARDS}")
+    try:
+        before = json.loads(sink.read(listing) or b"{}").get("digests", {})
+    except (ValueError, AttributeError):
+        before = {}
+    digests = {sid: records_digest(group, language).decode("ascii").strip()
+               for sid, group in shards.items()}
+    written: list[PurePosixPath] = []
+    for sid, group in shards.items():
+        folder = f"{BUNDLE}/{sid}"
+        if before.get(sid) == digests[sid] and sink.exists(PurePosixPath(f"{folder}/pagefind.js")):
+            continue
+        if not sink.replace_folder(folder, partial(build_index, group, language)):
+            return None
+        written += sink.names(folder)
+    newest = next(iter(shards))
+    for asset in UI_ASSETS:  # the same in every bundle: served once, from pagefind/
+        data = sink.read(PurePosixPath(f"{BUNDLE}/{newest}/{asset}"))
+        if data is not None and sink.write(PurePosixPath(f"{BUNDLE}/{asset}"), data):
+            written.append(PurePosixPath(f"{BUNDLE}/{asset}"))
+    keep = {*shards, *UI_ASSETS, SHARDS, MARKER}
+    stale = {name.relative_to(BUNDLE).parts[0]: name for name in sink.names(BUNDLE)}
+    for top, name in stale.items():  # shards gone, and the one bundle of earlier versions
+        if top in keep:
+            continue
+        if len(name.relative_to(BUNDLE).parts) > 1:
+            sink.remove_folder(f"{BUNDLE}/{top}")
+        else:
+            sink.remove(name)
+    sink.settle()  # the listing names shards: they must be there first
+    sink.write(listing, json.dumps({"shards": list(shards), "digests": digests},
+                                   indent=0).encode("utf-8"))
+    return [*written, listing]
 
 
 def feed_urls(settings: Settings, paths: Sequence[PurePosixPath]) -> list[str]:

@@ -56,6 +56,10 @@ class Sink(Protocol):
         directory's files replace everything under ``folder``. False: nothing changed."""
         ...
 
+    def remove_folder(self, folder: str) -> None:
+        """Drop ``folder`` and everything under it."""
+        ...
+
 
 class DirectorySink:
     def __init__(self, root: Path) -> None:
@@ -102,6 +106,9 @@ class DirectorySink:
         shutil.rmtree(old, ignore_errors=True)
         self._unsynced = True
         return True
+
+    def remove_folder(self, folder: str) -> None:
+        shutil.rmtree(self._path(PurePosixPath(folder)), ignore_errors=True)
 
     def settle(self) -> None:
         if self._unsynced:

@@ -135,6 +135,9 @@ def aggregator_config(folder: Path, urls: list[str]) -> Path:
     config["store"] = {"path": str(folder / "store.json")}
     config["output"] = {"dir": str(folder / "feeds"), "entries_per_feed": 50}
     config["poll"].update({"allow_hosts": ["127.0.0.1"], "workers": 8, "per_host": 8})
+    # reader keeps every entry: so does the aggregator here (by default it keeps the newest
+    # 5,000 per category, which at N=2000 would prune two thirds of the 80,000)
+    config["retention"] = {"max_per_category": 1_000_000}
     config["sources"] = [{"id": f"s{i}", "name": f"Source {i}", "url": u,
                           "kind": "partner" if "partner" in u else "member"}
                          for i, u in enumerate(urls)]

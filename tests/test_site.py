@@ -254,17 +254,27 @@ def test_search_index_follows_every_publish_that_changed_stories(
         agg.update()
         agg.publish()
         bundle = agg.settings.output.dir / "pagefind"
-        entry = json.loads((bundle / "pagefind-entry.json").read_bytes())
-        assert entry["languages"]["en"]["page_count"] == len(agg.store.entries())
-        fragments = sorted(p.name for p in (bundle / "fragment").iterdir())
+        shards = json.loads((bundle / "shards.json").read_bytes())["shards"]
+        assert len(shards) > 1  # one per month, newest first
+        assert shards == sorted(shards, reverse=True)
+        counts = [json.loads((bundle / s / "pagefind-entry.json").read_bytes())
+                  ["languages"]["en"]["page_count"] for s in shards]
+        assert sum(counts) == len(agg.store.entries())
+        assert (bundle / "pagefind-ui.js").is_file()  # the interface, once, beside the shards
+        fragments = {s: sorted(p.name for p in (bundle / s / "fragment").iterdir())
+                     for s in shards}
         rebuilt = agg.publish(full=True)  # the same stories: the index is not rebuilt
         assert not any(str(p).startswith("pagefind/") for p in rebuilt)
         [first, *_] = agg.store.entries(source_id="sousse")
         agg.store.apply([replace(first, title="Un titre tout neuf", content_hash="new")], [])
         changed = agg.publish()
-        assert any(str(p).startswith("pagefind/") for p in changed)
-        now = sorted(p.name for p in (bundle / "fragment").iterdir())
-        assert now != fragments and len(now) == len(fragments)  # the stale fragment is gone
+        touched = {p.parts[1] for p in changed if str(p).startswith("pagefind/")}
+        month = f"{first.published:%Y-%m}"
+        assert {s for s in touched if s in shards} == {s for s in shards if
+                                                      s.startswith(month)}  # its month only
+        now = {s: sorted(p.name for p in (bundle / s / "fragment").iterdir()) for s in shards}
+        [redone] = [s for s in shards if now[s] != fragments[s]]
+        assert len(now[redone]) == len(fragments[redone])  # the stale fragment is gone
 
 
 def test_a_big_index_is_rebuilt_at_most_every_few_minutes(tmp_path: Path) -> None:

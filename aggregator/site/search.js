@@ -7,16 +7,30 @@ window.addEventListener("DOMContentLoaded", function () {
   var bundle = document.querySelector("script[src$='pagefind-ui.js']");
   if (!box || !bundle || typeof PagefindUI === "undefined") return;
   var root = new URL("..", bundle.src);
-  var ui = new PagefindUI({
-    element: "#search",
-    processResult: function (result) {
-      if (result.meta && result.meta.url) result.meta.url = new URL(result.meta.url, root).href;
-      return result;
-    },
-    showImages: false,
-    showSubResults: false,
-    resetStyles: false,
-  });
+  // The index is in shards (one or more per month, listed newest first in shards.json):
+  // the newest is the UI's own bundle, the others are merged into it.
+  fetch(new URL("shards.json", bundle.src))
+    .then(function (response) { return response.json(); })
+    .then(function (listing) { start(listing.shards || []); });
+  function start(shards) {
+    if (!shards.length) return;
+    var path = function (shard) { return new URL(shard + "/", bundle.src).pathname; };
+    var ui = new PagefindUI({
+      element: "#search",
+      bundlePath: path(shards[0]),
+      mergeIndex: shards.slice(1).map(function (shard) { return { bundlePath: path(shard) }; }),
+      processResult: function (result) {
+        if (result.meta && result.meta.url) result.meta.url = new URL(result.meta.url, root).href;
+        return result;
+      },
+      showImages: false,
+      showSubResults: false,
+      resetStyles: false,
+    });
+    var query = new URLSearchParams(window.location.search).get("q");
+    if (box.dataset.language) ui.triggerFilters({ language: [box.dataset.language] });
+    if (query) ui.triggerSearch(query);
+  }
   // Pagefind's field has no visible label: tie the page's own <label> to it.
   var label = document.getElementById("search-label");
   new MutationObserver(function (changes, observer) {
@@ -26,7 +40,4 @@ window.addEventListener("DOMContentLoaded", function () {
     if (label) label.hidden = false;
     observer.disconnect();
   }).observe(box, { childList: true, subtree: true });
-  var query = new URLSearchParams(window.location.search).get("q");
-  if (box.dataset.language) ui.triggerFilters({ language: [box.dataset.language] });
-  if (query) ui.triggerSearch(query);
 });

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -57,6 +58,29 @@ def records(everything: list[StoredEntry], taxonomy: Taxonomy, names: dict[str, 
             filters={"category": [taxonomy.label(c, language) for c in e.categories],
                      "language": [fmt.own_name(primary_language(e.language or language))],
                      "source": [names.get(e.source_id, e.source_id)]}))
+    return out
+
+
+SHARD_SIZE = 2000  # records per Pagefind run: its memory grows ~45 KB a record
+
+
+def shard_of(found: list[Record]) -> dict[str, list[Record]]:
+    """Records by shard: one per month of publication, split by a stable hash of the
+    address into a power of two of parts when the month holds more than SHARD_SIZE. A
+    new story changes its month's shard only, and each Pagefind run stays small (a whole
+    75,000-story index in one run took 3.5 GB). Newest shard first."""
+    months: dict[str, list[Record]] = {}
+    for r in found:
+        months.setdefault(r.date[:7], []).append(r)
+    out: dict[str, list[Record]] = {}
+    for month in sorted(months, reverse=True):
+        group = months[month]
+        parts = 1
+        while parts * SHARD_SIZE < len(group):
+            parts *= 2
+        for r in group:
+            part = zlib.crc32(r.url.encode("utf-8")) % parts
+            out.setdefault(f"{month}-{parts}-{part}", []).append(r)
     return out
 
 
