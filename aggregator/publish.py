@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from importlib import resources
@@ -74,14 +74,41 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
 
 
 def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                dirty: Dirty | None, on_disk: Callable[[str], bool], fresh: Fresh
-                ) -> dict[str, bytes]:
-    """The site's pages that ``dirty`` touches (site/build.py)."""
-    build = SiteBuild(settings, store, Taxonomy(settings.categories), health, on_disk, fresh)
+                dirty: Dirty | None, on_disk: Callable[[str], bool], fresh: Fresh,
+                out: MutableMapping[str, bytes] | None = None) -> MutableMapping[str, bytes]:
+    """The site's pages that ``dirty`` touches (site/build.py), into ``out``."""
+    build = SiteBuild(settings, store, Taxonomy(settings.categories), health, on_disk, fresh,
+                      out={} if out is None else out)
     out = build.build(dirty)
     if dirty is None or dirty:
-        out |= {"favicon.svg": FAVICON, "search.js": SEARCH_JS}
+        out.update({"favicon.svg": FAVICON, "search.js": SEARCH_JS})
     return out
+
+
+class Writing(MutableMapping[str, bytes]):
+    """Outputs handed to the sink as they are rendered, so a big site is never held in
+    memory whole (at 75,000 entries its pages weigh more than a gigabyte); what changed is
+    kept in ``changed``, in order."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.changed: list[PurePosixPath] = []
+
+    def __setitem__(self, name: str, data: bytes) -> None:
+        if self.sink.write(PurePosixPath(name), data):
+            self.changed.append(PurePosixPath(name))
+
+    def __getitem__(self, name: str) -> bytes:
+        raise KeyError(name)  # written, not kept
+
+    def __delitem__(self, name: str) -> None:
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | None = None,
@@ -209,8 +236,9 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
                    websub: dict[str, Any] | None = None,
                    on_disk: Callable[[str], bool] = lambda name: False,
                    dirty: Dirty | None = None,
-                   fresh: Callable[[str, object], bool] = lambda name, key: False
-                   ) -> dict[str, bytes]:
+                   fresh: Callable[[str, object], bool] = lambda name, key: False,
+                   out: MutableMapping[str, bytes] | None = None
+                   ) -> MutableMapping[str, bytes]:
     """Output file name -> bytes, for the outputs ``dirty`` touches (None: every one);
     deterministic for a given store.
 
@@ -221,7 +249,7 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     limit = settings.output.entries_per_feed
     specs = feed_specs(settings, taxonomy)
     by_language = language_specs(settings, taxonomy)
-    out: dict[str, bytes] = {}
+    out = {} if out is None else out
     by_category: dict[str | None, list[StoredEntry]] = {}  # shared by the language feeds
     for spec in specs + by_language:
         if not touches(spec, dirty, settings.hub.language):
@@ -240,7 +268,7 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
                 continue  # sealed in an earlier build: never rendered or written again
             out[f"{page.spec.name}.atom"] = render_atom(page.spec, list(page.entries),
                                                         settings, taxonomy, names)
-    out.update(render_site(settings, store, health, dirty, on_disk, fresh))
+    render_site(settings, store, health, dirty, on_disk, fresh, out)
     if dirty is None:
         out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
     out.update(render_status_outputs(settings, store, health, websub))
@@ -293,11 +321,10 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     # a machine with two cores it indexes while this one renders.
     with sink.batch(), ThreadPoolExecutor(1, thread_name_prefix="search") as beside:
         search = beside.submit(publish_search, settings, store, sink, dirty)
-        outputs = render_outputs(settings, store, health, websub,
-                                 lambda name: sink.exists(PurePosixPath(name)), dirty, fresh)
-        for name, data in outputs.items():  # in order: an archive page before its successor
-            if sink.write(PurePosixPath(name), data):
-                changed.append(PurePosixPath(name))
+        writing = Writing(sink)  # in order: an archive page before its successor
+        render_outputs(settings, store, health, websub,
+                       lambda name: sink.exists(PurePosixPath(name)), dirty, fresh, writing)
+        changed += writing.changed
         changed += search.result()
         if memo != before:
             sink.settle()  # the memo says pages are there: they must be, first

@@ -5,7 +5,7 @@ archive page already on disk is not rendered at all (a full build renders everyt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -37,7 +37,7 @@ class SiteBuild:
     health: Sequence[SourceHealth]
     on_disk: Callable[[str], bool] = lambda name: False
     fresh: Fresh = lambda name, key: False
-    out: dict[str, bytes] = field(default_factory=dict)
+    out: MutableMapping[str, bytes] = field(default_factory=dict)  # or written as it comes
 
     def __post_init__(self) -> None:
         self.trees = trees(self.settings)
@@ -75,7 +75,7 @@ class SiteBuild:
 
     # -- the whole build -----------------------------------------------------------------
 
-    def build(self, dirty: Dirty | None) -> dict[str, bytes]:
+    def build(self, dirty: Dirty | None) -> MutableMapping[str, bytes]:
         forget_articles()
         if dirty is not None and not dirty:  # no entry changed: only the health pages
             for tree in self.trees:
