@@ -61,23 +61,33 @@ def read_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedF
     if sniff(body) == "json":
         return replace(parse_feed(body, url, content_type), parser="json")
     try:
-        safe = make_safe(undeclared_as_utf8(body, content_type))
+        declined = _fast_or_why(body, url, content_type)
     except UnsafeDocument as e:
         raise ParseError(str(e)) from e
-    except MemoryError as e:
-        raise ParseError("document needs more memory than a parse may use") from e
-    tree, declined = gate(safe) if not (lie := _charset_doubt(safe, content_type)) \
-        else (None, lie)
-    if tree is not None:
-        try:
-            return _fast(safe, tree, url)
-        except _Declined as e:
-            declined = str(e)
-        except MemoryError:
-            raise ParseError("document needs more memory than a parse may use") from None
-        except Exception as e:
-            declined = f"fast path failed: {type(e).__name__}: {e}"
+    except MemoryError:  # raised bare: a kept traceback would keep the tree's memory too
+        raise ParseError("document needs more memory than a parse may use") from None
+    if isinstance(declined, ParsedFeed):
+        return declined
     return replace(parse_feed(body, url, content_type), parser=f"feedparser ({declined})")
+
+
+def _fast_or_why(body: bytes, url: str, content_type: str | None) -> ParsedFeed | str:
+    """The fast path's reading, or why it declined the document."""
+    safe = make_safe(undeclared_as_utf8(body, content_type))
+    doubt = _charset_doubt(safe, content_type)
+    if doubt:
+        return doubt
+    tree, declined = gate(safe)
+    if tree is None:
+        return declined
+    try:
+        return _fast(safe, tree, url)
+    except _Declined as e:
+        return str(e)
+    except MemoryError:
+        raise
+    except Exception as e:  # a bug of the fast path must not cost the feed: feedparser reads it
+        return f"fast path failed: {type(e).__name__}: {e}"
 
 
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)""")
