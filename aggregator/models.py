@@ -266,6 +266,7 @@ class SourceHealth:
     merged: int = 0  # of its entries, hidden as copies of another source's story
     warning: str | None = None  # the last poll worked, but look at this
     held_until: str | None = None  # its host asked every source of its to wait until then
+    parser: str | None = None  # which reader read its last document, and why (fastparse.py)
 
 
 @dataclass(frozen=True)

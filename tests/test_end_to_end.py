@@ -280,6 +280,8 @@ def test_small_feeds_parse_inline_and_the_pool_never_starts(
         assert not agg.parsers.started
         assert _parser(agg, "small") == "lxml"
         assert _parser(agg, "old") == "feedparser (root element feed)"  # Atom 0.3
+        shown = {h.id: h.parser for h in agg.status()}  # status --json, status.json
+        assert shown == {"small": "lxml", "old": "feedparser (root element feed)"}
 
 
 def _parser(agg: Aggregator, source_id: str) -> str | None:
