@@ -107,14 +107,21 @@ def month_of(e: StoredEntry) -> str:
 
 
 def months(river: River, entries: list[StoredEntry]) -> list[Sheet]:
-    """One page per month of publication (newest month first), split past MONTH_PAGE."""
+    """One page per month of publication (newest month first). A busier month is split
+    into parts of MONTH_PAGE by arrival, the earliest arrivals in part 1: a story that
+    arrives later joins its month's last part, so the other parts, and the addresses
+    search results point at, stay as they were (in date order, 600 new stories once
+    shifted all 364 parts of a month). Each part lists its entries newest first; the
+    pages chain from the newest part of the newest month to part 1 of the oldest."""
     by_month: dict[str, list[StoredEntry]] = {}
-    for e in newest_first(entries):
+    for e in sorted(entries, key=lambda e: (e.first_seen, e.published, e.key)):
         by_month.setdefault(month_of(e), []).append(e)
     names: list[tuple[str, int, tuple[StoredEntry, ...]]] = []
-    for month, found in by_month.items():
-        for part, start in enumerate(range(0, len(found), MONTH_PAGE), 1):
-            names.append((month, part, tuple(found[start:start + MONTH_PAGE])))
+    for month in sorted(by_month, reverse=True):
+        found = by_month[month]
+        chunks = [found[start:start + MONTH_PAGE] for start in range(0, len(found), MONTH_PAGE)]
+        for part in range(len(chunks), 0, -1):
+            names.append((month, part, newest_first(chunks[part - 1])))
     out = []
     for i, (month, part, chunk) in enumerate(names):
         out.append(Sheet(river.month(month, part), chunk,
