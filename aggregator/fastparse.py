@@ -81,7 +81,7 @@ def _fast_or_why(body: bytes, url: str, content_type: str | None) -> ParsedFeed 
     if tree is None:
         return declined
     try:
-        return _fast(safe, tree, url)
+        return _fast(tree, url)
     except _Declined as e:
         return str(e)
     except MemoryError:
@@ -152,7 +152,7 @@ def _declines(root: Any) -> str:
     return ""
 
 
-def _fast(body: bytes, root: Any, url: str) -> ParsedFeed:
+def _fast(root: Any, url: str) -> ParsedFeed:
     atom = root.tag == f"{ATOM}feed"
     ns = RSS10 if root.tag == f"{_RDF}RDF" else ""
     items = root.findall(f"{ATOM}entry") if atom else root.findall(f"{ns}item") if ns \
@@ -191,7 +191,8 @@ def _rss_entry(item: Any, language: str | None, base: str | None, ns: str = "") 
         link=link, enclosures=tuple(
             RawEnclosure(x.get("url"), x.get("type"), x.get("length"))
             for x in item.iterfind(f"{ns}enclosure")), images=_images(item),
-        title=_kind(item.findtext(f"{ns}title"), "html" if ns else None),  # as feedparser
+        title=_kind(title.text if title is not None else None,
+                    "html" if ns else None),  # as feedparser types them
         summary=_kind(item.findtext(f"{ns}description"), "html"),
         content=_kind(item.findtext(_ENCODED), "html"),
         published=published, updated=updated or published,  # feedparser's fallback
