@@ -25,11 +25,11 @@ from .exceptions import ParseError
 from .fastparse import read_feed
 from .models import ParsedFeed
 
-WATCH_STACK = 256 * 1024
+WATCH_STACK = 256 * 1024  # the watcher thread needs little; RLIMIT_AS counts stacks
 # Documents below this size are parsed in the calling thread: the fast path reads them in a
 # few milliseconds, less than a round trip to a worker, and a pool that is never needed is
 # never started (each worker is ~45 MB). Measured in docs/benchmarks.md (issue 13).
-INLINE_BELOW = 256 * 1024  # the watcher thread needs little; RLIMIT_AS counts stacks
+INLINE_BELOW = 256 * 1024
 
 
 class _ParseTimeout(BaseException):  # not an Exception: parse_feed must not catch it

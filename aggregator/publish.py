@@ -140,12 +140,15 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
                     {s.id: s.name for s in settings.sources}, language)
     if not found:  # nothing stored yet (a first start): Pagefind refuses an empty index
         return []
-    digest = records_digest(found, language).decode("ascii").strip()
+    shards = shard_of(found)
+    digests = {sid: records_digest(group, language).decode("ascii").strip()
+               for sid, group in shards.items()}  # the whole index's: one of the shards'
+    digest = hashlib.sha256(json.dumps(digests, sort_keys=True).encode("ascii")).hexdigest()
     stamp = f"{digest} {now:.0f} {len(found)}".encode("ascii")
     if there and built == digest:
         sink.write(marker, stamp)  # checked: the same stories
         return []
-    written = _index_shards(shard_of(found), language, sink)
+    written = _index_shards(shards, digests, language, sink)
     if written is None:
         return []
     sink.settle()
@@ -154,8 +157,8 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     return written
 
 
-def _index_shards(shards: dict[str, list[Record]], language: str, sink: Sink
-                  ) -> list[PurePosixPath] | None:
+def _index_shards(shards: dict[str, list[Record]], digests: dict[str, str], language: str,
+                  sink: Sink) -> list[PurePosixPath] | None:
     """Index the shards whose records changed, drop the ones gone, and list them all in
     pagefind/shards.json for the search page (newest first); the files written, or None
     when Pagefind could not run (logged; the index on disk stays as it was)."""
@@ -164,8 +167,6 @@ def _index_shards(shards: dict[str, list[Record]], language: str, sink: Sink
         before = json.loads(sink.read(listing) or b"{}").get("digests", {})
     except (ValueError, AttributeError):
         before = {}
-    digests = {sid: records_digest(group, language).decode("ascii").strip()
-               for sid, group in shards.items()}
     written: list[PurePosixPath] = []
     for sid, group in shards.items():
         folder = f"{BUNDLE}/{sid}"
@@ -180,14 +181,16 @@ def _index_shards(shards: dict[str, list[Record]], language: str, sink: Sink
         if data is not None and sink.write(PurePosixPath(f"{BUNDLE}/{asset}"), data):
             written.append(PurePosixPath(f"{BUNDLE}/{asset}"))
     keep = {*shards, *UI_ASSETS, SHARDS, MARKER}
-    stale = {name.relative_to(BUNDLE).parts[0]: name for name in sink.names(BUNDLE)}
-    for top, name in stale.items():  # shards gone, and the one bundle of earlier versions
-        if top in keep:
-            continue
-        if len(name.relative_to(BUNDLE).parts) > 1:
+    gone: dict[str, bool] = {}  # shards gone, and the one bundle of earlier versions
+    for name in sink.names(BUNDLE):
+        top, *below = name.relative_to(BUNDLE).parts
+        if top not in keep:
+            gone[top] = bool(below)
+    for top, has_files_below in gone.items():
+        if has_files_below:
             sink.remove_folder(f"{BUNDLE}/{top}")
         else:
-            sink.remove(name)
+            sink.remove(PurePosixPath(f"{BUNDLE}/{top}"))
     sink.settle()  # the listing names shards: they must be there first
     sink.write(listing, json.dumps({"shards": list(shards), "digests": digests},
                                    indent=0).encode("utf-8"))

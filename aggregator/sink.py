@@ -105,6 +105,8 @@ class DirectorySink:
         staging.rename(target)
         shutil.rmtree(old, ignore_errors=True)
         self._unsynced = True
+        if not self._batched:  # outside a batch every write is durable when it returns
+            self.settle()
         return True
 
     def remove_folder(self, folder: str) -> None:

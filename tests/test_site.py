@@ -251,9 +251,13 @@ def test_search_index_follows_every_publish_that_changed_stories(
         agg.publish()  # a first start, before any poll: no index, and no warning either
         assert not (agg.settings.output.dir / "pagefind").exists()
         assert "search index skipped" not in caplog.text
+        bundle = agg.settings.output.dir / "pagefind"
+        (bundle / "fragment").mkdir(parents=True)  # the one bundle of earlier versions
+        (bundle / "fragment" / "en_old.pf_fragment").write_bytes(b"old")
+        (bundle / "pagefind.js").write_bytes(b"old")
         agg.update()
         agg.publish()
-        bundle = agg.settings.output.dir / "pagefind"
+        assert not (bundle / "fragment").exists() and not (bundle / "pagefind.js").exists()
         shards = json.loads((bundle / "shards.json").read_bytes())["shards"]
         assert len(shards) > 1  # one per month, newest first
         assert shards == sorted(shards, reverse=True)
