@@ -117,6 +117,7 @@ class Aggregator:
         sources = self._select(list(source_ids), due_only)
         if self._fetcher is None:
             self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
+        self.parsers.size_for(len(sources))
         poller = Poller(self.settings, self.store, self._fetcher, self.clock,
                         self.parsers.parse, self.languages)
         report = poller.run(sources, progress, on_stored)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 
 def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
     """Temp file in the same directory + fsync + os.replace + fsync of the directory.
     ``sync=False`` leaves the fsyncs to the caller (one os.sync() after many files)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        with _create(tmp) as f:
             f.write(data)
             if sync:
                 f.flush()
@@ -30,6 +30,14 @@ def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _create(tmp: Path) -> BinaryIO:
+    try:
+        return open(tmp, "wb")  # the caller closes it
+    except FileNotFoundError:  # its folder is new: asked only then (a site has 10,000s)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        return open(tmp, "wb")
 
 
 def write_if_changed(path: Path, data: bytes, sync: bool = True) -> bool:

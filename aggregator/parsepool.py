@@ -30,6 +30,11 @@ WATCH_STACK = 256 * 1024  # the watcher thread needs little; RLIMIT_AS counts st
 # few milliseconds, less than a round trip to a worker, and a pool that is never needed is
 # never started (each worker is ~45 MB). Measured in docs/benchmarks.md (issue 13).
 INLINE_BELOW = 256 * 1024
+# A cycle of this many sources parses every document in the workers: the thread that plans
+# stories and writes the store shares the GIL with inline parsing, and in a big cycle it is
+# the bottleneck (2,000 feeds, cold: 131.6 s inline, 117.1 s in workers; 200 feeds: the
+# same wall either way, so a small cycle leaves the pool unstarted).
+BUSY_CYCLE = 500
 
 
 class _ParseTimeout(BaseException):  # not an Exception: parse_feed must not catch it
@@ -94,7 +99,8 @@ def parse_bounded(parser: Parser, body: bytes, url: str, content_type: str | Non
 
 class ParsePool:
     """``parser(body, url, content_type)`` in bounded worker processes; inline (no bounds:
-    the size is the bound) for documents under ``inline_below`` bytes and when
+    the size is the bound) for documents under ``inline_below`` bytes (none in a busy
+    cycle: ``size_for``) and when
     ``processes`` is 0 (tests and embedding). The parser is a module-level
     function (it is sent to the workers by name): feedparser's path by default, a faster
     one later."""
@@ -102,12 +108,17 @@ class ParsePool:
     def __init__(self, processes: int, memory: int, seconds: float,
                  parser: Parser = read_feed, inline_below: int | None = None) -> None:
         self.parser = parser
-        self.inline_below = INLINE_BELOW if inline_below is None else inline_below
+        self._inline_below = INLINE_BELOW if inline_below is None else inline_below
+        self.inline_below = self._inline_below
         self.processes = processes
         self.memory = memory
         self.seconds = seconds
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+
+    def size_for(self, sources: int) -> None:
+        """Set the inline rule for a cycle of ``sources`` (BUSY_CYCLE)."""
+        self.inline_below = 0 if sources >= BUSY_CYCLE else self._inline_below
 
     @property
     def started(self) -> bool:

@@ -10,7 +10,7 @@ from conftest import DATA, EXAMPLES
 from aggregator.exceptions import ParseError
 from aggregator.models import ParsedFeed
 from aggregator.parse import parse_feed
-from aggregator.parsepool import ParsePool
+from aggregator.parsepool import BUSY_CYCLE, INLINE_BELOW, ParsePool
 
 SMALL = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
 BIG = (DATA / "real" / "atom" / "planet-clojure-venus.atom").read_bytes()
@@ -106,3 +106,18 @@ def test_the_parser_is_a_parameter(processes: int) -> None:
     finally:
         pool.close()
     assert titles and all(t == t.upper() and any(c.isalpha() for c in t) for t in titles)
+
+
+def test_a_busy_cycle_parses_small_documents_in_the_workers() -> None:
+    pool = ParsePool(1, 2**30, seconds=20)
+    try:
+        pool.size_for(BUSY_CYCLE - 1)
+        parse(pool, SMALL)
+        assert not pool.started  # a small document of a small cycle: inline
+        pool.size_for(BUSY_CYCLE)
+        assert parse(pool, SMALL) == parse(ParsePool(0, 2**30, seconds=20), SMALL)
+        assert pool.started
+        pool.size_for(1)
+        assert pool.inline_below == INLINE_BELOW
+    finally:
+        pool.close()

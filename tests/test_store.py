@@ -47,6 +47,8 @@ def test_contract_lookups(store: Store) -> None:
     assert [e.key for e in store.entries(source_id="b")] == ["b:1"]
     assert [e.key for e in store.entries(source_id="b", include_duplicates=True)] == [
         "b:1", "b:2"]
+    assert [e.key for e in store.entries(category="y", source_id="a")] == ["a:1"]
+    assert store.entries(category="x", source_id="b") == []
     assert [e.key for e in store.by_canonical("https://x.org/1")] == ["b:1", "b:2"]
     assert [e.key for e in store.copies_of("b:1")] == ["b:2"]
     assert store.get("a:1") == entry("a:1", days=1, categories=("x", "y"))

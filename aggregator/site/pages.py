@@ -99,6 +99,7 @@ def environment(language: str) -> Environment:
     env = Environment(loader=PackageLoader("aggregator", "templates"),
                       autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True,
+                      auto_reload=False,  # templates ship with the package: no stat a page
                       extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["article"] = article

@@ -78,10 +78,12 @@ class MemoryStore:
                 include_duplicates: bool = False, limit: int | None = None
                 ) -> list[StoredEntry]:
         keys: Iterable[str] = self._entries.keys()
-        if category is not None:
+        if source_id is not None:  # the smaller set first: a source's own, not every key
+            keys = self._by_source.get(source_id, set())
+            if category is not None:
+                keys = keys & self._by_category.get(category, set())
+        elif category is not None:
             keys = self._by_category.get(category, set())
-        if source_id is not None:
-            keys = set(keys) & self._by_source.get(source_id, set())
         if not include_duplicates:
             keys = (k for k in keys if self._entries[k].duplicate_of is None)
         order = self._order.__getitem__  # sort keys computed once, when stored
