@@ -46,6 +46,8 @@ class SiteBuild:
         self.by_health = {h.id: h for h in self.health}
         self._copies: dict[str, tuple[Copy, ...]] = {}
         self.month_sets: dict[tuple[Tree, River], set[str]] = {}
+        self._items: dict[str, PageEntry] = {}
+        self._items_language = ""
 
     # -- what is in each tree ------------------------------------------------------------
 
@@ -307,11 +309,24 @@ class SiteBuild:
         return river.head  # numbered pages differ between trees
 
     def items(self, tree: Tree, entries: Sequence[StoredEntry]) -> list[PageEntry]:
-        lang = tree.language
-        return [PageEntry(e, self.names.get(e.source_id, e.source_id),
-                          tuple((c, self.taxonomy.label(c, lang)) for c in e.categories),
-                          self.copies(e), anchor(e), e.language or self.home_language)
-                for e in entries]
+        """The entries as pages show them in ``tree``'s language: each made once per
+        language (an entry is on ~10 pages of a tree), the trees of one language being
+        built one after another."""
+        if self._items_language != tree.language:
+            self._items, self._items_language = {}, tree.language
+        kept = self._items
+        out = []
+        for e in entries:
+            item = kept.get(e.key)
+            if item is None or item.entry is not e:
+                item = kept[e.key] = self.item(tree.language, e)
+            out.append(item)
+        return out
+
+    def item(self, lang: str, e: StoredEntry) -> PageEntry:
+        return PageEntry(e, self.names.get(e.source_id, e.source_id),
+                         tuple((c, self.taxonomy.label(c, lang)) for c in e.categories),
+                         self.copies(e), anchor(e), e.language or self.home_language)
 
     def copies(self, e: StoredEntry) -> tuple[Copy, ...]:
         """The other sources' copies of this story, each named once."""
