@@ -2,15 +2,20 @@
 
 - Every connection urllib3 opens goes through NetworkPolicy.connect (netguard.py).
 - requests' timeout is per socket operation: a server trickling a byte a second never trips
-  it. A Deadline timer shuts the socket of the request's connection down when the whole
-  request is over time, which ends any blocked read at once.
+  it. A Deadline shuts the socket of the request's connection down when the whole request
+  is over time, which ends any blocked read at once. One watchdog thread keeps every
+  request's deadline (a timer thread started per request was a tenth of a quiet cycle).
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,10 +39,9 @@ class Deadline:
         self.seconds = seconds
         self.expired = False
         self.denied: str | None = None
+        self.done = False  # the request ended: the watchdog forgets it
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def attach(self, sock: socket.socket | None) -> None:
         if sock is None:
@@ -59,16 +63,59 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+class _Watchdog:
+    """One daemon thread expiring the deadlines that come due, soonest first; a deadline
+    whose request ended is dropped when it reaches the front."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Deadline]] = []
+        self._changed = threading.Condition()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, d: Deadline) -> None:
+        with self._changed:
+            heapq.heappush(self._due, (time.monotonic() + d.seconds, next(self._order), d))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="deadlines",
+                                                daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)
+                wait = self._due[0][0] - time.monotonic() if self._due else None
+                if wait is None or wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                _, _, d = heapq.heappop(self._due)
+            d._expire()
+
+
+_watchdog = _Watchdog()
+
+
+def _forked() -> None:  # a child has none of its parent's threads, and maybe a held lock
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[Deadline]:
     """Run a request (and the reading of its body) under a wall-clock deadline."""
     d = Deadline(seconds)
     _local.deadline = d
-    d._timer.start()
+    _watchdog.watch(d)
     try:
         yield d
     finally:
-        d._timer.cancel()
+        d.done = True
         _local.deadline = None
 
 
