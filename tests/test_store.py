@@ -16,6 +16,7 @@ from aggregator.exceptions import StoreCorrupt, StoreError, StoreLocked
 from aggregator.models import FeedMeta, Image, SourceState, StoredEntry
 from aggregator.similarity import MAX_CANDIDATES, current, fingerprints, title_signature
 from aggregator.store import Store, open_store
+from aggregator.store.memory import MemoryStore
 
 T0 = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -493,3 +494,29 @@ def test_oldest_is_known_without_reading_the_entries(tmp_path: Path) -> None:
         assert again.oldest() == T0 + timedelta(days=1)  # the broken shard was never read
     finally:
         again.close()
+
+
+def test_a_first_load_in_any_order_gives_the_same_date_index() -> None:
+    """A first load sorts its date index once, at the end (store/memory.py): entries in any
+    order, and one key read twice (the later copy wins), give what writes give."""
+    stored = [entry(f"a:{n}", days=(n * 7) % 11) for n in range(30)]
+    twice = replace(stored[3], title="read again", published=T0 + timedelta(days=20))
+    loaded = MemoryStore()
+    loaded.load(entries=[*reversed(stored[:15]), twice, *reversed(stored[15:])])
+    written = MemoryStore()
+    written.apply([*stored, twice], [])
+    for low, high in ((-1, 30), (2, 6), (0, 0), (9, 21)):
+        window = (T0 + timedelta(days=low), T0 + timedelta(days=high))
+        assert [e.key for e in loaded.published_between(*window)] == [
+            e.key for e in written.published_between(*window)], (low, high)
+    assert loaded.get("a:3") == twice
+    assert loaded.entries() == written.entries()
+
+
+def test_a_key_read_twice_in_a_first_load_keeps_only_its_later_date() -> None:
+    old, other = entry("a:1", days=10), entry("b:1", "b", days=5)
+    new = replace(old, title="read again", published=T0 + timedelta(days=20))
+    loaded = MemoryStore()
+    loaded.load(entries=[old, other, new])
+    assert loaded.published_between(T0 + timedelta(days=9), T0 + timedelta(days=11)) == []
+    assert loaded.published_between(T0, T0 + timedelta(days=30)) == [other, new]

@@ -181,8 +181,11 @@ class MemoryStore:
              events: Iterable[SourceEvent] = (), tombstones: dict[str, datetime] | None = None,
              dirty: Dirty | None = None) -> None:
         """Index what a backend read from disk (not a change: the revision stays)."""
-        for e in entries:
-            self._index(e)
+        bulk = not self._entries  # a first load: the date index is sorted once, at the end
+        for e in entries:  # (inserting 80,000 entries one by one moved 25 GB of pointers)
+            self._index(e, keep_sorted=not bulk)
+        if bulk:
+            self._by_date.sort()
         for s in states:
             self._schedule_state(s)
             self._states[s.source_id] = s
@@ -200,9 +203,11 @@ class MemoryStore:
         if not state.gone:
             bisect.insort(self._schedule, _slot(state))
 
-    def _index(self, e: StoredEntry) -> None:
+    def _index(self, e: StoredEntry, keep_sorted: bool = True) -> None:
         old = self._entries.get(e.key)
         if old is not None:
+            if not keep_sorted:
+                self._by_date.sort()  # _unindex finds the old one by bisection
             self._unindex(old)
         self._entries[e.key] = e
         self._order[e.key] = newest_first(e)
@@ -217,7 +222,10 @@ class MemoryStore:
             self._copies[e.duplicate_of].add(e.key)
             self._copies_by_source[e.source_id] += 1
         self._by_story[e.story or e.key].add(e.key)
-        bisect.insort(self._by_date, (e.published, e.key))
+        if keep_sorted:
+            bisect.insort(self._by_date, (e.published, e.key))
+        else:
+            self._by_date.append((e.published, e.key))
         for fp in e.fingerprints:
             bisect.insort(self._by_print[fp], bucket_item(e.published, e.key, e.title))
 

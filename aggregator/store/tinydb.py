@@ -122,9 +122,11 @@ class TinyDBStore:
         shards.update((p, d) for p, d in self._pending.items() if p != self.path)
         for where, shard in sorted(shards.items()):
             docs.append((where, list(shard.get(ENTRIES, {}).values())))
+        read: list[StoredEntry] = []
         for where, found in docs:
             with _corrupt_is_clear(where):
-                self._index.load(entries=[entry_from_dict(d) for d in found])
+                read += [entry_from_dict(d) for d in found]
+        self._index.load(entries=read)  # at once: its date index is sorted once
         self._entries_read = True
 
     # -- reads that never need the entries ---------------------------------------------------
