@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import zlib
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -39,6 +38,7 @@ class Record:
     content: str
     date: str
     filters: dict[str, list[str]]
+    arrived: str = ""  # when the hub first saw it (ISO): the order of a month's shards
 
 
 def records(everything: list[StoredEntry], taxonomy: Taxonomy, names: dict[str, str],
@@ -54,7 +54,7 @@ def records(everything: list[StoredEntry], taxonomy: Taxonomy, names: dict[str, 
         text = plain_text(e.summary or e.content or "", True)
         out.append(Record(
             url=f"{where[e.key]}#{anchor(e)}", title=title, content=text,
-            date=e.published.date().isoformat(),
+            date=e.published.date().isoformat(), arrived=e.first_seen.isoformat(),
             filters={"category": [taxonomy.label(c, language) for c in e.categories],
                      "language": [fmt.own_name(primary_language(e.language or language))],
                      "source": [names.get(e.source_id, e.source_id)]}))
@@ -65,22 +65,21 @@ SHARD_SIZE = 2000  # records per Pagefind run: its memory grows ~45 KB a record
 
 
 def shard_of(found: list[Record]) -> dict[str, list[Record]]:
-    """Records by shard: one per month of publication, split by a stable hash of the
-    address into a power of two of parts when the month holds more than SHARD_SIZE. A
-    new story changes its month's shard only, and each Pagefind run stays small (one run
-    over 25,000 stories took 1.1 GB). Newest shard first."""
+    """Records by shard: one per month of publication, cut by arrival into parts of at most
+    SHARD_SIZE (``2026-03-p1`` holds the month's earliest arrivals). A new story joins its
+    month's last part, so the other parts keep their stories and are not indexed again
+    (a hash of the address spread 600 new stories over every part of a busy month), and
+    each Pagefind run stays small (one run over 25,000 stories took 1.1 GB). Newest month
+    first, and in a month the latest part first."""
     months: dict[str, list[Record]] = {}
     for r in found:
         months.setdefault(r.date[:7], []).append(r)
     out: dict[str, list[Record]] = {}
     for month in sorted(months, reverse=True):
-        group = months[month]
-        parts = 1
-        while parts * SHARD_SIZE < len(group):
-            parts *= 2
-        for r in group:
-            part = zlib.crc32(r.url.encode("utf-8")) % parts
-            out.setdefault(f"{month}-{parts}-{part}", []).append(r)
+        group = sorted(months[month], key=lambda r: (r.arrived, r.url))
+        parts = [group[i:i + SHARD_SIZE] for i in range(0, len(group), SHARD_SIZE)]
+        for number in range(len(parts), 0, -1):
+            out[f"{month}-p{number}"] = parts[number - 1]
     return out
 
 

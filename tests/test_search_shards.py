@@ -1,0 +1,41 @@
+"""The search index is cut into shards by month, and a busy month by arrival: a new story
+joins the last part of its month, so the other parts keep their stories (and their
+digests: they are not indexed again)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator.site import search
+from aggregator.site.search import Record, records_digest, shard_of
+
+
+def record(n: int, month: str = "2026-03", arrived: int | None = None) -> Record:
+    at = n if arrived is None else arrived
+    return Record(url=f"month/{month}.html#e-{n}", title=f"Story {n}", content="text",
+                  date=f"{month}-{1 + n % 28:02d}", filters={"source": ["s"]},
+                  arrived=f"2026-04-01T00:{at // 60:02d}:{at % 60:02d}+00:00")
+
+
+def digests(shards: dict[str, list[Record]]) -> dict[str, bytes]:
+    return {sid: records_digest(group, "en") for sid, group in shards.items()}
+
+
+def test_a_busy_month_is_cut_by_arrival_latest_part_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_SIZE", 10)
+    found = [record(n) for n in reversed(range(25))] + [record(100, "2026-02")]
+    shards = shard_of(found)
+    assert list(shards) == ["2026-03-p3", "2026-03-p2", "2026-03-p1", "2026-02-p1"]
+    assert [len(group) for group in shards.values()] == [5, 10, 10, 1]
+    assert [r.title for r in shards["2026-03-p1"]] == [f"Story {n}" for n in range(10)]
+
+
+def test_new_stories_change_only_the_last_part_of_their_month(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_SIZE", 10)
+    before = [record(n) for n in range(25)]
+    late = [record(n, arrived=1000 + n) for n in range(25, 28)]  # published in the middle
+    old, new = digests(shard_of(before)), digests(shard_of(before + late))
+    changed = {sid for sid in new if old.get(sid) != new[sid]}
+    assert changed == {"2026-03-p3"}
