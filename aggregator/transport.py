@@ -51,8 +51,16 @@ class Deadline:
             if self.expired:
                 _shutdown(sock)
 
+    def finish(self) -> None:
+        """The request ended: the watchdog forgets it, and it holds no socket meanwhile."""
+        with self._lock:
+            self.done = True
+            self._sockets.clear()
+
     def _expire(self) -> None:
         with self._lock:
+            if self.done:  # ended while the watchdog took it from the front
+                return
             self.expired = True
             for sock in self._sockets:
                 _shutdown(sock)
@@ -80,7 +88,8 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="deadlines",
                                                 daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            if self._due[0][2] is d:  # sooner than the one the thread sleeps for
+                self._changed.notify()
 
     def _run(self) -> None:
         while True:
@@ -115,7 +124,7 @@ def deadline(seconds: float) -> Iterator[Deadline]:
     try:
         yield d
     finally:
-        d.done = True
+        d.finish()
         _local.deadline = None
 
 
