@@ -36,7 +36,7 @@ POLL = 0.02
 class FeedServer:
     """A threaded HTTP server whose answers each test scripts per path."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.routes: dict[str, Response] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         server = self
@@ -64,7 +64,7 @@ class FeedServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(POLL,), daemon=True)
         self.thread.start()
