@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .config import Settings, load_settings
-from .core import Aggregator
-from .exceptions import AggregatorError
-from .version import __version__
+from aggregator.config import Settings, load_settings
+from aggregator.core import Aggregator
+from aggregator.errors import AggregatorError
+from aggregator.version import __version__
 
 __all__ = ["Aggregator", "AggregatorError", "Settings", "__version__", "load_settings"]

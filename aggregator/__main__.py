@@ -1,5 +1,5 @@
 """python -m aggregator"""
 
-from .cli import main
+from aggregator.cli import main
 
 raise SystemExit(main())

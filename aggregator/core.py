@@ -19,14 +19,21 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings, SourceSettings, load_settings
-from .dates import iso, utcnow
-from .exceptions import ConfigError
-from .heap import give_back, limit_arenas
-from .language import LanguageChooser
-from .lifecycle import reenable, state_label
-from .models import CycleReport, Dirty, SourceEvent, SourceHealth, SourceState, StoredEntry
-from .operations import (  # the store-less half of the facade, re-exported for the CLI
+from aggregator.config import Settings, SourceSettings, load_settings
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.dates import iso, utcnow
+from aggregator.errors import ConfigError
+from aggregator.ingest.language import LanguageChooser
+from aggregator.ingest.push import Push, Subscriber
+from aggregator.models import (
+    CycleReport,
+    Dirty,
+    SourceEvent,
+    SourceHealth,
+    SourceState,
+    StoredEntry,
+)
+from aggregator.operations import (  # the store-less half of the facade, re-exported for the CLI
     add_source,
     ask_running_service,
     check_config,
@@ -38,19 +45,19 @@ from .operations import (  # the store-less half of the facade, re-exported for 
     set_source_enabled,
     settings_diff,
 )
-from .sink import DirectorySink
-from .store import Store, open_store
-from .taxonomy import Taxonomy
-from .version import __version__
-from .websub_subscriber import Push, Subscriber
+from aggregator.publish.sink import DirectorySink
+from aggregator.run.heap import give_back, limit_arenas
+from aggregator.schedule import reenable, state_label
+from aggregator.store import Store, open_store
+from aggregator.version import __version__
 
 if TYPE_CHECKING:
-    from .fetch import Fetcher
-    from .metrics import Metrics
-    from .netguard import Resolver
-    from .parsepool import ParsePool
-    from .update import Progress
-    from .websub import WebSubPublisher
+    from aggregator.ingest.fetch import Fetcher
+    from aggregator.ingest.netguard import Resolver
+    from aggregator.ingest.parse.pool import ParsePool
+    from aggregator.metrics import Metrics
+    from aggregator.publish.websub import WebSubPublisher
+    from aggregator.run.cycle import Progress
 
 log = logging.getLogger("aggregator")
 
@@ -97,7 +104,7 @@ class Aggregator:
         self.languages = LanguageChooser(settings.hub.languages, settings.hub.language)
         self.websub: WebSubPublisher | None = None
         if settings.hub.websub_hub:
-            from .websub import WebSubPublisher
+            from aggregator.publish.websub import WebSubPublisher
             self.websub = WebSubPublisher(settings.hub.websub_hub, clock)
 
     @classmethod
@@ -111,8 +118,8 @@ class Aggregator:
                on_stored: Callable[[], object] | None = None) -> CycleReport:
         """Poll the named sources (default: every enabled one, or only the due ones).
         ``on_stored`` runs after each store write that leaves slower sources in flight."""
-        from .fetch import Fetcher
-        from .update import Poller
+        from aggregator.ingest.fetch import Fetcher
+        from aggregator.run.cycle import Poller
 
         sources = self._select(list(source_ids), due_only)
         if self._fetcher is None:
@@ -130,7 +137,7 @@ class Aggregator:
     def metrics(self) -> Metrics:
         """What the service records for /metrics (prometheus_client: imported on first use)."""
         if self._metrics is None:
-            from .metrics import Metrics
+            from aggregator.metrics import Metrics
 
             self._metrics = Metrics()
         return self._metrics
@@ -139,7 +146,7 @@ class Aggregator:
     def parsers(self) -> ParsePool:
         """The parse worker processes, started on first use."""
         if self._parsers is None:
-            from .parsepool import ParsePool
+            from aggregator.ingest.parse.pool import ParsePool
 
             ingest = self.settings.ingest
             self._parsers = ParsePool(self._processes, ingest.parse_memory,
@@ -150,7 +157,7 @@ class Aggregator:
         """Apply retention; returns how many entries were removed. Skipped (no entry read)
         when no entry was written since the last pruning and nothing is old enough to go:
         a cycle of 304s then costs no whole-store read."""
-        from .retention import cutoff, plan_pruning
+        from aggregator.stories.retention import cutoff, plan_pruning
 
         now = self.clock()
         oldest = self.store.oldest()
@@ -168,7 +175,7 @@ class Aggregator:
         """Render what the store's dirty markers touch (``full``: everything) and ping the
         WebSub hub for exactly the feeds that changed; the names of the changed outputs.
         A different config or version than the outputs were built with renders all."""
-        from .publish import feed_urls, publish
+        from aggregator.publish.feeds import feed_urls, publish
         started = time.monotonic()
         websub = self.websub.status() if self.websub else None
         dirty = self.store.dirty()
@@ -232,9 +239,9 @@ class Aggregator:
         scheduler's ticks, until ``stop`` is set; the current cycle finishes first. Setting
         ``reload`` (SIGHUP) re-reads the config between cycles; so does a changed config
         file with ``watch_config``. Operators' requests (control.py) are carried out too."""
-        from . import control
-        from .scheduler import PollService  # the scheduler drives this facade
-        from .server import serve_in_background
+        from aggregator.run import control
+        from aggregator.run.service import PollService  # the scheduler drives this facade
+        from aggregator.server import serve_in_background
 
         store_path = self.settings.store.path
         marker = control.announce(store_path) if store_path else None
@@ -260,7 +267,7 @@ class Aggregator:
 
     def _endpoints(self) -> dict[str, Any]:
         """/metrics and /readyz: what the service recorded, read without the store."""
-        from .metrics import CONTENT_TYPE
+        from aggregator.metrics import CONTENT_TYPE
 
         def metrics() -> tuple[int, str, bytes]:
             return 200, CONTENT_TYPE, self.metrics.render()
@@ -296,10 +303,10 @@ class Aggregator:
             self.publish()
 
     def _ingest_push(self, push: Push) -> None:
-        from .fetch import Fetcher
-        from .ingest import Tools, read_document
-        from .models import Fetched
-        from .storing import apply_outcomes
+        from aggregator.ingest.fetch import Fetcher
+        from aggregator.ingest.source import Tools, read_document
+        from aggregator.models import Fetched
+        from aggregator.run.outcomes import apply_outcomes
 
         source = next((s for s in self.settings.sources if s.id == push.source_id), None)
         if source is None:
@@ -319,8 +326,8 @@ class Aggregator:
         log.info("source %s: pushed by its hub: %s", source.id, results[source.id].outcome)
 
     def _subscribe_due(self) -> None:
-        from .exceptions import FetchError
-        from .fetch import Fetcher
+        from aggregator.errors import FetchError
+        from aggregator.ingest.fetch import Fetcher
 
         now = self.clock()
         for source in self.settings.sources:
@@ -351,7 +358,7 @@ class Aggregator:
 
     def explain(self, ref: str) -> dict[str, Any]:
         """Why an entry (key, id or link) is stored the way it is: explain.py."""
-        from .explain import explain
+        from aggregator.explain import explain
 
         return explain(self.settings, self.store, ref)
 

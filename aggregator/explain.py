@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import Settings
-from .dedup import canonical_url
-from .exceptions import AggregatorError
-from .models import EntryData, StoredEntry
-from .store import Store
-from .taxonomy import Taxonomy
+from aggregator.config import Settings
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.errors import AggregatorError
+from aggregator.models import EntryData, StoredEntry
+from aggregator.store import Store
+from aggregator.stories.plan import canonical_url
 
 
 def find_entry(store: Store, ref: str) -> StoredEntry:

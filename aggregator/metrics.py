@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from .models import CycleReport, SourceHealth
+from aggregator.models import CycleReport, SourceHealth
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 DURATIONS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)

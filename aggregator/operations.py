@@ -11,16 +11,16 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Settings, SourceSettings, load_settings
-from .dates import utcnow
-from .exceptions import ConfigError
-from .language import LanguageChooser
-from .taxonomy import Taxonomy
+from aggregator.config import Settings, SourceSettings, load_settings
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.dates import utcnow
+from aggregator.errors import ConfigError
+from aggregator.ingest.language import LanguageChooser
 
 if TYPE_CHECKING:
-    from .check import Finding, Report
-    from .discover import Discovery
-    from .opml_import import ImportReport
+    from aggregator.config.opml import ImportReport
+    from aggregator.ingest.discover import Discovery
+    from aggregator.ingest.report import Finding, Report
 
 log = logging.getLogger("aggregator")
 
@@ -29,7 +29,7 @@ def ask_running_service(config: Path, kind: str, timeout: float = 300.0,
                         **args: Any) -> list[str] | None:
     """When `run` holds the store, hand it this request (control.py) and wait for its
     answer lines; None when no service runs (the caller then does the work itself)."""
-    from . import control
+    from aggregator.run import control
 
     store_path = load_settings(config).store.path
     if store_path is None or not control.service_running(store_path):
@@ -67,7 +67,7 @@ def settings_diff(old: Settings, new: Settings) -> list[str]:
 
 def check_config(path: Path) -> tuple[Settings, list[str]]:
     """Validate a config file (ConfigError names every bad key); warnings besides."""
-    from .netguard import NetworkPolicy
+    from aggregator.ingest.netguard import NetworkPolicy
     settings = load_settings(path)
     policy = NetworkPolicy.from_settings(settings.poll.allow_private_networks,
                                          settings.poll.allow_hosts)
@@ -82,14 +82,14 @@ def check_config(path: Path) -> tuple[Settings, list[str]]:
 
 def import_sources(config: Path, opml: bytes, kind: str | None) -> ImportReport:
     """Add an OPML list's feeds to a valid config file, keeping its comments and order."""
-    from .opml_import import import_opml
+    from aggregator.config.opml import import_opml
 
     return import_opml(config, opml, kind)
 
 
 def serve(config: Path, stop: threading.Event) -> None:
     """Serve the output directory until ``stop`` is set (no polling)."""
-    from .server import serve_in_background
+    from aggregator.server import serve_in_background
     settings = load_settings(config)
     settings.output.dir.mkdir(parents=True, exist_ok=True)
     server = serve_in_background(settings.output.dir, settings.serve.host, settings.serve.port)
@@ -101,7 +101,7 @@ def serve(config: Path, stop: threading.Event) -> None:
 
 def explanation_text(info: dict[str, Any]) -> str:
     """``Aggregator.explain``'s answer, for a terminal."""
-    from .explain import as_text
+    from aggregator.explain import as_text
 
     return as_text(info)
 
@@ -110,10 +110,10 @@ def add_source(config: Path, url: str, source_id: str | None = None, kind: str =
                category: str | None = None) -> tuple[Discovery, str | None]:
     """Find the feeds of ``url`` (the hub's own fetcher) and add the first to the config;
     the discovery, and the id it was added under (None: no feed found, nothing added)."""
-    from .config_edit import edit_config
-    from .discover import discover
-    from .fetch import Fetcher
-    from .opml_import import slug, unique
+    from aggregator.config.edit import edit_config
+    from aggregator.config.opml import slug, unique
+    from aggregator.ingest.discover import discover
+    from aggregator.ingest.fetch import Fetcher
 
     settings = load_settings(config)
     fetcher = Fetcher.create(settings, None, utcnow)
@@ -138,7 +138,7 @@ def add_source(config: Path, url: str, source_id: str | None = None, kind: str =
 
 def remove_source(config: Path, source_id: str) -> None:
     """Take a source out of the config (its stored entries age out with retention)."""
-    from .config_edit import edit_config, source_at
+    from aggregator.config.edit import edit_config, source_at
 
     with edit_config(config) as doc:
         del doc["sources"][source_at(doc, source_id)]
@@ -146,7 +146,7 @@ def remove_source(config: Path, source_id: str) -> None:
 
 def set_source_enabled(config: Path, source_id: str, enabled: bool) -> bool:
     """Set ``enabled:`` of a source in the config; whether it changed."""
-    from .config_edit import Unchanged, edit_config, source_at
+    from aggregator.config.edit import Unchanged, edit_config, source_at
 
     with edit_config(config) as doc:
         source = doc["sources"][source_at(doc, source_id)]
@@ -163,10 +163,10 @@ def set_source_enabled(config: Path, source_id: str, enabled: bool) -> bool:
 def check_url(config: Path, url: str) -> Report:
     """Read ``url`` as the hub would (same guard, limits and parser), twice, storing
     nothing: what a member sees of its own feed (check.py)."""
-    from .check import Reader, Report, failed, findings
-    from .exceptions import FetchError, ParseError
-    from .fetch import Fetcher
-    from .parsepool import ParsePool
+    from aggregator.errors import FetchError, ParseError
+    from aggregator.ingest.fetch import Fetcher
+    from aggregator.ingest.parse.pool import ParsePool
+    from aggregator.ingest.report import Reader, Report, failed, findings
 
     settings = load_settings(config)
     source = next((s for s in settings.sources if s.url == url), None) or SourceSettings(
@@ -194,9 +194,9 @@ def check_url(config: Path, url: str) -> Report:
 
 def _read_once(source: SourceSettings, fetcher: Any, pool: Any, settings: Settings
                ) -> tuple[Any, Any]:
-    from .exceptions import FetchError
-    from .models import Fetched
-    from .scrape import scrape_page
+    from aggregator.errors import FetchError
+    from aggregator.ingest.parse.scrape import scrape_page
+    from aggregator.models import Fetched
 
     fetched = fetcher.fetch(source, None)
     if not isinstance(fetched, Fetched):
@@ -208,8 +208,8 @@ def _read_once(source: SourceSettings, fetcher: Any, pool: Any, settings: Settin
 
 def _not_a_feed(url: str, error: Exception, fetcher: Any) -> Finding:
     """A page, not a feed: name the feeds it announces, else suggest selectors."""
-    from .check import failed
-    from .discover import discover
+    from aggregator.ingest.discover import discover
+    from aggregator.ingest.report import failed
 
     try:
         feeds = discover(url, fetcher).feeds

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .models import FeedMeta, Fetched, NotModified
+from aggregator.models import FeedMeta, Fetched, NotModified
 
 if TYPE_CHECKING:
-    from .dedup import Candidate
+    from aggregator.stories.plan import Candidate
 
 
 class ErrorKind(enum.Enum):

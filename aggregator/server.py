@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .exceptions import AggregatorError
+from aggregator.errors import AggregatorError
 
 log = logging.getLogger("aggregator.server")
 

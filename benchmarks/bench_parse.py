@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-from aggregator.parse import parse_feed
+from aggregator.ingest.parse.feedparser_path import parse_feed
 
 ITEM = """<item><title>Story {i}: the city council adopts plan {i}</title>
 <link>https://city.example/news/{i}</link><guid>https://city.example/news/{i}</guid>

@@ -28,11 +28,11 @@ import bench_stories  # noqa: E402
 
 from aggregator import Aggregator  # noqa: E402
 from aggregator.config import Settings, SourceSettings, load_settings  # noqa: E402
+from aggregator.config.taxonomy import Taxonomy  # noqa: E402
 from aggregator.models import Dirty, SourceHealth, StoredEntry  # noqa: E402
-from aggregator.publish import publish  # noqa: E402
-from aggregator.sink import DirectorySink  # noqa: E402
+from aggregator.publish.feeds import publish  # noqa: E402
+from aggregator.publish.sink import DirectorySink  # noqa: E402
 from aggregator.store.memory import MemoryStore  # noqa: E402
-from aggregator.taxonomy import Taxonomy  # noqa: E402
 
 
 def timed(settings: Settings, store: MemoryStore, health: list[SourceHealth],

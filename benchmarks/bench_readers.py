@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import feed_network
 
-from aggregator.fastparse import FAST, read_feed
-from aggregator.parse import parse_feed
+from aggregator.ingest.parse.fast_path import FAST, read_feed
+from aggregator.ingest.parse.feedparser_path import parse_feed
 
 URL = "http://127.0.0.1/feeds/x"
 

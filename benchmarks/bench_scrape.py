@@ -53,7 +53,7 @@ def with_lxml(page: bytes) -> list[tuple[str, str | None, str, str]]:
 def with_ours(page: bytes) -> list[tuple[str, str | None, str, str]]:
     """What scrape.py does: lxml.html, selectors translated to XPath once."""
     from aggregator.config import ScrapeSettings
-    from aggregator.scrape import scrape_page
+    from aggregator.ingest.parse.scrape import scrape_page
 
     rules = ScrapeSettings(item="div.post", title="h2 a", link="h2 a", summary="p.teaser")
     return [(e.title, e.link, e.summary or "", "") for e in scrape_page(page, "", rules).entries]

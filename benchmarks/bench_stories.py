@@ -24,11 +24,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import lookalike  # noqa: E402
 
-from aggregator import dedup  # noqa: E402
+from aggregator.config.taxonomy import fold  # noqa: E402
 from aggregator.models import EntryData, FeedMeta, StoredEntry  # noqa: E402
 from aggregator.sanitize import plain_text  # noqa: E402
 from aggregator.store.memory import MemoryStore  # noqa: E402
-from aggregator.taxonomy import fold  # noqa: E402
+from aggregator.stories import plan as dedup  # noqa: E402
 
 PER_FEED = 50
 NOW = lookalike.NOW

@@ -31,13 +31,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import lookalike  # noqa: E402
 
-from aggregator.dedup import canonical_url  # noqa: E402
-from aggregator.exceptions import ParseError  # noqa: E402
+from aggregator.config.taxonomy import fold  # noqa: E402
+from aggregator.errors import ParseError  # noqa: E402
+from aggregator.ingest.parse.feedparser_path import parse_feed  # noqa: E402
 from aggregator.models import EntryData  # noqa: E402
-from aggregator.parse import parse_feed  # noqa: E402
 from aggregator.sanitize import plain_text  # noqa: E402
-from aggregator.similarity import WINDOW, republished, text_of  # noqa: E402
-from aggregator.taxonomy import fold  # noqa: E402
+from aggregator.stories.plan import canonical_url  # noqa: E402
+from aggregator.stories.similarity import WINDOW, republished, text_of  # noqa: E402
 
 REAL = ROOT / "tests" / "data" / "real"
 PAIRS = [("rss2/artificial-truth-rss.xml", "atom/artificial-truth-atom.xml"),

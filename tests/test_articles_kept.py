@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from aggregator.models import StoredEntry
-from aggregator.site import pages
+from aggregator.render.site import pages
 
 WHEN = datetime(2026, 3, 1, tzinfo=UTC)
 

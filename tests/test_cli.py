@@ -159,8 +159,8 @@ def test_status_table_and_json(config: Path) -> None:
 
 
 def test_status_says_when_a_host_holds_a_source(tmp_path: Path) -> None:
+    from aggregator.cli.tables import status_table
     from aggregator.models import SourceHealth
-    from aggregator.tables import status_table
     held = SourceHealth("city", "City", "member", "https://city.example/", "backing off",
                         None, None, 429, 0, "fetch failed: HTTP 429", "2026-12-01T10:00:00+00:00",
                         0, held_until="2026-12-01T10:00:00+00:00",

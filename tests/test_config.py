@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 from aggregator.config import load_settings, parse_duration, parse_size
-from aggregator.exceptions import ConfigError
+from aggregator.errors import ConfigError
 
 GOOD = """\
 hub:

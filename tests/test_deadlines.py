@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 
-from aggregator.transport import deadline
+from aggregator.ingest.transport import deadline
 
 
 def test_a_deadline_shuts_its_sockets_when_due_and_an_ended_one_never() -> None:

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.dedup import (
+from aggregator.models import EntryData, FeedMeta, StoredEntry
+from aggregator.store.memory import MemoryStore
+from aggregator.stories.plan import (
     MAX_REVISIONS,
     Candidate,
     Lookups,
@@ -19,9 +21,7 @@ from aggregator.dedup import (
     identities,
     plan,
 )
-from aggregator.models import EntryData, FeedMeta, StoredEntry
-from aggregator.similarity import fingerprints, lookup_keys, republished, text_of
-from aggregator.store.memory import MemoryStore
+from aggregator.stories.similarity import fingerprints, lookup_keys, republished, text_of
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 KINDS = {"city": "member", "town": "member", "agency": "partner", "ngo": "partner",

@@ -52,7 +52,7 @@ def test_dirty_markers_survive_a_restart(tmp_path: Path) -> None:
 
 @pytest.fixture
 def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    from aggregator import publish
+    from aggregator.publish import feeds as publish
     names: list[str] = []
     real = publish.render_atom
     monkeypatch.setattr(publish, "render_atom", lambda spec, *a, **k: (

@@ -164,7 +164,7 @@ def test_polling_twice_changes_nothing(tmp_path: Path, feed_server: FeedServer) 
 
 def test_a_cycle_of_304s_renders_only_the_status_outputs(
         tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aggregator import publish
+    from aggregator.publish import feeds as publish
     rendered: list[str] = []
     real = publish.render_atom
     monkeypatch.setattr(publish, "render_atom", lambda spec, *a, **k: (

@@ -16,9 +16,9 @@ import lxml.html
 import pytest
 from corpus import REAL, corpus_files
 
-from aggregator.exceptions import ParseError
-from aggregator.fastparse import FAST, read_feed
-from aggregator.parse import parse_feed
+from aggregator.errors import ParseError
+from aggregator.ingest.parse.fast_path import FAST, read_feed
+from aggregator.ingest.parse.feedparser_path import parse_feed
 
 ENTRY_FIELDS = ("guid", "link", "title", "summary", "content", "authors", "published",
                 "updated", "raw_categories", "language", "enclosures", "image")

@@ -15,8 +15,8 @@ from scripted import Reply, ScriptedServer, short_body, trickle, trickle_unsized
 
 from aggregator import Aggregator, __version__
 from aggregator.config import load_settings
-from aggregator.lifecycle import ADOPT_AFTER
 from aggregator.models import SourceState
+from aggregator.schedule import ADOPT_AFTER
 
 FEED = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
 RSS = {"Content-Type": "application/rss+xml"}
@@ -274,8 +274,8 @@ def test_failures_back_off_exponentially_and_reset(tmp_path: Path, server: Scrip
 
 
 def test_a_source_failing_for_months_still_backs_off_within_a_day() -> None:
-    from aggregator.lifecycle import MAX_INTERVAL, next_state
     from aggregator.outcome import ErrorKind, SourceError, SourceOutcome
+    from aggregator.schedule import MAX_INTERVAL, next_state
     now = datetime(2026, 11, 30, tzinfo=UTC)
     old = SourceState(source_id="s", failures=400)  # a dead feed polled for weeks
     failed = SourceOutcome("s", error=SourceError(ErrorKind.FETCH, "HTTP 500"), status=500)
@@ -470,7 +470,7 @@ def test_a_slow_source_does_not_hold_back_the_others_entries(
         tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from aggregator import update
+    from aggregator.run import cycle as update
     monkeypatch.setattr(update, "FLUSH_EVERY", 0.2)
     server.routes["/slow"] = trickle_unsized(FEED, every=0.2)
     server.routes["/fast"] = Reply(200, FEED, RSS)
@@ -604,7 +604,7 @@ def test_a_redirect_from_https_to_http_is_followed_with_a_warning(
 
     import trustme
 
-    from aggregator.fetch import Fetcher
+    from aggregator.ingest.fetch import Fetcher
 
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

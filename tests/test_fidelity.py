@@ -15,7 +15,7 @@ from lxml import etree
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
-from aggregator.parse import parse_feed
+from aggregator.ingest.parse.feedparser_path import parse_feed
 
 A = "{http://www.w3.org/2005/Atom}"
 

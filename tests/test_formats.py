@@ -15,7 +15,7 @@ from conftest import SHIPPED_SOURCES, write_config
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
-from aggregator.parse import parse_feed
+from aggregator.ingest.parse.feedparser_path import parse_feed
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,16 @@ from conftest import EXAMPLES, write_config
 from scripted import Reply, ScriptedServer
 
 from aggregator.config import Settings, load_settings
-from aggregator.exceptions import StoreError
-from aggregator.fetch import Fetcher
-from aggregator.ingest import Tools, ingest
-from aggregator.language import LanguageChooser
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.errors import StoreError
+from aggregator.ingest.fetch import Fetcher
+from aggregator.ingest.language import LanguageChooser
+from aggregator.ingest.parse.feedparser_path import parse_feed
+from aggregator.ingest.source import Tools, ingest
 from aggregator.models import ParsedFeed, SourceState
 from aggregator.outcome import ErrorKind, SourceOutcome
-from aggregator.parse import parse_feed
+from aggregator.run.outcomes import apply_outcomes
 from aggregator.store import open_store
-from aggregator.storing import apply_outcomes
-from aggregator.taxonomy import Taxonomy
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FEED = (EXAMPLES / "durban-member-rss1.xml").read_bytes()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from aggregator.models import StoredEntry
-from aggregator.site.layout import MONTH_PAGE, River, months
+from aggregator.render.site.layout import MONTH_PAGE, River, months
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -20,7 +20,7 @@ from scripted import Reply, ScriptedServer
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
-from aggregator.netguard import NetworkPolicy
+from aggregator.ingest.netguard import NetworkPolicy
 
 FEED = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from aggregator.ingest.parse.feedparser_path import parse_feed
 from aggregator.models import EntryData
-from aggregator.parse import parse_feed
 
 HTML = '<p>Lisbon opens <b>12</b> cooling centres.<script>alert(1)</script></p>'
 URL = "https://lisboa.example/news/cooling"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.similarity import OPENING_WORDS, opening_words
-from aggregator.taxonomy import fold
+from aggregator.config.taxonomy import fold
+from aggregator.stories.similarity import OPENING_WORDS, opening_words
 
 # letters, accents (precomposed and combining), ligatures, punctuation and every kind of
 # space: what changes under fold

@@ -8,10 +8,10 @@ import pytest
 from conftest import EXAMPLES
 
 from aggregator.dates import parse_loose, plausible
-from aggregator.exceptions import ParseError
-from aggregator.parse import parse_feed
+from aggregator.errors import ParseError
+from aggregator.ingest.parse.feedparser_path import parse_feed
+from aggregator.ingest.parse.xmlguard import cut_short
 from aggregator.sanitize import clean_html, clean_text, plain_text, safe_url
-from aggregator.xmlguard import cut_short
 
 FORMATS = {"sousse-member-rss2.xml": "rss20", "barcelona-member-atom.xml": "atom10",
            "durban-member-rss1.xml": "rss10"}

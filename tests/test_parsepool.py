@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 from conftest import DATA, EXAMPLES
 
-from aggregator.exceptions import ParseError
+from aggregator.errors import ParseError
+from aggregator.ingest.parse.feedparser_path import parse_feed
+from aggregator.ingest.parse.pool import BUSY_CYCLE, INLINE_BELOW, ParsePool
 from aggregator.models import ParsedFeed
-from aggregator.parse import parse_feed
-from aggregator.parsepool import BUSY_CYCLE, INLINE_BELOW, ParsePool
 
 SMALL = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
 BIG = (DATA / "real" / "atom" / "planet-clojure-venus.atom").read_bytes()
@@ -63,7 +63,7 @@ def test_workers_die_with_a_killed_service() -> None:
     import subprocess
     import sys
     import time
-    code = ("import sys, time\nfrom aggregator.parsepool import ParsePool\n"
+    code = ("import sys, time\nfrom aggregator.ingest.parse.pool import ParsePool\n"
             "pool = ParsePool(2, 2**30, seconds=20, inline_below=0)\n"
             "pool.parse(open(sys.argv[1], 'rb').read(), 'https://x.example/f', None)\n"
             "print(' '.join(str(p) for p in pool._pool._processes), flush=True)\n"

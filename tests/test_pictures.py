@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from aggregator.ingest.parse.feedparser_path import parse_feed
 from aggregator.models import Image
-from aggregator.parse import parse_feed
 
 MEDIA = 'xmlns:media="http://search.yahoo.com/mrss/"'
 

@@ -16,10 +16,10 @@ import pytest
 from conftest import PG_ADMIN, FeedServer, Response, empty_postgres, write_config
 
 from aggregator.config import load_settings
-from aggregator.exceptions import StoreError
+from aggregator.errors import StoreError
 from aggregator.models import SourceState
-from aggregator.scaleout.hosts import HostGate
-from aggregator.scaleout.tasks import Context, fetch_source
+from aggregator.run.celery.tasks import Context, fetch_source
+from aggregator.run.hosts import HostGate
 from aggregator.store.migrate import latest_version, upgrade
 from aggregator.store.postgres import ClaimLost, PostgresStore
 
@@ -139,11 +139,11 @@ def test_two_workers_storing_one_story_at_once_make_one_story(
     empty_postgres(postgres_url)
     contexts = []
     for _ in range(2):  # two workers, each with its own pool and session
-        from aggregator.fetch import Fetcher
-        from aggregator.ingest import Tools
-        from aggregator.language import LanguageChooser
-        from aggregator.parse import parse_feed
-        from aggregator.taxonomy import Taxonomy
+        from aggregator.config.taxonomy import Taxonomy
+        from aggregator.ingest.fetch import Fetcher
+        from aggregator.ingest.language import LanguageChooser
+        from aggregator.ingest.parse.feedparser_path import parse_feed
+        from aggregator.ingest.source import Tools
         tools = Tools(settings, Fetcher.create(settings), parse_feed,
                       Taxonomy(settings.categories), LanguageChooser(("en",), "en"))
         gate = HostGate(redis.Redis.from_url("redis://127.0.0.1:6379/15"), 8,

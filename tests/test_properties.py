@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
-from aggregator.exceptions import ParseError
-from aggregator.parse import parse_feed
+from aggregator.errors import ParseError
+from aggregator.ingest.parse.feedparser_path import parse_feed
 from aggregator.store import open_store
 
 pytestmark = pytest.mark.slow  # Hypothesis runs whole cycles

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
-from aggregator.language import LanguageChooser
+from aggregator.ingest.language import LanguageChooser
 from aggregator.store import open_store
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -14,8 +14,8 @@ from scripted import Reply, ScriptedServer
 
 from aggregator import Aggregator
 from aggregator.config import ScrapeSettings, load_settings
-from aggregator.exceptions import ConfigError
-from aggregator.scrape import scrape_page
+from aggregator.errors import ConfigError
+from aggregator.ingest.parse.scrape import scrape_page
 
 PAGE = (EXAMPLES / "network-blog.html").read_bytes()
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -70,7 +70,7 @@ def test_items_without_links_are_told_apart_by_their_text() -> None:
     rules = ScrapeSettings(item="div.n", title="h3", summary="p")
     found = scrape_page(page, "https://town.example/", rules)
     assert [e.link for e in found.entries] == [None, None]
-    from aggregator.dedup import identities
+    from aggregator.stories.plan import identities
     assert len(set(identities(found.entries))) == 2
 
 

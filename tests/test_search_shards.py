@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.site import search
-from aggregator.site.search import Record, records_digest, shard_of
+from aggregator.publish import search
+from aggregator.publish.search import Record, records_digest, shard_of
 
 
 def record(n: int, month: str = "2026-03", arrived: int | None = None) -> Record:

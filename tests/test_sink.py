@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from aggregator.sink import DirectorySink
+from aggregator.publish.sink import DirectorySink
 
 P = PurePosixPath
 

@@ -19,9 +19,9 @@ from sitecheck import broken_links, pages, parse_errors, reachable
 from aggregator import Aggregator
 from aggregator.config import load_settings
 from aggregator.models import Dirty, FeedMeta, Image, StoredEntry
-from aggregator.publish import SEARCH_EVERY, SEARCH_SMALL, publish_search
-from aggregator.site.i18n import DATA_WORDS, Words, catalog_languages, translations
-from aggregator.site.layout import anchor
+from aggregator.publish.feeds import SEARCH_EVERY, SEARCH_SMALL, publish_search
+from aggregator.render.site.i18n import DATA_WORDS, Words, catalog_languages, translations
+from aggregator.render.site.layout import anchor
 from aggregator.store import open_store
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -214,9 +214,10 @@ def test_catalogs_translate_every_message() -> None:
     from babel.messages.extract import extract_from_dir
     root = Path(__file__).resolve().parent.parent / "aggregator"
     found = {msg for _, _, msg, _, _ in extract_from_dir(
-        str(root), method_map=[("templates/**.html", "jinja2.ext:babel_extract"),
-                               ("site/**.py", "python")],
-        options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}})}
+        str(root), method_map=[("render/site/templates/**.html", "jinja2.ext:babel_extract"),
+                               ("render/site/**.py", "python"), ("publish/site.py", "python"),
+                               ("publish/search.py", "python")],
+        options_map={"render/site/templates/**.html": {"extensions": "jinja2.ext.i18n"}})}
     found |= set(DATA_WORDS)
     assert catalog_languages() == ("es", "fr")
     for lang in catalog_languages():

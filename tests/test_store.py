@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.exceptions import StoreCorrupt, StoreError, StoreLocked
+from aggregator.errors import StoreCorrupt, StoreError, StoreLocked
 from aggregator.models import FeedMeta, Image, SourceState, StoredEntry
-from aggregator.similarity import MAX_CANDIDATES, current, fingerprints, title_signature
 from aggregator.store import Store, open_store
 from aggregator.store.memory import MemoryStore
+from aggregator.stories.similarity import MAX_CANDIDATES, current, fingerprints, title_signature
 
 T0 = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -214,7 +214,7 @@ def test_second_writer_is_refused(tmp_path: Path) -> None:
             open_store(path)
         # ... also from another process
         code = ("import sys; from pathlib import Path; from aggregator.store import open_store\n"
-                "from aggregator.exceptions import StoreLocked\n"
+                "from aggregator.errors import StoreLocked\n"
                 "try:\n    open_store(Path(sys.argv[1]))\nexcept StoreLocked:\n"
                 "    sys.exit(3)\n")
         assert subprocess.run([sys.executable, "-c", code, str(path)]).returncode == 3

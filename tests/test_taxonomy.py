@@ -6,8 +6,8 @@ import pytest
 from conftest import ROOT
 
 from aggregator.config import SourceSettings, load_settings
+from aggregator.config.taxonomy import Taxonomy, fold, split_words
 from aggregator.models import EntryData
-from aggregator.taxonomy import Taxonomy, fold, split_words
 
 SETTINGS = load_settings(ROOT / "config.yaml")
 TAXONOMY = Taxonomy(SETTINGS.categories)

@@ -18,7 +18,7 @@ from conftest import POLL, SHIPPED_SOURCES, FeedServer, http_sources, write_conf
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
-from aggregator.publish import feed_urls
+from aggregator.publish.feeds import feed_urls
 
 
 class Hub:

@@ -8,8 +8,8 @@ import hmac
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from aggregator.ingest.push import ASK_AGAIN, RENEW_BEFORE, Subscriber
 from aggregator.models import FeedMeta, SourceState
-from aggregator.websub_subscriber import ASK_AGAIN, RENEW_BEFORE, Subscriber
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 HUB, TOPIC = "https://hub.example/", "https://city.example/feed"

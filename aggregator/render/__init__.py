@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..models import StoredEntry
-from ..sanitize import title_or_opening
+from aggregator.models import StoredEntry
+from aggregator.sanitize import title_or_opening
 
 # The `updated` of a feed with no entries yet: fixed, so empty feeds are byte-stable too.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)

@@ -16,12 +16,12 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from ..config import Settings
-from ..models import Enclosure, FeedMeta, SourceEvent, StoredEntry
-from ..sanitize import iri, iri_to_uri, mime_type
-from ..taxonomy import Taxonomy
-from ..version import __version__
-from . import EMPTY_FEED_UPDATED, FeedSpec, display_title
+from aggregator.config import Settings
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.models import Enclosure, FeedMeta, SourceEvent, StoredEntry
+from aggregator.render import EMPTY_FEED_UPDATED, FeedSpec, display_title
+from aggregator.sanitize import iri, iri_to_uri, mime_type
+from aggregator.version import __version__
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

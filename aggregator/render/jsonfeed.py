@@ -7,12 +7,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..config import Settings
-from ..models import StoredEntry
-from ..sanitize import plain_text
-from ..taxonomy import Taxonomy
-from . import FeedSpec, display_title
-from .atom import FORMATS, format_url
+from aggregator.config import Settings
+from aggregator.config.taxonomy import Taxonomy
+from aggregator.models import StoredEntry
+from aggregator.render import FeedSpec, display_title
+from aggregator.render.atom import FORMATS, format_url
+from aggregator.sanitize import plain_text
 
 
 def render_json_feed(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,

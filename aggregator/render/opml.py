@@ -6,9 +6,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from ..config import Settings
-from . import FeedSpec
-from .atom import format_url
+from aggregator.config import Settings
+from aggregator.render import FeedSpec
+from aggregator.render.atom import format_url
 
 
 def render_feeds_opml(settings: Settings, main: Sequence[FeedSpec],

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from ..dates import iso
-from ..models import SourceEvent, SourceHealth
+from aggregator.dates import iso
+from aggregator.models import SourceEvent, SourceHealth
 
 
 def render_status(health: Sequence[SourceHealth], websub: dict[str, Any] | None = None,

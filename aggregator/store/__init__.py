@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from ..models import Dirty, SourceEvent, SourceState, StoredEntry
+from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
 
 
 class Store(Protocol):
@@ -160,14 +160,14 @@ def open_store(path: Path | None, readonly: bool = False, url: str | None = None
     """The PostgreSQL store at ``url``, else the TinyDB store at ``path``, else (both None)
     an in-memory store."""
     if url is not None:
-        from .postgres import PostgresStore
+        from aggregator.store.postgres import PostgresStore
 
         return PostgresStore(url)
     if path is None:
-        from .memory import MemoryStore
+        from aggregator.store.memory import MemoryStore
 
         return MemoryStore()
-    from .tinydb import TinyDBStore
+    from aggregator.store.tinydb import TinyDBStore
 
     return TinyDBStore(path, readonly=readonly)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dates import from_iso, iso
-from ..models import (
+from aggregator.dates import from_iso, iso
+from aggregator.models import (
     Enclosure,
     FeedMeta,
     Image,
@@ -14,7 +14,7 @@ from ..models import (
     StoredEntry,
     WebSubState,
 )
-from ..similarity import current, fingerprints
+from aggregator.stories.similarity import current, fingerprints
 
 
 def meta_to_dict(m: FeedMeta) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from urllib.parse import quote
 import orjson
 from tinydb.storages import Storage
 
-from ..exceptions import StoreCorrupt, StoreError
-from ..files import atomic_write
+from aggregator.errors import StoreCorrupt, StoreError
+from aggregator.files import atomic_write
 
 Document = dict[str, Any]  # a TinyDB file: {table: {doc id: doc}}
 FORMAT = 2  # 1: everything in one file (still read, rewritten as shards on the first write)

@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..models import Dirty, SourceEvent, SourceState, StoredEntry
-from ..similarity import Bucket, bucket_item, bucket_keys
+from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
+from aggregator.stories.similarity import Bucket, bucket_item, bucket_keys
 
 MAX_EVENTS = 500  # health events kept; older ones are dropped
 

@@ -9,7 +9,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from ..exceptions import StoreError
+from aggregator.errors import StoreError
 
 _LOCK = 0x61676772  # "aggr": one upgrade at a time
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")

@@ -24,10 +24,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..exceptions import StoreError
-from ..models import Dirty, SourceEvent, SourceState, StoredEntry
-from ..similarity import bucket_item, bucket_keys
-from .codec import (
+from aggregator.errors import StoreError
+from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
+from aggregator.store.codec import (
     entry_from_dict,
     entry_to_dict,
     event_from_dict,
@@ -35,7 +34,8 @@ from .codec import (
     state_from_dict,
     state_to_dict,
 )
-from .memory import MAX_EVENTS
+from aggregator.store.memory import MAX_EVENTS
+from aggregator.stories.similarity import bucket_item, bucket_keys
 
 ORDER = "ORDER BY published DESC, updated DESC, key"  # memory.newest_first
 PREFETCH_LIMIT = 5000  # stored entries fetched up front for one plan, at most
@@ -66,7 +66,7 @@ class PostgresStore:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _check_schema(self) -> None:
-        from .migrate import current_version, latest_version
+        from aggregator.store.migrate import current_version, latest_version
         with self._pool.connection() as conn:
             found = current_version(conn)
         if found != latest_version():
@@ -200,8 +200,8 @@ class PostgresStore:
         queries made up front instead of one round trip per candidate and fingerprint
         (about 290 per source of 36 entries: most of a worker's time, under the story lock).
         Anything not fetched up front is asked of the store as usual."""
-        from ..dedup import Lookups, canonical_url
-        from ..similarity import lookup_keys
+        from aggregator.stories.plan import Lookups, canonical_url
+        from aggregator.stories.similarity import lookup_keys
         keys = sorted({c.key for c in candidates})
         links = sorted({link for c in candidates if (link := canonical_url(c.data.link))})
         prints = sorted({fp for c in candidates for fp in lookup_keys(
@@ -354,7 +354,7 @@ class _Prefetched:
                 self.printed.setdefault(fp, []).append(e)
 
     def lookups(self) -> Any:
-        from ..dedup import Lookups
+        from aggregator.stories.plan import Lookups
         return Lookups(self.get, self.by_canonical, self.store.by_story, self.by_fingerprint,
                        self.is_tombstone)
 

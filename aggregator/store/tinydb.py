@@ -26,11 +26,11 @@ from typing import Any
 
 from tinydb import TinyDB
 
-from ..dates import from_iso, iso
-from ..exceptions import StoreCorrupt, StoreError, StoreLocked
-from ..models import Dirty, SourceEvent, SourceState, StoredEntry
-from . import disk
-from .codec import (
+from aggregator.dates import from_iso, iso
+from aggregator.errors import StoreCorrupt, StoreError, StoreLocked
+from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
+from aggregator.store import disk
+from aggregator.store.codec import (
     entry_from_dict,
     entry_to_dict,
     event_from_dict,
@@ -38,7 +38,7 @@ from .codec import (
     state_from_dict,
     state_to_dict,
 )
-from .memory import MAX_EVENTS, MemoryStore
+from aggregator.store.memory import MAX_EVENTS, MemoryStore
 
 ENTRIES, SOURCES, EVENTS, TOMBSTONES, META = "entries", "sources", "events", "tombstones", "meta"
 

@@ -1,0 +1,197 @@
+"""How the hub reads one feed or page: findings for the member who publishes it.
+
+``findings(...)`` turns one fetch and its reading into findings, each with a severity, a
+stable code and one sentence of advice. `aggregator check URL` runs it without storing
+anything (and fetches twice, to catch ids that change between fetches); ingest runs it on
+every document it reads, so each member's report page (``members/<id>.html``) follows its
+feed. Codes are part of the interface: add new ones, never rename.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from aggregator.config import Settings, SourceSettings
+from aggregator.config.taxonomy import Taxonomy, primary_language
+from aggregator.dates import FUTURE_TOLERANCE
+from aggregator.ingest.language import LanguageChooser
+from aggregator.models import SCRAPED, Fetched, ParsedFeed
+from aggregator.sanitize import plain_text
+
+Severity = Literal["error", "warning", "info"]
+NEAR_CAP = 0.8  # a body or entry count this close to its cap is worth a warning
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    url: str
+    format: str | None
+    entries: int
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def as_json(self) -> dict[str, object]:
+        return {"ok": self.ok, "format": self.format or "", "entries": self.entries,
+                "url": self.url, "findings": [{"severity": f.severity, "code": f.code,
+                                               "message": f.message} for f in self.findings]}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What reading needs from the hub: its settings, categories and languages."""
+
+    settings: Settings
+    taxonomy: Taxonomy
+    languages: LanguageChooser
+
+
+def findings(fetched: Fetched, parsed: ParsedFeed, source: SourceSettings, reader: Reader,
+             now: datetime, earlier_ids: Mapping[str, str] | None = None,
+             detect_language: bool = True) -> list[Finding]:
+    """Everything worth telling about one read document. ``earlier_ids``: link -> id from
+    an earlier read (a second fetch, or what the hub stored), to catch changing ids.
+    ``detect_language``: read the text's language (the model takes a second to load: the
+    check command does it, a poll does not)."""
+    language = _language(parsed, source, reader.languages) if detect_language else []
+    return [_format(parsed), *_ids(parsed, earlier_ids), *_dates(parsed, now),
+            *_categories(parsed, source, reader.taxonomy), *language,
+            *_sizes(fetched, parsed, reader.settings), *_caching(fetched),
+            *_sanitized(parsed)]
+
+
+def failed(code: str, message: str) -> Finding:
+    return Finding("error", code, message)
+
+
+def _format(parsed: ParsedFeed) -> Finding:
+    kind = "page read by selectors" if parsed.format == SCRAPED else f"{parsed.format} feed"
+    if not parsed.entries:
+        return Finding("warning", "no-entries", f"A {kind} with no entries: nothing reaches "
+                       "the hub until it lists some.")
+    return Finding("info", "format", f"A {kind} with {len(parsed.entries)} entries.")
+
+
+def _ids(parsed: ParsedFeed, earlier: Mapping[str, str] | None) -> list[Finding]:
+    out = []
+    if parsed.notes.ids_missing and parsed.format != SCRAPED:
+        out.append(Finding("warning", "ids-missing", f"{parsed.notes.ids_missing} entries have "
+                           "no id (guid/id): the hub identifies them by link, so a changed "
+                           "link makes a duplicate. Give every entry a permanent id."))
+    repeated = [g for g, n in Counter(e.guid for e in parsed.entries if e.guid).items() if n > 1]
+    if repeated:
+        out.append(Finding("error", "ids-duplicated", f"{len(repeated)} ids are used by more "
+                           f"than one entry (e.g. {repeated[0]!r}): entries would overwrite "
+                           "each other. Each entry needs its own id."))
+    changed = [e for e in parsed.entries if earlier and e.link and e.guid
+               and earlier.get(e.link, e.guid) != e.guid]
+    if changed:
+        out.append(Finding("error", "ids-changing", f"{len(changed)} entries changed id "
+                           "between two reads (same link, new id): each read would look like "
+                           "new stories. Keep ids stable."))
+    return out
+
+
+def _dates(parsed: ParsedFeed, now: datetime) -> list[Finding]:
+    notes, out = parsed.notes, []
+    if notes.dates_missing:
+        out.append(Finding("warning", "dates-missing", f"{notes.dates_missing} entries have no "
+                           "date: the hub dates them when it first sees them. Add pubDate / "
+                           "published."))
+    if notes.dates_unreadable:
+        out.append(Finding("warning", "dates-unreadable", f"Dates no reader understands, "
+                           f"e.g. {notes.dates_unreadable[0]!r}: those entries are dated when "
+                           "first seen. Use RFC 822 (RSS) or RFC 3339 (Atom, JSON Feed)."))
+    if notes.dates_ours:
+        out.append(Finding("info", "dates-fallback", f"{notes.dates_ours} dates are in a local "
+                           "form (like 27/05/2021) the hub reads day first; standard forms "
+                           "leave no doubt."))
+    future = [e for e in parsed.entries if e.published and e.published > now + FUTURE_TOLERANCE]
+    if future:
+        out.append(Finding("warning", "dates-future", f"{len(future)} entries are dated in "
+                           "the future: the hub dates them when first seen. Check the time "
+                           "zone of your dates."))
+    return out
+
+
+def _categories(parsed: ParsedFeed, source: SourceSettings, taxonomy: Taxonomy
+                ) -> list[Finding]:
+    words = Counter(w for e in parsed.entries for w in e.raw_categories)
+    out = []
+    for word, cid in dict(taxonomy.word_matches(words, source)).items():
+        out.append(Finding("info", "category-mapped", f"Category {word!r} is filed under "
+                           f"{taxonomy.label(cid, 'en')!r}."))
+    for word in dict.fromkeys(taxonomy.unmapped(words, source)):
+        near = taxonomy.closest(word)
+        hint = f" (closest: {taxonomy.label(near, 'en')!r})" if near else ""
+        out.append(Finding("warning", "category-unmapped", f"Category {word!r} matches no hub "
+                           f"category{hint}: ask the hub to map it, or use a hub label."))
+    return out
+
+
+def _language(parsed: ParsedFeed, source: SourceSettings, languages: LanguageChooser
+              ) -> list[Finding]:
+    declared = parsed.meta.language or source.language
+    texts = " ".join(f"{e.title}. {plain_text(e.summary or e.content or '', True)}"
+                     for e in parsed.entries[:20])
+    if len(texts) < 40 or len(languages.languages) < 2:
+        return []
+    detected = languages.detect(texts)
+    if declared is None:
+        return [Finding("info", "language-undeclared", f"No language declared; the text reads "
+                        f"as {detected!r}. Declare it (<language>, xml:lang, language).")]
+    if primary_language(declared) != primary_language(detected):
+        return [Finding("warning", "language-mismatch", f"Declared language {declared!r}, but "
+                        f"the text reads as {detected!r}: entries may land in the wrong "
+                        "language feed.")]
+    return [Finding("info", "language", f"Language {declared!r}, as the text reads.")]
+
+
+def _sizes(fetched: Fetched, parsed: ParsedFeed, settings: Settings) -> list[Finding]:
+    size, cap = len(fetched.body), settings.poll.max_bytes
+    out = [Finding("warning" if size > cap * NEAR_CAP else "info", "size",
+                   f"{size:,} bytes of the {cap:,} the hub reads at most.")]
+    if len(parsed.entries) > settings.ingest.max_entries:
+        out.append(Finding("warning", "entries-capped", f"{len(parsed.entries)} entries; the "
+                           f"hub keeps the newest {settings.ingest.max_entries}."))
+    return out
+
+
+def _caching(fetched: Fetched) -> list[Finding]:
+    if fetched.status is None:
+        return []  # a local file
+    if not (fetched.etag or fetched.last_modified):
+        return [Finding("warning", "no-validators", "No ETag or Last-Modified: every poll "
+                        "downloads the whole feed. Send one, and answer 304 when unchanged.")]
+    found = ", ".join(n for n, v in (("ETag", fetched.etag),
+                                     ("Last-Modified", fetched.last_modified)) if v)
+    hint = f"; fresh for {int(fetched.max_age)} s" if fetched.max_age else ""
+    return [Finding("info", "caching", f"{found} sent: unchanged polls cost a 304{hint}.")]
+
+
+def _sanitized(parsed: ParsedFeed) -> list[Finding]:
+    if not parsed.notes.sanitized:
+        return []
+    return [Finding("warning", "content-sanitized", f"{parsed.notes.sanitized} entries carry "
+                    "scripts, frames or event handlers; the hub removes them. Publish plain "
+                    "HTML.")]
+
+
+def summary(found: Sequence[Finding]) -> str:
+    """One line: how many of each severity."""
+    counts = Counter(f.severity for f in found)
+    return ", ".join(f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}"
+                     for s in ("error", "warning", "info"))

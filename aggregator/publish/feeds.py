@@ -1,0 +1,336 @@
+"""Render the outputs that changed entries touch; write only files whose bytes changed.
+
+The store's dirty markers (models.Dirty) say which categories, languages and sources the
+entries written since the last publish belong to (before and after a change). A feed is
+rendered when its category (any, for the combined feeds) and its language are touched; the
+site's pages when anything is (each shows every category's count); the status outputs
+always. ``dirty=None`` renders everything (a first build, a changed config).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from importlib import resources
+from pathlib import PurePosixPath
+from typing import Any
+
+from aggregator.config import Settings
+from aggregator.config.taxonomy import Taxonomy, primary_language
+from aggregator.models import Dirty, SourceHealth, StoredEntry
+from aggregator.publish.search import BUNDLE, Record, build_index, records, records_digest, shard_of
+from aggregator.publish.sink import Sink
+from aggregator.publish.site import Fresh, SiteBuild
+from aggregator.render import FeedSpec
+from aggregator.render.atom import render_atom, render_rss, render_status_atom
+from aggregator.render.history import paginate
+from aggregator.render.jsonfeed import render_json_feed
+from aggregator.render.opml import render_feeds_opml, render_sources_opml
+from aggregator.render.status import render_status
+from aggregator.store import Store
+
+log = logging.getLogger("aggregator.publish")
+
+MEMO = PurePosixPath(".rendered")  # what each health page was rendered from (digests)
+STATUS_EVENTS = 100  # entries in status.atom
+SEARCH_EVERY = 600.0  # seconds: a big network's search index is rebuilt at most this often
+SEARCH_SMALL = 2000  # stories: an index this small is rebuilt with every publish
+SHARDS = "shards.json"  # in pagefind/: the shard folders, newest first, and their digests
+MARKER = "records.sha256"  # in pagefind/: what the whole index was built from, and when
+UI_ASSETS = ("pagefind-ui.js", "pagefind-ui.css")
+SEARCH_JS = resources.files("aggregator.render.site").joinpath("search.js").read_bytes()
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+           b'<circle cx="8" cy="8" r="7" fill="#0645ad"/></svg>\n')
+
+
+def feed_specs(settings: Settings, taxonomy: Taxonomy, language: str | None = None
+               ) -> list[FeedSpec]:
+    """The combined feed, then one per category (the fallback last); with ``language``, the
+    same set for entries in that language, under ``<language>/``."""
+    hub = settings.hub
+    lang = language or hub.language
+    prefix = f"{language}/" if language else ""
+    suffix = f" ({language})" if language else ""
+    specs = [FeedSpec(f"{prefix}all", hub.title + suffix, f"{hub.id}feeds/{prefix}all",
+                      f"{hub.base_url}{prefix}all.atom", hub.base_url, lang,
+                      only_language=language)]
+    for cid in taxonomy.ids:
+        specs.append(FeedSpec(f"{prefix}{cid}", f"{hub.title}: {taxonomy.label(cid, lang)}"
+                              + suffix, f"{hub.id}feeds/{prefix}{cid}",
+                              f"{hub.base_url}{prefix}{cid}.atom", hub.base_url, lang,
+                              category=cid, only_language=language))
+    return specs
+
+
+def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
+    """Per-language feeds for every configured hub language."""
+    return [spec for lang in dict.fromkeys(primary_language(x) for x in settings.hub.languages)
+            for spec in feed_specs(settings, taxonomy, lang)]
+
+
+def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth],
+                dirty: Dirty | None, on_disk: Callable[[str], bool], fresh: Fresh,
+                out: MutableMapping[str, bytes] | None = None) -> MutableMapping[str, bytes]:
+    """The site's pages that ``dirty`` touches (site/build.py), into ``out``."""
+    build = SiteBuild(settings, store, Taxonomy(settings.categories), health, on_disk, fresh,
+                      out={} if out is None else out)
+    out = build.build(dirty)
+    if dirty is None or dirty:
+        out.update({"favicon.svg": FAVICON, "search.js": SEARCH_JS})
+    return out
+
+
+class Writing(MutableMapping[str, bytes]):
+    """Outputs handed to the sink as they are rendered, so a big site is never held in
+    memory whole (at 75,000 entries its pages weigh more than a gigabyte); what changed is
+    kept in ``changed``, in order."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.changed: list[PurePosixPath] = []
+
+    def __setitem__(self, name: str, data: bytes) -> None:
+        if self.sink.write(PurePosixPath(name), data):
+            self.changed.append(PurePosixPath(name))
+
+    def __getitem__(self, name: str) -> bytes:
+        raise KeyError(name)  # written, not kept
+
+    def __delitem__(self, name: str) -> None:
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | None = None,
+                   now: float | None = None) -> list[PurePosixPath]:
+    """Index the stored stories for search (site/search.py); the files written.
+
+    The index follows every publish whose entries changed (``dirty``; None: a full build)
+    when its stories differ from those it was built from (their digest says so, not the
+    bytes: Pagefind's output differs between runs on the same records). The index is in
+    shards (search.shard_of: by month, at most SHARD_SIZE stories each), and only the
+    shards whose stories changed are indexed again. Past SEARCH_SMALL stories an index
+    younger than SEARCH_EVERY is kept, marked pending; a later publish, even a quiet
+    one, catches up once it is old enough. A quiet publish with nothing pending reads
+    nothing."""
+    marker = PurePosixPath(f"{BUNDLE}/{MARKER}")
+    now = time.time() if now is None else now
+    kept = (sink.read(marker) or b"").decode("ascii", "replace").split()
+    built, at, size, pending = (*kept, "", "0", "0", "")[:4] if kept else ("", "0", "0", "")
+    there = sink.exists(PurePosixPath(f"{BUNDLE}/{SHARDS}"))
+    young = now - float(at or 0) < SEARCH_EVERY
+    if there and dirty is not None:
+        if not dirty and not (pending and not young):
+            return []  # a quiet cycle: nothing new to index
+        if dirty and int(size or 0) >= SEARCH_SMALL and young:
+            sink.write(marker, f"{built} {at} {size} pending".encode("ascii"))
+            return []
+    language = primary_language(settings.hub.language)
+    found = records(store.entries(), Taxonomy(settings.categories),
+                    {s.id: s.name for s in settings.sources}, language)
+    if not found:  # nothing stored yet (a first start): Pagefind refuses an empty index
+        return []
+    shards = shard_of(found)
+    digests = {sid: records_digest(group, language).decode("ascii").strip()
+               for sid, group in shards.items()}  # the whole index's: one of the shards'
+    digest = hashlib.sha256(json.dumps(digests, sort_keys=True).encode("ascii")).hexdigest()
+    stamp = f"{digest} {now:.0f} {len(found)}".encode("ascii")
+    if there and built == digest:
+        sink.write(marker, stamp)  # checked: the same stories
+        return []
+    written = _index_shards(shards, digests, language, sink)
+    if written is None:
+        return []
+    sink.settle()
+    sink.write(marker, stamp)  # last, once the index is durable: a crash before it means
+    # "build again"
+    return written
+
+
+def _index_shards(shards: dict[str, list[Record]], digests: dict[str, str], language: str,
+                  sink: Sink) -> list[PurePosixPath] | None:
+    """Index the shards whose records changed, drop the ones gone, and list them all in
+    pagefind/shards.json for the search page (newest first); the files written, or None
+    when Pagefind could not run (logged; the index on disk stays as it was)."""
+    listing = PurePosixPath(f"{BUNDLE}/{SHARDS}")
+    try:
+        before = json.loads(sink.read(listing) or b"{}").get("digests", {})
+    except (ValueError, AttributeError):
+        before = {}
+    written: list[PurePosixPath] = []
+    for sid, group in shards.items():
+        folder = f"{BUNDLE}/{sid}"
+        if before.get(sid) == digests[sid] and sink.exists(PurePosixPath(f"{folder}/pagefind.js")):
+            continue
+        if not sink.replace_folder(folder, partial(build_index, group, language)):
+            return None
+        written += sink.names(folder)
+    newest = next(iter(shards))
+    for asset in UI_ASSETS:  # the same in every bundle: served once, from pagefind/
+        data = sink.read(PurePosixPath(f"{BUNDLE}/{newest}/{asset}"))
+        if data is not None and sink.write(PurePosixPath(f"{BUNDLE}/{asset}"), data):
+            written.append(PurePosixPath(f"{BUNDLE}/{asset}"))
+    keep = {*shards, *UI_ASSETS, SHARDS, MARKER}
+    gone: dict[str, bool] = {}  # shards gone, and the one bundle of earlier versions
+    for name in sink.names(BUNDLE):
+        top, *below = name.relative_to(BUNDLE).parts
+        if top not in keep:
+            gone[top] = bool(below)
+    for top, has_files_below in gone.items():
+        if has_files_below:
+            sink.remove_folder(f"{BUNDLE}/{top}")
+        else:
+            sink.remove(PurePosixPath(f"{BUNDLE}/{top}"))
+    sink.settle()  # the listing names shards: they must be there first
+    sink.write(listing, json.dumps({"shards": list(shards), "digests": digests},
+                                   indent=0).encode("utf-8"))
+    return [*written, listing]
+
+
+def feed_urls(settings: Settings, paths: Sequence[PurePosixPath]) -> list[str]:
+    """The public URLs of the feeds among ``paths`` (the operator feed and status excluded)."""
+    names = [str(p) for p in paths]
+    return [settings.hub.base_url + n for n in names
+            if n.endswith((".atom", ".rss", ".json"))
+            and not n.startswith(("archive/", f"{BUNDLE}/"))
+            and n not in ("status.json", "status.atom")]
+
+
+def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
+    """Each source's feed URL: the configured (or adopted) one, else the feed's own self
+    link (a bundled local copy of a real feed)."""
+    states = store.source_states()
+    out = {}
+    for source in settings.sources:
+        state = states.get(source.id)
+        url = source.url or (state.feed.self_link if state and state.feed else None)
+        if url:
+            out[source.id] = url
+    return out
+
+
+def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[StoredEntry]:
+    if spec.only_language is None:
+        return entries
+    return [e for e in entries if primary_language(e.language or default) == spec.only_language]
+
+
+def touches(spec: FeedSpec, dirty: Dirty | None, home: str) -> bool:
+    """Whether entries changed under ``dirty`` can show in the feed ``spec``."""
+    if dirty is None:
+        return True
+    if spec.category is not None and spec.category not in dirty.categories:
+        return False
+    return bool(dirty) and (spec.only_language is None or any(
+        primary_language(tag or home) == spec.only_language for tag in dirty.languages))
+
+
+def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
+                   websub: dict[str, Any] | None = None,
+                   on_disk: Callable[[str], bool] = lambda name: False,
+                   dirty: Dirty | None = None,
+                   fresh: Callable[[str, object], bool] = lambda name, key: False,
+                   out: MutableMapping[str, bytes] | None = None
+                   ) -> MutableMapping[str, bytes]:
+    """Output file name -> bytes, for the outputs ``dirty`` touches (None: every one);
+    deterministic for a given store.
+
+    Sealed archive pages (their successor is ``on_disk``) are left out: they never change,
+    so rendering them again on every build would be wasted work."""
+    taxonomy = Taxonomy(settings.categories)
+    names = {s.id: s.name for s in settings.sources}
+    limit = settings.output.entries_per_feed
+    specs = feed_specs(settings, taxonomy)
+    by_language = language_specs(settings, taxonomy)
+    out = {} if out is None else out
+    by_category: dict[str | None, list[StoredEntry]] = {}  # shared by the language feeds
+    for spec in specs + by_language:
+        if not touches(spec, dirty, settings.hub.language):
+            continue
+        if spec.category not in by_category:
+            by_category[spec.category] = store.entries(category=spec.category)
+        entries = _select(by_category[spec.category], spec, settings.hub.language)
+        current, archives = paginate(spec, entries, limit, settings.hub.base_url)
+        shown = list(current.entries)
+        head = current.spec
+        out[f"{spec.name}.atom"] = render_atom(head, shown, settings, taxonomy, names)
+        out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
+        out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy, names)
+        for page in archives:
+            if page.frozen and page.successor and on_disk(page.successor):
+                continue  # sealed in an earlier build: never rendered or written again
+            out[f"{page.spec.name}.atom"] = render_atom(page.spec, list(page.entries),
+                                                        settings, taxonomy, names)
+    render_site(settings, store, health, dirty, on_disk, fresh, out)
+    if dirty is None:
+        out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
+    out.update(render_status_outputs(settings, store, health, websub))
+    return out
+
+
+def render_status_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
+                          websub: dict[str, Any] | None = None) -> dict[str, bytes]:
+    """The machine-readable outputs that follow the sources' health rather than the
+    entries: they change every cycle (the site's health pages are in render_site)."""
+    names = {s.id: s.name for s in settings.sources}
+    return {
+            "sources.opml": render_sources_opml(settings, _subscribable(settings, store)),
+            "status.json": render_status(health, websub, store.events(STATUS_EVENTS)),
+            "status.atom": render_status_atom(store.events(STATUS_EVENTS), settings, names)}
+
+
+def _load_memo(sink: Sink) -> dict[str, object]:
+    try:
+        found = json.loads(sink.read(MEMO) or b"{}")
+    except ValueError:  # damaged: everything is rendered once more
+        return {}
+    return {str(k): v for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], sink: Sink,
+            websub: dict[str, Any] | None = None, dirty: Dirty | None = None,
+            rendered: dict[str, object] | None = None) -> list[PurePosixPath]:
+    """Write the outputs ``dirty`` touches (None: all) whose bytes changed; their names.
+    An output missing from the sink is rendered again whatever ``dirty`` says.
+    ``rendered`` (kept by the caller between publishes, and in the output dir between
+    processes) remembers what each health page was rendered from, so an unchanged one is
+    not rendered again."""
+    memo = rendered if rendered is not None else {}
+    if not memo:
+        memo.update(_load_memo(sink))
+    before = dict(memo)
+
+    def fresh(name: str, key: object) -> bool:
+        digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:20]
+        if memo.get(name) == digest and sink.exists(PurePosixPath(name)):
+            return True
+        memo[name] = digest
+        return False
+
+    if dirty is not None and not sink.exists(PurePosixPath("index.html")):
+        dirty = None  # an output dir emptied under us: build it whole again
+    changed = []
+    # The search index is built beside the pages: Pagefind runs as its own process, so on
+    # a machine with two cores it indexes while this one renders.
+    with sink.batch(), ThreadPoolExecutor(1, thread_name_prefix="search") as beside:
+        search = beside.submit(publish_search, settings, store, sink, dirty)
+        writing = Writing(sink)  # in order: an archive page before its successor
+        render_outputs(settings, store, health, websub,
+                       lambda name: sink.exists(PurePosixPath(name)), dirty, fresh, writing)
+        changed += writing.changed
+        changed += search.result()
+        if memo != before:
+            sink.settle()  # the memo says pages are there: they must be, first
+            sink.write(MEMO, json.dumps(memo, sort_keys=True).encode("utf-8"))
+    log.info("published %d changed file(s) in %s", len(changed), sink.describe())
+    return changed

@@ -1,0 +1,351 @@
+"""Build the site: for every language tree, every river's newest page, archive pages, month
+pages and archive index; the sources page, each source's page and each member report; and
+the search records. Only rivers that the dirty markers touch are rendered again; a sealed
+archive page already on disk is not rendered at all (a full build renders everything)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aggregator.config import Settings
+from aggregator.config.taxonomy import Taxonomy, primary_language
+from aggregator.dates import from_iso
+from aggregator.models import Dirty, SourceHealth, StoredEntry
+from aggregator.render.site.i18n import translations, words
+from aggregator.render.site.layout import River, Sheet, Tree, anchor, month_of, months, pages
+from aggregator.render.site.pages import (
+    Alternate,
+    Chrome,
+    Copy,
+    PageEntry,
+    feed_links,
+    forget_articles,
+    render,
+)
+from aggregator.store import Store
+
+Fresh = Callable[[str, object], bool]
+
+
+def trees(settings: Settings) -> list[Tree]:
+    """The all-languages tree at the root, then one per published language."""
+    hub = settings.hub
+    languages = dict.fromkeys(primary_language(x) for x in hub.languages)
+    return [Tree("", primary_language(hub.language), None)] + [
+        Tree(f"{lang}/", lang, lang) for lang in languages]
+
+
+@dataclass
+class SiteBuild:
+    settings: Settings
+    store: Store
+    taxonomy: Taxonomy
+    health: Sequence[SourceHealth]
+    on_disk: Callable[[str], bool] = lambda name: False
+    fresh: Fresh = lambda name, key: False
+    out: MutableMapping[str, bytes] = field(default_factory=dict)  # or written as it comes
+
+    def __post_init__(self) -> None:
+        self.trees = trees(self.settings)
+        self.names = {s.id: s.name for s in self.settings.sources}
+        self.home_language = self.settings.hub.language
+        self.by_health = {h.id: h for h in self.health}
+        self._copies: dict[str, tuple[Copy, ...]] = {}
+        self.month_sets: dict[tuple[Tree, River], set[str]] = {}
+        self._items: dict[str, PageEntry] = {}
+        self._items_language = ""
+
+    # -- what is in each tree ------------------------------------------------------------
+
+    def entries_of(self, tree: Tree, everything: list[StoredEntry]) -> list[StoredEntry]:
+        if tree.only is None:
+            return everything
+        return [e for e in everything
+                if primary_language(e.language or self.home_language) == tree.only]
+
+    def rivers(self, everything: list[StoredEntry]) -> list[River]:
+        """All, each category, each source (configured, or still holding entries)."""
+        sources = dict.fromkeys([s.id for s in self.settings.sources]
+                                + sorted({e.source_id for e in everything}))
+        return ([River("all")] + [River("category", c) for c in self.taxonomy.ids]
+                + [River("source", s) for s in sources])
+
+    @staticmethod
+    def split(rivers: list[River], entries: list[StoredEntry]) -> dict[River, list[StoredEntry]]:
+        """Each river's entries (newest first), in one pass over the tree's entries."""
+        out: dict[River, list[StoredEntry]] = {r: [] for r in rivers}
+        for e in entries:
+            out[River("all")].append(e)
+            out.setdefault(River("source", e.source_id), []).append(e)
+            for c in e.categories:
+                out.setdefault(River("category", c), []).append(e)
+        return out
+
+    # -- the whole build -----------------------------------------------------------------
+
+    def build(self, dirty: Dirty | None) -> MutableMapping[str, bytes]:
+        forget_articles()
+        if dirty is not None and not dirty:  # no entry changed: only the health pages
+            for tree in self.trees:
+                for source in self.settings.sources:
+                    self.source_head(tree, River("source", source.id), None)
+            self.status_pages()
+            return self.out
+        everything = self.store.entries()  # newest first
+        rivers = self.rivers(everything)
+        split = {t.prefix: self.split(rivers, self.entries_of(t, everything))
+                 for t in self.trees}
+        self.month_sets = {(t, r): {month_of(e) for e in found}
+                           for t in self.trees for r, found in split[t.prefix].items()}
+        for tree in self.trees:
+            for river in rivers:
+                found = split[tree.prefix].get(river, [])
+                if self.touched(tree, river, dirty):
+                    self.river(tree, river, found, full=dirty is None)
+                elif river.kind == "source":
+                    self.source_head(tree, river, found)
+            self.search_page(tree)
+        self.status_pages()
+        return self.out
+
+    def touched(self, tree: Tree, river: River, dirty: Dirty | None) -> bool:
+        if dirty is None:
+            return True
+        if not dirty or (tree.only is not None and not any(
+                primary_language(t or self.home_language) == tree.only
+                for t in dirty.languages)):
+            return False
+        if river.kind == "category":
+            return river.ident in dirty.categories
+        if river.kind == "source":
+            return river.ident in dirty.sources
+        return True
+
+    # -- one river -----------------------------------------------------------------------
+
+    def river(self, tree: Tree, river: River, found: list[StoredEntry], full: bool) -> None:
+        size = self.settings.output.entries_per_feed
+        head, archive = pages(river, found, size)
+        month_sheets = months(river, found)
+        self.head(tree, river, head)
+        for sheet in archive:
+            if sheet.sealed and not full and sheet.successor and self.on_disk(
+                    tree.prefix + sheet.successor):
+                continue  # sealed in an earlier build: its bytes never change
+            title = self.title(tree, river) + " · " + self.gettext(tree)(
+                "Page %(number)s") % {"number": sheet.number}
+            self.sheet(tree, river, sheet, title)
+        for sheet in month_sheets:
+            shown = (sheet.newer, sheet.older, tuple(
+                (e.key, e.content_hash, e.updated, e.via) for e in sheet.entries))
+            if self.fresh(tree.prefix + sheet.name, shown) and not full:
+                continue  # a month whose entries did not change: the page on disk holds
+            fmt = words(tree.language)
+            month = fmt.month(sheet.entries[0].published)
+            title = f"{self.title(tree, river)} · {month}"
+            if sheet.part > 1:
+                title += f" ({sheet.part})"
+            self.sheet(tree, river, sheet, title)
+        self.archive_index(tree, river, archive, month_sheets)
+
+    def source_head(self, tree: Tree, river: River, found: list[StoredEntry] | None) -> None:
+        """An untouched source's newest page: rendered again only when its health moved
+        (``found`` None: read its entries only then)."""
+        h = self.by_health.get(river.ident)
+        name = tree.prefix + river.head
+        if h is not None and self.fresh(name, self.health_shown(h)):
+            return
+        if found is None:
+            found = self.entries_of(tree, self.store.entries(source_id=river.ident))
+        head, _ = pages(river, found, self.settings.output.entries_per_feed)
+        self.head(tree, river, head)
+
+    @staticmethod
+    def health_shown(h: SourceHealth) -> tuple[object, ...]:
+        """What a source's page shows of its health: the day of the last success, not the
+        minute, so a healthy source's page stays the same all day."""
+        last = from_iso(h.last_success)
+        return (h.name, h.kind, h.state, h.url, h.entries, h.last_error,
+                last.date() if last else None)
+
+    def head(self, tree: Tree, river: River, sheet: Sheet) -> None:
+        if river.kind == "source":
+            if river.ident in self.by_health:  # remembered: the next publish may skip it
+                self.fresh(tree.prefix + sheet.name,
+                           self.health_shown(self.by_health[river.ident]))
+            self.out[tree.prefix + sheet.name] = self.render_source(tree, river, sheet)
+        else:
+            self.sheet(tree, river, sheet, self.title(tree, river))
+
+    def sheet(self, tree: Tree, river: River, sheet: Sheet, title: str) -> None:
+        feeds = self.feeds(tree, river)
+        self.out[tree.prefix + sheet.name] = render(
+            "river.html", self.chrome(tree, river, sheet.name), title, feeds, sheet,
+            heading=title, feeds=feeds, items=self.items(tree, sheet.entries),
+            archive=river.archive)
+
+    def render_source(self, tree: Tree, river: River, sheet: Sheet) -> bytes:
+        h = self.by_health.get(river.ident)
+        if h is None:  # entries of a source no longer configured
+            h = SourceHealth(river.ident, self.names.get(river.ident, river.ident), "member",
+                             "", "removed", None, None, None, 0, None, None, 0)
+        state = self.store.source_state(river.ident)
+        meta = state.feed if state else None
+        title = self.title(tree, river)
+        feeds = self.feeds(tree, river)
+        return render("source.html", self.chrome(tree, river, sheet.name), title, feeds, sheet,
+                      heading=title, feeds=feeds, items=self.items(tree, sheet.entries),
+                      archive=river.archive, h=h, last_success=from_iso(h.last_success),
+                      site_link=meta.link if meta else None,
+                      feed_link=h.url if h.url.startswith(("http://", "https://"))
+                      else meta.self_link if meta else None)  # a bundled file: its own
+
+    def archive_index(self, tree: Tree, river: River, archive: list[Sheet],
+                      month_sheets: list[Sheet]) -> None:
+        fmt, _ = words(tree.language), self.gettext(tree)
+        counts: dict[str, tuple[str, int]] = {}
+        for sheet in month_sheets:
+            name, count = counts.get(sheet.month, (sheet.name, 0))
+            counts[sheet.month] = (name, count + len(sheet.entries))
+        month_list = [(name, fmt.month(self.month_start(m)), n)
+                      for m, (name, n) in counts.items()]
+        page_list = [(s.name, s.number, fmt.date(s.entries[-1].published),
+                      fmt.date(s.entries[0].published))
+                     for s in reversed(archive) if s.entries]
+        title = self.title(tree, river)
+        heading = _("Archive") + " · " + title
+        self.out[tree.prefix + river.archive] = render(
+            "archive.html", self.chrome(tree, river, river.archive), heading,
+            self.feeds(tree, river), heading=heading, month_list=month_list,
+            page_list=page_list, river_head=river.head, river_title=title)
+
+    @staticmethod
+    def month_start(month: str) -> datetime:
+        return datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=UTC)
+
+    # -- the pages that follow the sources' health --------------------------------------
+
+    def status_pages(self) -> None:
+        for tree in self.trees:
+            self.sources_page(tree)
+            for h in self.health:
+                self.member_page(tree, h)
+
+    def sources_page(self, tree: Tree) -> None:
+        _ = self.gettext(tree)
+        heading = _("Sources")
+        rows = [(h, from_iso(h.last_success)) for h in self.health]
+        self.out[tree.prefix + "sources.html"] = render(
+            "sources.html", self.chrome(tree, None, "sources.html", "sources"), heading,
+            feed_links(f"{tree.prefix}all", self.settings.hub.title), heading=heading,
+            rows=rows)
+
+    def member_page(self, tree: Tree, h: SourceHealth) -> None:
+        state = self.store.source_state(h.id)
+        report, read_at = (state.report, state.report_at) if state else ((), None)
+        name = f"{tree.prefix}members/{h.id}.html"
+        if self.fresh(name, (h.url, h.kind, h.state, h.name, report, read_at)):
+            return
+        heading = self.gettext(tree)("How the hub reads %(name)s") % {"name": h.name}
+        self.out[name] = render(
+            "member.html", self.chrome(tree, None, f"members/{h.id}.html"), heading,
+            heading=heading, h=h, report=report, checked=read_at)
+
+    def search_page(self, tree: Tree) -> None:
+        heading = self.gettext(tree)("Search")
+        self.out[tree.prefix + "search.html"] = render(
+            "search.html", self.chrome(tree, None, "search.html", "search"), heading,
+            heading=heading, only=tree.only)
+
+    # -- shared pieces -------------------------------------------------------------------
+
+    def gettext(self, tree: Tree) -> Callable[[str], str]:
+        return translations(tree.language).gettext
+
+    def title(self, tree: Tree, river: River) -> str:
+        _ = self.gettext(tree)
+        fmt = words(tree.language)
+        if river.kind == "category":
+            return self.taxonomy.label(river.ident, tree.language)
+        if river.kind == "source":
+            return self.names.get(river.ident, river.ident)
+        if tree.only is None:
+            return _("Latest news")
+        return _("News in %(language)s") % {"language": fmt.language_name(tree.only)}
+
+    def feeds(self, tree: Tree, river: River) -> list[dict[str, str]]:
+        if river.kind == "source":
+            return []
+        name = "all" if river.kind == "all" else river.ident
+        return feed_links(f"{tree.prefix}{name}", self.title(tree, river))
+
+    def chrome(self, tree: Tree, river: River | None, name: str, current: str = ""
+               ) -> Chrome:
+        up = "../" * (tree.prefix + name).count("/")
+        if river is not None and name == river.head and river.kind != "all":
+            current = f"{river.kind}/{river.ident}"
+        elif river is not None and name == river.archive and river.kind == "all":
+            current = "archive"
+        return Chrome(self.settings.hub.title, tree.language, up, "../" * name.count("/"),
+                      tuple((c, self.taxonomy.label(c, tree.language))
+                            for c in self.taxonomy.ids),
+                      self.alternates(tree, river, name), current)
+
+    def alternates(self, here: Tree, river: River | None, name: str) -> tuple[Alternate, ...]:
+        base = self.settings.hub.base_url
+        _ = self.gettext(here)
+        out = []
+        for tree in self.trees:
+            same = self.same_page(tree, river, name)
+            label = (_("All languages") if tree.only is None
+                     else words(tree.language).own_name(tree.only))
+            out.append(Alternate(tree.hreflang, label, tree.prefix + same,
+                                 base + tree.prefix + same, tree == here))
+        return tuple(out)
+
+    def same_page(self, tree: Tree, river: River | None, name: str) -> str:
+        """The page of ``tree`` that shows what ``name`` shows in its own tree."""
+        if river is None or name in (river.head, river.archive):
+            return name
+        if "/month/" in "/" + name:
+            month = name.rsplit("/", 1)[-1][:7]
+            if month in self.month_sets.get((tree, river), set()):
+                return river.month(month)
+            return river.archive
+        return river.head  # numbered pages differ between trees
+
+    def items(self, tree: Tree, entries: Sequence[StoredEntry]) -> list[PageEntry]:
+        """The entries as pages show them in ``tree``'s language: each made once per
+        language (an entry is on ~10 pages of a tree), the trees of one language being
+        built one after another."""
+        if self._items_language != tree.language:
+            self._items, self._items_language = {}, tree.language
+        kept = self._items
+        out = []
+        for e in entries:
+            item = kept.get(e.key)
+            if item is None or item.entry is not e:
+                item = kept[e.key] = self.item(tree.language, e)
+            out.append(item)
+        return out
+
+    def item(self, lang: str, e: StoredEntry) -> PageEntry:
+        return PageEntry(e, self.names.get(e.source_id, e.source_id),
+                         tuple((c, self.taxonomy.label(c, lang)) for c in e.categories),
+                         self.copies(e), anchor(e), e.language or self.home_language)
+
+    def copies(self, e: StoredEntry) -> tuple[Copy, ...]:
+        """The other sources' copies of this story, each named once."""
+        if not e.via:
+            return ()
+        if e.key not in self._copies:
+            found: dict[str, Copy] = {}
+            for copy in self.store.copies_of(e.key):  # `via` holds their links only
+                if copy.source_id != e.source_id:
+                    found.setdefault(copy.source_id, Copy(
+                        copy.source_id, self.names.get(copy.source_id, copy.source_id),
+                        copy.link))
+            self._copies[e.key] = tuple(found.values())
+        return self._copies[e.key]

@@ -1,0 +1,61 @@
+"""Feed history (RFC 5005, section 4 "Archived Feeds"): the current document holds the newest
+``entries_per_feed`` entries; older ones go to archive documents of that many entries each,
+linked with prev-archive / next-archive / current and marked fh:archive.
+
+Entries are paged in the order they arrived (first seen, then published, then key): a new
+entry only ever lands in the current document or the newest archive page, so a full page's
+set of entries never changes. A full page that is no longer the newest (so its next-archive
+link is known) is written once, in that final form, in the same build that writes its
+successor; from then on the successor's file on disk says it is sealed, and it is neither
+rendered nor written again (publish.py): its bytes never change, and subscribers and caches
+can keep it forever. Known limit: retention pruning removes entries
+from the arrival order, which shifts later pages; frozen pages keep what they had.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from aggregator.models import StoredEntry
+from aggregator.render import FeedSpec
+from aggregator.store.memory import newest_first
+
+
+@dataclass(frozen=True)
+class Page:
+    spec: FeedSpec
+    entries: tuple[StoredEntry, ...]  # newest first
+    frozen: bool  # full, and no longer the newest page: its final form is known
+    successor: str | None = None  # file name of the next (newer) archive page
+
+
+def by_arrival(entries: list[StoredEntry], size: int
+               ) -> tuple[list[StoredEntry], list[list[StoredEntry]]]:
+    """The newest ``size`` arrivals, and the older ones in chunks of ``size`` (oldest first;
+    only the newest chunk can be short). The feeds and the site's rivers page this way."""
+    arrived = sorted(entries, key=lambda e: (e.first_seen, e.published, e.key))
+    current, older = arrived[-size:], arrived[:-size] if len(arrived) > size else []
+    return current, [older[i:i + size] for i in range(0, len(older), size)]
+
+
+def paginate(spec: FeedSpec, entries: list[StoredEntry], size: int, base_url: str
+             ) -> tuple[Page, list[Page]]:
+    """The current document and the archive pages (oldest first) of one feed."""
+    current, chunks = by_arrival(entries, size)
+    urls = [f"{base_url}archive/{spec.name}/{k}.atom" for k in range(1, len(chunks) + 1)]
+    pages = []
+    for k, chunk in enumerate(chunks, 1):
+        links = [("current", spec.self_url)]
+        if k > 1:
+            links.append(("prev-archive", urls[k - 2]))
+        if k < len(chunks):
+            links.append(("next-archive", urls[k]))
+        page_spec = replace(spec, name=f"archive/{spec.name}/{k}", self_url=urls[k - 1],
+                            feed_id=spec.feed_id, history=tuple(links), archive=True,
+                            title=f"{spec.title} (archive {k})")
+        # frozen once full and no longer the newest page: its next-archive link exists
+        pages.append(Page(page_spec, tuple(sorted(chunk, key=newest_first)),
+                          len(chunk) == size and k < len(chunks),
+                          f"archive/{spec.name}/{k + 1}.atom" if k < len(chunks) else None))
+    head = replace(spec, history=(("prev-archive", urls[-1]),) if urls else ())
+    return Page(head, tuple(sorted(current, key=newest_first)), False), pages

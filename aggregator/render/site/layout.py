@@ -1,0 +1,136 @@
+"""Where every page of the site lives, as pure data: the language trees, the rivers in each,
+and the pages of each river (the newest, the sealed archive pages, the months).
+
+The root tree shows every entry with the hub's own language on its labels; each published
+language has a tree under ``<lang>/`` with that language's entries and labels (the same
+split as the per-language feeds). In every tree, a river is the stream of one listing:
+all entries (``index.html``), one category (``category/<id>.html``) or one source
+(``source/<id>.html``). A river pages like the feed archives (history.by_arrival): a full
+page that is no longer the newest never changes again, so its name is a stable address."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from hashlib import sha1
+
+from aggregator.models import StoredEntry
+from aggregator.render.history import by_arrival
+
+MONTH_PAGE = 200  # entries on one month page; a busier month continues on "-p2", "-p3"
+
+
+@dataclass(frozen=True)
+class Tree:
+    prefix: str  # "" for the root, else "<lang>/"
+    language: str  # of the labels
+    only: str | None  # entries in this language only (None: every entry)
+
+    @property
+    def hreflang(self) -> str:
+        return self.only or "x-default"
+
+
+@dataclass(frozen=True)
+class River:
+    kind: str  # all | category | source
+    ident: str = ""
+
+    @property
+    def head(self) -> str:
+        """The newest page, relative to the tree root."""
+        return "index.html" if self.kind == "all" else f"{self.kind}/{self.ident}.html"
+
+    @property
+    def folder(self) -> str:
+        """Where its older pages live, relative to the tree root."""
+        return "" if self.kind == "all" else f"{self.kind}/{self.ident}/"
+
+    def page(self, number: int) -> str:
+        return f"{self.folder}page/{number}.html"
+
+    def month(self, month: str, part: int = 1) -> str:
+        return f"{self.folder}month/{month}{'' if part == 1 else f'-p{part}'}.html"
+
+    @property
+    def archive(self) -> str:
+        return f"{self.folder}archive.html"
+
+    def holds(self, e: StoredEntry) -> bool:
+        if self.kind == "category":
+            return self.ident in e.categories
+        if self.kind == "source":
+            return e.source_id == self.ident
+        return True
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One page of a river: its entries (newest first) and its neighbours."""
+
+    name: str  # relative to the tree root
+    entries: tuple[StoredEntry, ...]
+    newer: str | None = None
+    older: str | None = None
+    sealed: bool = False  # full and no longer the newest archive page: never changes again
+    successor: str | None = None  # the page whose presence on disk says this one is sealed
+    number: int = 0  # archive page number (0: the head, or a month page)
+    month: str = ""  # YYYY-MM for month pages
+    part: int = 1  # of a month's pages
+
+
+def newest_first(entries: Iterable[StoredEntry]) -> tuple[StoredEntry, ...]:
+    return tuple(sorted(entries, key=lambda e: (e.published, e.key), reverse=True))
+
+
+def anchor(e: StoredEntry) -> str:
+    """A stable fragment id for an entry on any page."""
+    return "e-" + sha1(e.key.encode("utf-8")).hexdigest()[:12]
+
+
+def pages(river: River, entries: list[StoredEntry], size: int) -> tuple[Sheet, list[Sheet]]:
+    """The head and the numbered archive pages (oldest first) of one river."""
+    current, chunks = by_arrival(entries, size)
+    n = len(chunks)
+    head = Sheet(river.head, newest_first(current), older=river.page(n) if n else None)
+    archive = [Sheet(river.page(k), newest_first(chunk),
+                     newer=river.page(k + 1) if k < n else river.head,
+                     older=river.page(k - 1) if k > 1 else None,
+                     sealed=len(chunk) == size and k < n,
+                     successor=river.page(k + 1) if k < n else None, number=k)
+               for k, chunk in enumerate(chunks, 1)]
+    return head, archive
+
+
+def month_of(e: StoredEntry) -> str:
+    return e.published.strftime("%Y-%m")
+
+
+def months(river: River, entries: list[StoredEntry]) -> list[Sheet]:
+    """One page per month of publication (newest month first). A busier month is split
+    into parts of MONTH_PAGE by arrival, the earliest arrivals in part 1: a story that
+    arrives later joins its month's last part, so the other parts, and the addresses
+    search results point at, stay as they were (in date order, 600 new stories once
+    shifted all 364 parts of a month). Each part lists its entries newest first; the
+    pages chain from the newest part of the newest month to part 1 of the oldest."""
+    by_month: dict[str, list[StoredEntry]] = {}
+    for e in sorted(entries, key=lambda e: (e.first_seen, e.published, e.key)):
+        by_month.setdefault(month_of(e), []).append(e)
+    names: list[tuple[str, int, tuple[StoredEntry, ...]]] = []
+    for month in sorted(by_month, reverse=True):
+        found = by_month[month]
+        chunks = [found[start:start + MONTH_PAGE] for start in range(0, len(found), MONTH_PAGE)]
+        for part in range(len(chunks), 0, -1):
+            names.append((month, part, newest_first(chunks[part - 1])))
+    out = []
+    for i, (month, part, chunk) in enumerate(names):
+        out.append(Sheet(river.month(month, part), chunk,
+                         newer=river.month(*names[i - 1][:2]) if i else None,
+                         older=river.month(*names[i + 1][:2]) if i + 1 < len(names) else None,
+                         month=month, part=part))
+    return out
+
+
+def month_page_of(river: River, month_sheets: list[Sheet]) -> dict[str, str]:
+    """Entry key -> the month page (relative to the tree root) that shows it."""
+    return {e.key: sheet.name for sheet in month_sheets for e in sheet.entries}

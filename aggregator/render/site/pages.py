@@ -1,0 +1,198 @@
+"""Render the site's pages with Jinja2, one environment per page language (autoescaping
+on; summaries are nh3-clean HTML). Pure: data in, bytes out."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from aggregator.models import Image, StoredEntry
+from aggregator.render import display_title
+from aggregator.render.site.i18n import translations, words
+from aggregator.render.site.layout import Sheet
+
+FORMAT_LABELS = (("atom", "application/atom+xml", "Atom"), ("rss", "application/rss+xml", "RSS"),
+                 ("json", "application/feed+json", "JSON Feed"))
+PICTURE_WIDTH = 160  # CSS pixels beside an entry; the height follows the picture's ratio
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Another source's copy of a merged story, named and linked on the page."""
+
+    source_id: str
+    name: str
+    link: str | None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A picture as placed on the page: always with a width and height, so nothing jumps
+    while it loads."""
+
+    url: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PageEntry:
+    entry: StoredEntry
+    source_name: str
+    categories: tuple[tuple[str, str], ...]  # (id, label in the page's language)
+    copies: tuple[Copy, ...] = ()
+    anchor: str = ""
+    lang: str = ""  # of its text, for the article's lang attribute
+
+    @property
+    def title(self) -> str:
+        return display_title(self.entry)
+
+    @property
+    def image(self) -> Shown | None:
+        return shown(self.entry.image)
+
+
+def shown(image: Image | None) -> Shown | None:
+    if image is None:
+        return None
+    height = PICTURE_WIDTH * 9 // 16
+    if image.width and image.height:
+        height = max(60, min(240, round(PICTURE_WIDTH * image.height / image.width)))
+    return Shown(image.url, PICTURE_WIDTH, height)
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """The same page in another language tree."""
+
+    code: str  # hreflang: a language, or x-default for the all-languages tree
+    label: str
+    href: str  # from the output root
+    absolute: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """What every page shares: its language, where it sits and its neighbours in the other
+    language trees."""
+
+    hub_title: str
+    language: str
+    up: str  # from the page to the output root ("../../")
+    home: str  # from the page to its tree root
+    categories: tuple[tuple[str, str], ...]
+    alternates: tuple[Alternate, ...]
+    current: str = ""  # which navigation item is this page
+
+
+@functools.cache  # one per language: the i18n extension binds its catalog to the environment
+def environment(language: str) -> Environment:
+    env = Environment(loader=PackageLoader("aggregator.render.site", "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=True,
+                      auto_reload=False,  # templates ship with the package: no stat a page
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext"] = _kept_words(env.globals["gettext"])
+    env.globals["article"] = article
+    return env
+
+
+def _kept_words(gettext: Any) -> Any:
+    """Jinja's gettext, each message without variables translated once: a page asks for
+    ~20 of the same few words, and each ask cost ~40 µs (a sixth of a site's rendering)."""
+    kept: dict[tuple[str, bool], Any] = {}
+
+    @pass_context
+    def kept_gettext(context: Context, message: str, **variables: Any) -> Any:
+        if variables:
+            return gettext(context, message, **variables)
+        key = (message, context.eval_ctx.autoescape)
+        if key not in kept:
+            kept[key] = gettext(context, message)
+        return kept[key]
+
+    return kept_gettext
+
+
+HOME = "\x00home\x00"  # stands for the page's path to its tree root in a kept article
+ARTICLES_KEPT = 64 * 2**20  # characters of rendered articles kept for reuse
+
+
+class _Articles:
+    """Rendered articles of one page language by entry: an entry appears on its river,
+    category, source and month pages of each tree of that language, and is rendered once
+    for all of them (most of a first build's rendering time).
+
+    Once ARTICLES_KEPT is reached, articles are no longer kept, and none is dropped: the
+    build walks river after river, each in full, and a least-recently-used cache smaller
+    than one river would drop every article just before its next use."""
+
+    def __init__(self) -> None:
+        self.language: object = None
+        self.kept: dict[tuple[object, ...], tuple[StoredEntry, str]] = {}
+        self.size = 0
+
+    def get(self, language: object, key: tuple[object, ...], entry: StoredEntry) -> str | None:
+        if language != self.language:  # trees of one language are built one after another
+            self.forget()
+            self.language = language
+        found = self.kept.get(key)
+        if found is None or found[0] is not entry:  # the same id, another entry: not ours
+            return None
+        return found[1]
+
+    def put(self, key: tuple[object, ...], entry: StoredEntry, html: str) -> None:
+        if self.size + len(html) <= ARTICLES_KEPT:
+            self.kept[key] = (entry, html)
+            self.size += len(html)
+
+    def forget(self) -> None:
+        self.kept.clear()
+        self.size = 0
+
+
+_ARTICLES = _Articles()
+
+
+def forget_articles() -> None:
+    """A new build starts from nothing kept (entries may have changed in the store)."""
+    _ARTICLES.forget()
+
+
+@pass_context
+def article(context: Context, item: PageEntry) -> Markup:
+    """One entry's article for the page being rendered (entries.html)."""
+    language = context.get("language")
+    key = (id(item.entry), item.anchor, item.lang, item.source_name, item.categories,
+           item.copies)
+    html = _ARTICLES.get(language, key, item.entry)
+    if html is None:
+        html = context.environment.get_template("article.html").render(
+            item=item, HOME=HOME, fmt=context.get("fmt"))
+        _ARTICLES.put(key, item.entry, html)
+    return Markup(html.replace(HOME, str(context.get("home"))))
+
+
+def feed_links(feed: str, title: str) -> list[dict[str, str]]:
+    """Autodiscovery and subscribe links for the feed named ``feed`` (e.g. "fr/all")."""
+    return [{"href": f"{feed}.{ext}", "type": mime, "label": label,
+             "title": f"{title} ({label})"} for ext, mime, label in FORMAT_LABELS]
+
+
+def render(template: str, chrome: Chrome, title: str, discovery: Sequence[Mapping[str, str]]
+           = (), sheet: Sheet | None = None, **extra: Any) -> bytes:
+    page = environment(chrome.language).get_template(template)
+    return page.render(title=title, language=chrome.language, up=chrome.up, home=chrome.home,
+                       hub_title=chrome.hub_title, categories=chrome.categories,
+                       alternates=chrome.alternates, current=chrome.current,
+                       discovery=discovery, sheet=sheet, fmt=words(chrome.language),
+                       **extra).encode("utf-8")

@@ -1,0 +1,68 @@
+"""Storing what ingesting produced: one store operation per batch of source outcomes.
+
+``apply_outcomes(store, outcomes, …)`` plans the outcomes' candidates against the store (story
+resolution across sources: dedup.plan), decides each source's next state (lifecycle), and
+writes entries, states and events in ONE ``Store.apply``, which is atomic: a source's outcome
+is stored whole or not at all. With one outcome it is the per-source operation a task queue
+runs; the single-node cycle passes what arrived together. Concurrency: the Store docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, cast
+
+from aggregator.config import Settings
+from aggregator.models import SourceEvent, SourceResult, SourceState
+from aggregator.outcome import SourceOutcome
+from aggregator.schedule import next_state
+from aggregator.store import Store
+from aggregator.stories import plan as dedup
+
+
+def apply_outcomes(store: Store, outcomes: Sequence[SourceOutcome], settings: Settings,
+                   fallback: str, now: datetime, also: Iterable[SourceState] = (),
+                   fence: Mapping[str, str] | None = None) -> dict[str, SourceResult]:
+    """Store ``outcomes`` (and the states in ``also``) in one write; the result per source.
+    ``fence`` (scale-out, PostgreSQL): store only while these claims hold."""
+    candidates = [c for o in outcomes for c in o.candidates]
+    prefetch = getattr(store, "lookups_for", None)  # a remote store answers in a few queries
+    lookups = prefetch(candidates) if prefetch is not None else dedup.Lookups(
+        store.get, store.by_canonical, store.by_story, store.by_fingerprint,
+        store.is_tombstone)
+    plan = dedup.plan(candidates, lookups, {s.id: s.kind for s in settings.sources},
+                      settings.hub.id, now, fallback)
+    states, events = _states(store, outcomes, settings, now)
+    if fence:  # only the PostgreSQL store claims sources (store/postgres.py)
+        cast(Any, store).apply(plan.writes, [*states, *also], events, fence=fence)
+    else:
+        store.apply(plan.writes, [*states, *also], events)
+    return {o.source_id: _result(o, plan) for o in outcomes}
+
+
+def _states(store: Store, outcomes: Sequence[SourceOutcome], settings: Settings,
+            now: datetime) -> tuple[list[SourceState], list[SourceEvent]]:
+    states, events = [], []
+    for o in outcomes:
+        interval = settings.interval_of(settings.source(o.source_id))
+        state, found = next_state(o, store.source_state(o.source_id), interval, now)
+        states.append(state)
+        events.extend(found)
+    return states, events
+
+
+def _result(o: SourceOutcome, plan: dedup.Plan) -> SourceResult:
+    if o.deferred_until is not None:
+        return SourceResult(o.source_id, "deferred",
+                            error=f"host asked to wait until {o.deferred_until.isoformat()}")
+    timed = SourceResult(o.source_id, "not_modified", http_status=o.status,
+                         fetch_seconds=o.fetch_seconds, parse_seconds=o.parse_seconds)
+    if o.error is not None:
+        return replace(timed, outcome="error", error=str(o.error))
+    if o.feed is None:
+        return timed
+    merged = sum(w.duplicate_of is not None for w in plan.writes if w.source_id == o.source_id)
+    return replace(timed, outcome="updated", new=plan.new.get(o.source_id, 0),
+                   changed=plan.changed.get(o.source_id, 0), merged=merged)

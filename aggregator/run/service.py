@@ -1,0 +1,157 @@
+"""The single-node driver: APScheduler 3.x runs a poll cycle for the due sources.
+
+The schedule itself lives in the store (each source's ``next_check_at``), so APScheduler only
+ticks; a future multi-node driver claims due sources from the store the same way. Between
+cycles (one lock: one writer) it carries out operators' requests (control.py) and reloads
+the config when asked (SIGHUP, a changed file with --watch-config, a request).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from aggregator.core import Aggregator
+from aggregator.errors import AggregatorError, ConfigError
+from aggregator.run import control
+
+log = logging.getLogger("aggregator.scheduler")
+
+MAX_TICK = timedelta(seconds=60)
+REQUESTS_EVERY = 1.0  # seconds between looks for operators' requests and config changes
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+class PollService:
+    """Ticks every ``tick`` and polls whatever is due, then rebuilds changed outputs."""
+
+    def __init__(self, aggregator: Aggregator, tick: timedelta | None = None,
+                 reload_wanted: threading.Event | None = None) -> None:
+        self.aggregator = aggregator
+        intervals = [aggregator.settings.interval_of(s) for s in aggregator.settings.sources]
+        self.tick = tick or min([MAX_TICK, *intervals])
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._turn = threading.Lock()  # a cycle, a request or a reload: one at a time
+        self._reload_wanted = reload_wanted or threading.Event()
+        self._config_seen = _mtime(aggregator.settings.config_path)
+        self.watch_config = False
+        self._last_changes: list[str] = []
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self.cycle, "interval", seconds=self.tick.total_seconds(), id="poll",
+            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True,
+            misfire_grace_time=None)
+        self._scheduler.add_job(self.housekeeping, "interval", seconds=REQUESTS_EVERY,
+                                id="requests", max_instances=1, coalesce=True)
+        self._scheduler.start()
+        log.info("scheduler started, checking for due sources every %s", self.tick)
+
+    def request_reload(self) -> None:
+        """Re-read config.yaml at the next look (signal handlers may call this)."""
+        self._reload_wanted.set()
+
+    def housekeeping(self) -> None:
+        """Reloads and operators' requests, between cycles."""
+        with self._turn:
+            if self.watch_config and _mtime(self.aggregator.settings.config_path) != \
+                    self._config_seen:
+                self._reload_wanted.set()
+            if self._reload_wanted.is_set():
+                self._reload_wanted.clear()
+                self.reload()
+            store_path = self.aggregator.settings.store.path
+            for request in control.take(store_path) if store_path else []:
+                control.answer(store_path, request.id, **self._carry_out(request))
+            try:
+                self.aggregator.websub_subscriptions()
+            except AggregatorError as e:
+                log.error("WebSub subscriptions: %s", e)
+
+    def reload(self) -> list[str] | None:
+        self._config_seen = _mtime(self.aggregator.settings.config_path)
+        try:
+            changes = self.aggregator.reload()
+        except ConfigError as e:
+            log.error("config not reloaded, the running one stays:\n  %s", "\n  ".join(e.errors))
+            return None
+        log.info("config reloaded: %s", "; ".join(changes) or "no change")
+        self._last_changes = changes or self._last_changes
+        self._retick()
+        if changes:
+            self.aggregator.publish()  # the outputs follow the config (sources, categories)
+        return changes
+
+    def _retick(self) -> None:
+        intervals = [self.aggregator.settings.interval_of(s)
+                     for s in self.aggregator.settings.sources]
+        tick = min([MAX_TICK, *intervals])
+        if tick != self.tick and self._scheduler.running:
+            self.tick = tick
+            self._scheduler.reschedule_job("poll", trigger="interval",
+                                           seconds=tick.total_seconds())
+
+    def _carry_out(self, request: control.Request) -> dict[str, Any]:
+        agg = self.aggregator
+        try:
+            if request.kind == "reload":
+                changes = self.reload()
+                if changes is None:
+                    return {"ok": False, "lines": ["the config is invalid: see the service log"]}
+                # a watched file may have been reloaded a moment before: tell that reload
+                return {"ok": True, "lines": changes or self._last_changes or ["no change"]}
+            if request.kind == "enable":
+                self.reload()  # `sources enable` also edits the config
+                agg.enable_source(str(request.args["source"]))
+                agg.publish()
+                return {"ok": True, "lines": [f"{request.args['source']}: re-enabled by the "
+                                              "running service; polled at its next tick"]}
+            if request.kind == "poll":
+                report = agg.update(list(request.args.get("sources") or []))
+                agg.publish()
+                return {"ok": True, "lines": [f"{r.source_id}  {r.outcome}  {r.error or ''}"
+                                              for r in report.results]}
+            if request.kind == "build":
+                return {"ok": True, "lines": [f"{len(agg.publish(full=True))} file(s) written "
+                                              "by the running service"]}
+        except AggregatorError as e:
+            return {"ok": False, "lines": [str(e)]}
+        return {"ok": False, "lines": [f"unknown request {request.kind!r}"]}
+
+    def stop(self) -> None:
+        """Waits for a running cycle to finish, so the store is never left half-written."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def cycle(self) -> None:
+        with self._turn:
+            self._cycle()
+
+    def _cycle(self) -> None:
+        try:
+            due = self.aggregator.claim_due_sources()
+            if not due:
+                self.aggregator.metrics.ticked()
+                return
+            # published as sources complete: a slow one never holds the others' news back
+            report = self.aggregator.update([s.id for s in due],
+                                            on_stored=self.aggregator.publish)
+            self.aggregator.publish()
+            log.info("cycle: %d source(s), %d new, %d updated, %d failed", len(due),
+                     report.new, report.updated, report.failed)
+            self.aggregator.metrics.ticked()
+        except AggregatorError as e:
+            log.error("cycle failed: %s", e)
+        except Exception:  # keep the service alive; the next tick tries again
+            log.exception("cycle failed unexpectedly")
