@@ -119,14 +119,15 @@ class Aggregator:
         """Poll the named sources (default: every enabled one, or only the due ones).
         ``on_stored`` runs after each store write that leaves slower sources in flight."""
         from aggregator.ingest.fetch import Fetcher
+        from aggregator.ingest.source import Tools
         from aggregator.run.cycle import Poller
 
         sources = self._select(list(source_ids), due_only)
         if self._fetcher is None:
             self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
         self.parsers.size_for(len(sources))
-        poller = Poller(self.settings, self.store, self._fetcher, self.clock,
-                        self.parsers.parse, self.languages)
+        tools = Tools.from_settings(self.settings, self._fetcher, self.parsers, self.languages)
+        poller = Poller(self.settings, self.store, tools, self.clock)
         report = poller.run(sources, progress, on_stored)
         self.metrics.cycle(report)
         self.prune()
@@ -148,9 +149,7 @@ class Aggregator:
         if self._parsers is None:
             from aggregator.ingest.parse.pool import ParsePool
 
-            ingest = self.settings.ingest
-            self._parsers = ParsePool(self._processes, ingest.parse_memory,
-                                      ingest.parse_timeout.total_seconds())
+            self._parsers = ParsePool.from_settings(self.settings, self._processes)
         return self._parsers
 
     def prune(self) -> int:
@@ -315,8 +314,7 @@ class Aggregator:
         topic = state.websub.topic if state and state.websub else (source.url or "")
         if self._fetcher is None:
             self._fetcher = Fetcher.create(self.settings, self.resolver, self.clock)
-        tools = Tools(self.settings, self._fetcher, self.parsers.parse,
-                      Taxonomy(self.settings.categories), self.languages)
+        tools = Tools.from_settings(self.settings, self._fetcher, self.parsers, self.languages)
         pushed = Fetched(url=topic, body=push.body, content_type=push.content_type,
                          etag=state.etag if state else None,  # the poll keeps its validators
                          last_modified=state.last_modified if state else None)

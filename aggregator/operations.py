@@ -172,8 +172,7 @@ def check_url(config: Path, url: str) -> Report:
     source = next((s for s in settings.sources if s.url == url), None) or SourceSettings(
         id="check", name=url, kind="member", url=url)
     fetcher = Fetcher.create(settings, None, utcnow)
-    pool = ParsePool(1, settings.ingest.parse_memory,
-                     settings.ingest.parse_timeout.total_seconds())
+    pool = ParsePool.from_settings(settings, 1)
     reader = Reader(settings, Taxonomy(settings.categories),
                     LanguageChooser(settings.hub.languages, settings.hub.language))
     try:

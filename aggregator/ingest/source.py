@@ -25,6 +25,7 @@ from aggregator.errors import FetchError, ParseError
 from aggregator.ingest.fetch import Fetcher, poll_url
 from aggregator.ingest.language import LanguageChooser
 from aggregator.ingest.limits import cap_feed
+from aggregator.ingest.parse.pool import ParsePool
 from aggregator.ingest.parse.scrape import scrape_page
 from aggregator.ingest.report import Reader, findings
 from aggregator.ingest.undated import place_undated
@@ -51,6 +52,15 @@ class Tools:
     parser: Parser
     taxonomy: Taxonomy
     languages: LanguageChooser
+
+    @classmethod
+    def from_settings(cls, settings: Settings, fetcher: Fetcher, parsers: ParsePool,
+                      languages: LanguageChooser | None = None) -> Tools:
+        """The one way every driver (the service, `poll`, a push, a Celery worker) builds
+        its tools: every document is parsed by ``parsers``, under its memory and time bound
+        from ``ingest.parse_memory`` and ``ingest.parse_timeout`` (parse/pool.py)."""
+        return cls(settings, fetcher, parsers.parse, Taxonomy(settings.categories),
+                   languages or LanguageChooser(settings.hub.languages, settings.hub.language))
 
 
 def ingest(source: SourceSettings, state: SourceState | None, tools: Tools, now: datetime,

@@ -20,11 +20,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from aggregator.config import Settings, SourceSettings
-from aggregator.config.taxonomy import Taxonomy
-from aggregator.ingest.fetch import Fetcher, poll_url
-from aggregator.ingest.language import LanguageChooser
-from aggregator.ingest.parse.fast_path import read_feed
-from aggregator.ingest.source import Parser, Tools, ingest
+from aggregator.ingest.fetch import poll_url
+from aggregator.ingest.source import Tools, ingest
 from aggregator.models import CycleReport, SourceResult, SourceState
 from aggregator.outcome import SourceOutcome
 from aggregator.run.outcomes import apply_outcomes
@@ -47,15 +44,12 @@ def host_of(source: SourceSettings, state: SourceState | None) -> str:
 class Poller:
     """Runs one cycle over the given sources."""
 
-    def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, clock: Clock,
-                 parser: Parser = read_feed, languages: LanguageChooser | None = None
-                 ) -> None:
+    def __init__(self, settings: Settings, store: Store, tools: Tools, clock: Clock) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
-        self.taxonomy = Taxonomy(settings.categories)
-        self.tools = Tools(settings, fetcher, parser, self.taxonomy, languages or
-                           LanguageChooser(settings.hub.languages, settings.hub.language))
+        self.taxonomy = tools.taxonomy
+        self.tools = tools
         self._holds: dict[str, datetime] = {}  # host -> until: read from the store, then kept
         self._store_turn = threading.Lock()  # fetch threads read the store; this thread writes
 

@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
 
+from aggregator.config import Settings
 from aggregator.errors import ParseError
 from aggregator.ingest.parse.fast_path import read_feed
 from aggregator.models import ParsedFeed
@@ -115,6 +116,12 @@ class ParsePool:
         self.seconds = seconds
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, processes: int) -> ParsePool:
+        """The bounded pool every driver parses with: the bounds of ``ingest``."""
+        return cls(processes, settings.ingest.parse_memory,
+                   settings.ingest.parse_timeout.total_seconds())
 
     def size_for(self, sources: int) -> None:
         """Set the inline rule for a cycle of ``sources`` (BUSY_CYCLE)."""

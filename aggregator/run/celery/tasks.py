@@ -15,10 +15,8 @@ from urllib.parse import urlsplit
 from celery import shared_task
 
 from aggregator.config import Settings, load_settings
-from aggregator.config.taxonomy import Taxonomy
 from aggregator.ingest.fetch import Fetcher, poll_url
-from aggregator.ingest.language import LanguageChooser
-from aggregator.ingest.parse.fast_path import read_feed
+from aggregator.ingest.parse.pool import ParsePool
 from aggregator.ingest.source import Tools, ingest
 from aggregator.models import SourceState
 from aggregator.run.hosts import HostGate
@@ -35,12 +33,14 @@ BUSY_HOST_RETRY = 2.0  # seconds before a task whose host is busy is tried again
 
 @dataclass
 class Context:
-    """What a worker process builds once: settings, store, HTTP session, host gate."""
+    """What a worker process builds once: settings, store, HTTP session, host gate, and the
+    bounded parse process its tools parse with (closed with the worker)."""
 
     settings: Settings
     store: PostgresStore
     tools: Tools
     gate: HostGate
+    parsers: ParsePool | None = None
 
 
 @functools.cache  # one per worker process (built after the fork, on first use)
@@ -51,11 +51,12 @@ def context(config: str) -> Context:
     if settings.store.url is None:
         raise RuntimeError(f"{config}: workers need store.url (PostgreSQL)")
     store = PostgresStore(settings.store.url)
-    taxonomy = Taxonomy(settings.categories)
-    tools = Tools(settings, Fetcher.create(settings), read_feed, taxonomy,
-                  LanguageChooser(settings.hub.languages, settings.hub.language))
+    # one parse process per worker process: documents of 256 KB and more are parsed there,
+    # under ingest.parse_memory and ingest.parse_timeout, as `run` and `poll` parse them
+    parsers = ParsePool.from_settings(settings, 1)
+    tools = Tools.from_settings(settings, Fetcher.create(settings), parsers)
     gate = HostGate(redis.Redis.from_url(settings.queue.broker), settings.poll.per_host)
-    return Context(settings, store, tools, gate)
+    return Context(settings, store, tools, gate, parsers)
 
 
 def fetch_source(ctx: Context, source_id: str, token: str, now: datetime) -> str:
