@@ -5,6 +5,8 @@ AggregatorError
  +-- StoreError         the store cannot be used
  |    +-- StoreCorrupt  the store file is not a valid store (it is left untouched)
  |    +-- StoreLocked   another process holds the store for writing
+ |    +-- ClaimLost     a fenced write found its claim taken over (scale-out): dropped
+ +-- NotFound           what an operator named (an entry, by key, id or link) is not there
  +-- FetchError         one source could not be fetched (recorded per source, never
  |                      raised out of a cycle)
  +-- ParseError         one source's body is not a feed we can read (idem)
@@ -51,6 +53,18 @@ class StoreCorrupt(StoreError):
 
 class StoreLocked(StoreError):
     """Another process has the store open for writing."""
+
+
+class ClaimLost(StoreError):
+    """A fenced write found its claim taken over: the outcome is dropped, not stored."""
+
+
+class NotFound(AggregatorError):
+    """Nothing stored matches what was asked for; ``id`` is what was asked."""
+
+    def __init__(self, id: str, message: str) -> None:
+        self.id = id
+        super().__init__(message)
 
 
 class FetchError(AggregatorError):

@@ -7,7 +7,7 @@ from typing import Any
 
 from aggregator.config import Settings
 from aggregator.config.taxonomy import Taxonomy
-from aggregator.errors import AggregatorError
+from aggregator.errors import NotFound
 from aggregator.models import EntryData, StoredEntry
 from aggregator.store import Store
 from aggregator.stories.plan import canonical_url
@@ -25,7 +25,7 @@ def find_entry(store: Store, ref: str) -> StoredEntry:
     same_link = store.by_canonical(canonical_url(ref) or "")
     if same_link:
         return next((e for e in same_link if e.duplicate_of is None), same_link[0])
-    raise AggregatorError(f"no stored entry matches {ref!r} (give a key, an entry id or a link)")
+    raise NotFound(ref, f"no stored entry matches {ref!r} (give a key, an entry id or a link)")
 
 
 def explain(settings: Settings, store: Store, ref: str) -> dict[str, Any]:

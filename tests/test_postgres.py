@@ -16,12 +16,12 @@ import pytest
 from conftest import PG_ADMIN, FeedServer, Response, empty_postgres, write_config
 
 from aggregator.config import load_settings
-from aggregator.errors import StoreError
+from aggregator.errors import ClaimLost, StoreError
 from aggregator.models import SourceState
 from aggregator.run.celery.tasks import Context, fetch_source
 from aggregator.run.hosts import HostGate
 from aggregator.store.migrate import latest_version, upgrade
-from aggregator.store.postgres import ClaimLost, PostgresStore
+from aggregator.store.postgres import PostgresStore
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

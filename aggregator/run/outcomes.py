@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, cast
 
 from aggregator.config import Settings
+from aggregator.errors import StoreError
 from aggregator.models import SourceEvent, SourceResult, SourceState
 from aggregator.outcome import SourceOutcome
 from aggregator.schedule import next_state
-from aggregator.store import Store
-from aggregator.stories import plan as dedup
+from aggregator.store import ClaimingStore, Store
+from aggregator.stories import plan as stories
 
 
 def apply_outcomes(store: Store, outcomes: Sequence[SourceOutcome], settings: Settings,
@@ -28,18 +28,23 @@ def apply_outcomes(store: Store, outcomes: Sequence[SourceOutcome], settings: Se
     """Store ``outcomes`` (and the states in ``also``) in one write; the result per source.
     ``fence`` (scale-out, PostgreSQL): store only while these claims hold."""
     candidates = [c for o in outcomes for c in o.candidates]
-    prefetch = getattr(store, "lookups_for", None)  # a remote store answers in a few queries
-    lookups = prefetch(candidates) if prefetch is not None else dedup.Lookups(
-        store.get, store.by_canonical, store.by_story, store.by_fingerprint,
-        store.is_tombstone)
-    plan = dedup.plan(candidates, lookups, {s.id: s.kind for s in settings.sources},
-                      settings.hub.id, now, fallback)
+    plan = stories.plan(candidates, _lookups(store, candidates),
+                        {s.id: s.kind for s in settings.sources}, settings.hub.id, now, fallback)
     states, events = _states(store, outcomes, settings, now)
-    if fence:  # only the PostgreSQL store claims sources (store/postgres.py)
-        cast(Any, store).apply(plan.writes, [*states, *also], events, fence=fence)
+    if fence:  # only a store that hands out claims can fence a write
+        if not isinstance(store, ClaimingStore):
+            raise StoreError("a fenced write needs a claiming store (store.url)")
+        store.apply(plan.writes, [*states, *also], events, fence=fence)
     else:
         store.apply(plan.writes, [*states, *also], events)
     return {o.source_id: _result(o, plan) for o in outcomes}
+
+
+def _lookups(store: Store, candidates: Sequence[stories.Candidate]) -> stories.Lookups:
+    if isinstance(store, ClaimingStore):  # a remote store answers in a few queries
+        return store.lookups_for(candidates)
+    return stories.Lookups(store.get, store.by_canonical, store.by_story, store.by_fingerprint,
+                           store.is_tombstone)
 
 
 def _states(store: Store, outcomes: Sequence[SourceOutcome], settings: Settings,
@@ -53,7 +58,7 @@ def _states(store: Store, outcomes: Sequence[SourceOutcome], settings: Settings,
     return states, events
 
 
-def _result(o: SourceOutcome, plan: dedup.Plan) -> SourceResult:
+def _result(o: SourceOutcome, plan: stories.Plan) -> SourceResult:
     if o.deferred_until is not None:
         return SourceResult(o.source_id, "deferred",
                             error=f"host asked to wait until {o.deferred_until.isoformat()}")

@@ -25,14 +25,21 @@ A backend may read entries lazily (TinyDB does): only the entry reads pay for it
 Atomicity. ``apply`` (and ``claim_due``, ``clear_dirty``) is one write: all of it is stored
 or none, also across a crash or kill -9; a failed write raises StoreError and leaves what
 is stored as it was. One outcome of one source is stored by one ``apply``
-(storing.apply_outcomes), so it is atomic on its own.
+(run/outcomes.py: apply_outcomes), so it is atomic on its own.
 
 Concurrency. One writer per store, readers beside it: TinyDB takes an exclusive lock for a
 writer (StoreLocked for a second one) and refuses to write over a file another process
-changed. Story resolution (dedup.plan reading the store, then ``apply``) runs under that one
+changed. Story resolution (stories.plan reading the store, then ``apply``) runs under that one
 writer, so two sources posting one story at the same moment are resolved one after the
 other; a multi-writer backend must give the same guarantee (a unique story key or a lock
 around plan + apply).
+
+Claiming. A store several machines share (PostgreSQL) is a ClaimingStore too: it hands
+out due sources under a claim token (``claim``), tells whether a claim still holds
+(``holds``), stores an outcome only while its claim holds (``apply`` with ``fence``: else
+ClaimLost), serializes story resolution across processes (``exclusive``), and answers a
+plan's lookups in a few queries (``lookups_for``). Code that needs these asks for a
+ClaimingStore; code that can use them checks ``isinstance(store, ClaimingStore)``.
 
 Errors. Opening: StoreCorrupt (the file is named and left untouched), StoreLocked,
 StoreError (unreadable). Writing: StoreError (read-only store, disk full, the file changed
@@ -42,12 +49,16 @@ StoreCorrupt naming it. Unknown keys or ids are not errors: ``None``, empty, or 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
+
+if TYPE_CHECKING:
+    from aggregator.stories.plan import Candidate, Lookups
 
 
 class Store(Protocol):
@@ -156,6 +167,39 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ClaimingStore(Protocol):
+    """The optional capabilities of a store several workers share (store/postgres.py), on
+    top of Store. A protocol of its own, as `reader` splits optional storage capabilities:
+    ``isinstance(store, ClaimingStore)`` checks these methods only (no property of Store
+    is read by the check)."""
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> list[tuple[str, str]]:
+        """Due sources claimed for ``lease``: (source id, claim token), soonest first."""
+        ...
+
+    def holds(self, source_id: str, token: str) -> bool:
+        """Whether the claim ``token`` on the source still holds (not claimed again)."""
+        ...
+
+    def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
+              events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
+              forgotten: Sequence[str] = (), fence: Mapping[str, str] | None = None
+              ) -> None:
+        """``Store.apply``; with ``fence`` (source id -> claim token), only while every one
+        of those claims holds, else nothing is written and ClaimLost is raised."""
+        ...
+
+    def exclusive(self, name: str, wait: bool = True) -> AbstractContextManager[bool]:
+        """Hold the lock ``name`` across every process meanwhile; with ``wait=False``,
+        yield False at once when another holds it."""
+        ...
+
+    def lookups_for(self, candidates: Sequence[Candidate]) -> Lookups:
+        """The planner's lookups for ``candidates``, answered from a few queries."""
+        ...
+
+
 def open_store(path: Path | None, readonly: bool = False, url: str | None = None) -> Store:
     """The PostgreSQL store at ``url``, else the TinyDB store at ``path``, else (both None)
     an in-memory store."""
@@ -172,4 +216,4 @@ def open_store(path: Path | None, readonly: bool = False, url: str | None = None
     return TinyDBStore(path, readonly=readonly)
 
 
-__all__ = ["Store", "open_store"]
+__all__ = ["ClaimingStore", "Store", "open_store"]

@@ -22,9 +22,9 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aggregator.errors import StoreError
+from aggregator.errors import ClaimLost, StoreError
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
 from aggregator.store.codec import (
     entry_from_dict,
@@ -37,14 +37,13 @@ from aggregator.store.codec import (
 from aggregator.store.memory import MAX_EVENTS
 from aggregator.stories.similarity import bucket_item, bucket_keys
 
+if TYPE_CHECKING:
+    from aggregator.stories.plan import Candidate, Lookups
+
 ORDER = "ORDER BY published DESC, updated DESC, key"  # memory.newest_first
 PREFETCH_LIMIT = 5000  # stored entries fetched up front for one plan, at most
 DUE_AT = "coalesce(next_check_at, '-infinity'::timestamptz)"  # indexed (migration 002)
 _KINDS = {"category": "categories", "language": "languages", "source": "sources"}
-
-
-class ClaimLost(StoreError):
-    """A fenced write found its claim taken over: the outcome is dropped, not stored."""
 
 
 class PostgresStore:
@@ -195,7 +194,7 @@ class PostgresStore:
              "iso": until.isoformat()})
         return sorted((sid, tok) for sid, tok in rows)
 
-    def lookups_for(self, candidates: Sequence[Any]) -> Any:
+    def lookups_for(self, candidates: Sequence[Candidate]) -> Lookups:
         """dedup.Lookups for planning ``candidates`` (dedup.Candidate), answered from a few
         queries made up front instead of one round trip per candidate and fingerprint
         (about 290 per source of 36 entries: most of a worker's time, under the story lock).
@@ -353,7 +352,7 @@ class _Prefetched:
             for fp in e.fingerprints:
                 self.printed.setdefault(fp, []).append(e)
 
-    def lookups(self) -> Any:
+    def lookups(self) -> Lookups:
         from aggregator.stories.plan import Lookups
         return Lookups(self.get, self.by_canonical, self.store.by_story, self.by_fingerprint,
                        self.is_tombstone)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from celery import shared_task
 
 from aggregator.config import Settings, load_settings
+from aggregator.errors import ClaimLost
 from aggregator.ingest.fetch import Fetcher, poll_url
 from aggregator.ingest.parse.pool import ParsePool
 from aggregator.ingest.source import Tools, ingest
@@ -22,7 +23,7 @@ from aggregator.models import SourceState
 from aggregator.run.hosts import HostGate
 from aggregator.run.outcomes import apply_outcomes
 from aggregator.schedule import held
-from aggregator.store.postgres import ClaimLost, PostgresStore
+from aggregator.store.postgres import PostgresStore
 
 log = logging.getLogger("aggregator.worker")
 
