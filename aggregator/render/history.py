@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from aggregator.models import StoredEntry
 from aggregator.render import FeedSpec
-from aggregator.store.memory import newest_first
+from aggregator.stories.order import arrival, newest_first
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def by_arrival(entries: list[StoredEntry], size: int
                ) -> tuple[list[StoredEntry], list[list[StoredEntry]]]:
     """The newest ``size`` arrivals, and the older ones in chunks of ``size`` (oldest first;
     only the newest chunk can be short). The feeds and the site's rivers page this way."""
-    arrived = sorted(entries, key=lambda e: (e.first_seen, e.published, e.key))
+    arrived = sorted(entries, key=arrival)
     current, older = arrived[-size:], arrived[:-size] if len(arrived) > size else []
     return current, [older[i:i + size] for i in range(0, len(older), size)]
 

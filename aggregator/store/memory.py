@@ -11,14 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
+from aggregator.stories.order import newest_first
 from aggregator.stories.similarity import Bucket, bucket_item, bucket_keys
 
 MAX_EVENTS = 500  # health events kept; older ones are dropped
-
-
-def newest_first(e: StoredEntry) -> tuple[float, float, str]:
-    # Ties on dates are broken by key so the order never depends on insertion.
-    return (-e.published.timestamp(), -e.updated.timestamp(), e.key)
 
 
 class MemoryStore:

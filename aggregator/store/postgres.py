@@ -35,12 +35,13 @@ from aggregator.store.codec import (
     state_to_dict,
 )
 from aggregator.store.memory import MAX_EVENTS
+from aggregator.stories.order import NEWEST_FIRST_SQL
 from aggregator.stories.similarity import bucket_item, bucket_keys
 
 if TYPE_CHECKING:
     from aggregator.stories.plan import Candidate, Lookups
 
-ORDER = "ORDER BY published DESC, updated DESC, key"  # memory.newest_first
+ORDER = NEWEST_FIRST_SQL
 PREFETCH_LIMIT = 5000  # stored entries fetched up front for one plan, at most
 DUE_AT = "coalesce(next_check_at, '-infinity'::timestamptz)"  # indexed (migration 002)
 _KINDS = {"category": "categories", "language": "languages", "source": "sources"}

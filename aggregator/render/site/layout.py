@@ -10,12 +10,12 @@ page that is no longer the newest never changes again, so its name is a stable a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from hashlib import sha1
 
 from aggregator.models import StoredEntry
 from aggregator.render.history import by_arrival
+from aggregator.stories.order import arrival, sorted_newest_first
 
 MONTH_PAGE = 200  # entries on one month page; a busier month continues on "-p2", "-p3"
 
@@ -79,10 +79,6 @@ class Sheet:
     part: int = 1  # of a month's pages
 
 
-def newest_first(entries: Iterable[StoredEntry]) -> tuple[StoredEntry, ...]:
-    return tuple(sorted(entries, key=lambda e: (e.published, e.key), reverse=True))
-
-
 def anchor(e: StoredEntry) -> str:
     """A stable fragment id for an entry on any page."""
     return "e-" + sha1(e.key.encode("utf-8")).hexdigest()[:12]
@@ -92,8 +88,8 @@ def pages(river: River, entries: list[StoredEntry], size: int) -> tuple[Sheet, l
     """The head and the numbered archive pages (oldest first) of one river."""
     current, chunks = by_arrival(entries, size)
     n = len(chunks)
-    head = Sheet(river.head, newest_first(current), older=river.page(n) if n else None)
-    archive = [Sheet(river.page(k), newest_first(chunk),
+    head = Sheet(river.head, sorted_newest_first(current), older=river.page(n) if n else None)
+    archive = [Sheet(river.page(k), sorted_newest_first(chunk),
                      newer=river.page(k + 1) if k < n else river.head,
                      older=river.page(k - 1) if k > 1 else None,
                      sealed=len(chunk) == size and k < n,
@@ -114,14 +110,14 @@ def months(river: River, entries: list[StoredEntry]) -> list[Sheet]:
     shifted all 364 parts of a month). Each part lists its entries newest first; the
     pages chain from the newest part of the newest month to part 1 of the oldest."""
     by_month: dict[str, list[StoredEntry]] = {}
-    for e in sorted(entries, key=lambda e: (e.first_seen, e.published, e.key)):
+    for e in sorted(entries, key=arrival):
         by_month.setdefault(month_of(e), []).append(e)
     names: list[tuple[str, int, tuple[StoredEntry, ...]]] = []
     for month in sorted(by_month, reverse=True):
         found = by_month[month]
         chunks = [found[start:start + MONTH_PAGE] for start in range(0, len(found), MONTH_PAGE)]
         for part in range(len(chunks), 0, -1):
-            names.append((month, part, newest_first(chunks[part - 1])))
+            names.append((month, part, sorted_newest_first(chunks[part - 1])))
     out = []
     for i, (month, part, chunk) in enumerate(names):
         out.append(Sheet(river.month(month, part), chunk,

@@ -1,0 +1,30 @@
+"""THE order of entries, one place for every listing: stores, feeds, archives, site pages.
+
+Newest first: published, then updated, then key. Ties on dates are broken by key (ascending)
+so the order never depends on insertion, and a feed and a site page list entries with equal
+dates alike. By arrival: first seen, then published, then key (how feeds and rivers page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from aggregator.models import StoredEntry
+
+# the SQL spelling of newest_first, for the PostgreSQL store
+NEWEST_FIRST_SQL = "ORDER BY published DESC, updated DESC, key"
+
+
+def newest_first(e: StoredEntry) -> tuple[float, float, str]:
+    """The sort key: ``sorted(entries, key=newest_first)``."""
+    return (-e.published.timestamp(), -e.updated.timestamp(), e.key)
+
+
+def sorted_newest_first(entries: Iterable[StoredEntry]) -> tuple[StoredEntry, ...]:
+    return tuple(sorted(entries, key=newest_first))
+
+
+def arrival(e: StoredEntry) -> tuple[datetime, datetime, str]:
+    """The sort key of the arrival order (oldest arrival first)."""
+    return (e.first_seen, e.published, e.key)
