@@ -1,4 +1,6 @@
-"""The single-node driver: APScheduler 3.x runs a poll cycle for the due sources.
+"""The single-node service (`aggregator run`): APScheduler 3.x runs a poll cycle for the due
+sources, the server serves the outputs, and between cycles operators' requests, reloads and
+WebSub subscriptions are carried out.
 
 The schedule itself lives in the store (each source's ``next_check_at``), so APScheduler only
 ticks; a future multi-node driver claims due sources from the store the same way. Between
@@ -16,14 +18,68 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from aggregator.core import Aggregator
 from aggregator.errors import AggregatorError, ConfigError
 from aggregator.run import control
+from aggregator.run.facade import Facade
+from aggregator.run.subscriptions import Answer, Subscriptions
 
 log = logging.getLogger("aggregator.scheduler")
+service_log = logging.getLogger("aggregator")
 
 MAX_TICK = timedelta(seconds=60)
 REQUESTS_EVERY = 1.0  # seconds between looks for operators' requests and config changes
+
+
+def run_service(agg: Facade, stop: threading.Event, reload: threading.Event | None = None,
+                watch_config: bool = False) -> None:
+    """The service: publish what is stored, serve the outputs, poll what is due on the
+    scheduler's ticks, until ``stop`` is set; the current cycle finishes first. Setting
+    ``reload`` (SIGHUP) re-reads the config between cycles; so does a changed config
+    file with ``watch_config``. Operators' requests (control.py) are carried out too."""
+    from aggregator.server import serve_in_background
+
+    settings = agg.settings
+    marker = control.announce(settings.store.path) if settings.store.path else None
+    agg.publish()  # serve what the store already holds right away
+    subscriptions = Subscriptions(agg)
+    subscriptions.load()
+    server = serve_in_background(settings.output.dir, settings.serve.host,
+                                 settings.serve.port, _endpoints(agg),
+                                 {"/websub/": subscriptions.callback})
+    service_log.info("serving %s at http://%s:%d/", settings.output.dir,
+                     *server.server_address[:2])
+    service = PollService(agg, reload_wanted=reload, subscriptions=subscriptions)
+    service.watch_config = watch_config
+    service.start()
+    try:
+        stop.wait()
+        service_log.info("stopping: waiting for the current cycle to finish")
+    finally:
+        service.stop()
+        server.shutdown()
+        server.server_close()
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+
+
+def _endpoints(agg: Facade) -> dict[str, Any]:
+    """/metrics and /readyz: what the service recorded, read without the store."""
+    from aggregator.metrics import CONTENT_TYPE
+
+    def metrics() -> Answer:
+        return 200, CONTENT_TYPE, agg.metrics.render()
+
+    def readyz() -> Answer:
+        ready, why = agg.metrics.ready(_ready_within(agg))
+        return (200 if ready else 503), "text/plain; charset=utf-8", why.encode()
+    return {"/metrics": metrics, "/readyz": readyz}
+
+
+def _ready_within(agg: Facade) -> float:
+    """A tick may wait for a cycle: three ticks and a whole-request deadline."""
+    intervals = [agg.settings.interval_of(s) for s in agg.settings.sources]
+    tick = min([timedelta(seconds=60), *intervals])
+    return 3 * tick.total_seconds() + agg.settings.poll.timeout.total_seconds()
 
 
 def _mtime(path: Path) -> int | None:
@@ -36,9 +92,11 @@ def _mtime(path: Path) -> int | None:
 class PollService:
     """Ticks every ``tick`` and polls whatever is due, then rebuilds changed outputs."""
 
-    def __init__(self, aggregator: Aggregator, tick: timedelta | None = None,
-                 reload_wanted: threading.Event | None = None) -> None:
+    def __init__(self, aggregator: Facade, tick: timedelta | None = None,
+                 reload_wanted: threading.Event | None = None,
+                 subscriptions: Subscriptions | None = None) -> None:
         self.aggregator = aggregator
+        self.subscriptions = subscriptions or Subscriptions(aggregator)
         intervals = [aggregator.settings.interval_of(s) for s in aggregator.settings.sources]
         self.tick = tick or min([MAX_TICK, *intervals])
         self._scheduler = BackgroundScheduler(timezone=UTC)
@@ -58,10 +116,6 @@ class PollService:
         self._scheduler.start()
         log.info("scheduler started, checking for due sources every %s", self.tick)
 
-    def request_reload(self) -> None:
-        """Re-read config.yaml at the next look (signal handlers may call this)."""
-        self._reload_wanted.set()
-
     def housekeeping(self) -> None:
         """Reloads and operators' requests, between cycles."""
         with self._turn:
@@ -75,7 +129,7 @@ class PollService:
             for request in control.take(store_path) if store_path else []:
                 control.answer(store_path, request.id, **self._carry_out(request))
             try:
-                self.aggregator.websub_subscriptions()
+                self.subscriptions.upkeep()
             except AggregatorError as e:
                 log.error("WebSub subscriptions: %s", e)
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from celery import shared_task
 
 from aggregator.config import Settings, load_settings
+from aggregator.dates import utcnow
 from aggregator.errors import ClaimLost
 from aggregator.ingest.fetch import Fetcher, poll_url
 from aggregator.ingest.parse.pool import ParsePool
@@ -115,12 +116,22 @@ def _links(store: PostgresStore, source_id: str) -> dict[str, str]:
 def publish_dirty(ctx: Context) -> int:
     """Rebuild the outputs the dirty markers name, one publisher at a time (an advisory
     lock), written atomically into output.dir; the number of files written."""
-    from aggregator.core import Aggregator
+    from aggregator.publish import dirty
+    from aggregator.publish.sink import DirectorySink
+    from aggregator.publish.websub import WebSubPublisher
+
+    settings = ctx.settings
     with ctx.store.exclusive(PUBLISH_LOCK, wait=False) as mine:
         if not mine:  # another worker publishes now; the next tick's task takes the rest
             return 0
-        agg = Aggregator(ctx.settings, store=ctx.store, parse_processes=0)
-        return len(agg.publish())
+        sink = DirectorySink(settings.output.dir)
+        websub = WebSubPublisher(settings.hub.websub_hub, utcnow) \
+            if settings.hub.websub_hub else None
+        rendered: dict[str, object] = {}
+        changed = dirty.publish_dirty(settings, ctx.store, sink, websub, rendered)
+        if websub is not None:
+            dirty.ping_hub(settings, ctx.store, sink, websub, changed, rendered)
+        return len(changed)
 
 
 def _config() -> str:

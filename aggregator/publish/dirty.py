@@ -1,0 +1,58 @@
+"""publish_dirty: bring the outputs up to date with the store, the one publishing step the
+service, `poll`, `build` and the Celery publish task all take.
+
+It renders what the store's dirty markers touch (everything when asked, or when the outputs
+were built by another version or config: the build id), writes only bytes that changed,
+clears the markers it published, and pings the WebSub hub for exactly the feeds that
+changed (failed pings are retried at the next publish)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePosixPath
+
+from aggregator.config import Settings
+from aggregator.models import Dirty
+from aggregator.publish.feeds import feed_urls, publish
+from aggregator.publish.health import source_health
+from aggregator.publish.sink import Sink
+from aggregator.publish.websub import WebSubPublisher
+from aggregator.store import Store
+from aggregator.version import __version__
+
+BUILD_ID = PurePosixPath(".build-id")  # in the outputs: what they were built with
+
+
+def build_id(settings: Settings) -> bytes:
+    """What the outputs depend on besides the entries: the version and the settings."""
+    s = settings
+    seen = repr((__version__, s.hub, s.output, s.categories, s.sources, s.retention))
+    return hashlib.sha256(seen.encode()).hexdigest().encode() + b"\n"
+
+
+def publish_dirty(settings: Settings, store: Store, sink: Sink,
+                  websub: WebSubPublisher | None, rendered: dict[str, object],
+                  full: bool = False) -> list[PurePosixPath]:
+    """Render and write what changed (``full``: everything); the changed outputs' names.
+    ``rendered`` remembers what each member page was rendered from, between calls."""
+    dirty = store.dirty()
+    built_by = build_id(settings)
+    full = full or sink.read(BUILD_ID) != built_by
+    changed = publish(settings, store, source_health(settings, store), sink,
+                      websub.status() if websub else None, None if full else dirty, rendered)
+    sink.write(BUILD_ID, built_by)
+    store.clear_dirty(dirty)
+    return changed
+
+
+def ping_hub(settings: Settings, store: Store, sink: Sink, websub: WebSubPublisher,
+             changed: list[PurePosixPath], rendered: dict[str, object]) -> None:
+    """Tell the WebSub hub which feeds changed (and retry the pings that failed); when the
+    pings' outcome changed, status.json, which reports them, is written again."""
+    if not (changed or websub.pending):
+        return
+    before = websub.status()
+    websub.publish(feed_urls(settings, changed))
+    if websub.status() != before:
+        publish(settings, store, source_health(settings, store), sink, websub.status(),
+                Dirty(), rendered)
