@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -200,6 +201,13 @@ class Aggregator:
             self._fetcher = None
         self.sink = DirectorySink(new.output.dir)
         return changes
+
+    def run(self, stop: threading.Event, reload: threading.Event | None = None,
+            watch_config: bool = False) -> None:
+        """The service until ``stop`` is set (run/service.py: run_service)."""
+        from aggregator.run.service import run_service
+
+        run_service(self, stop, reload, watch_config)
 
     @property
     def fetcher(self) -> Fetcher:

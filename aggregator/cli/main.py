@@ -304,10 +304,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     reload = threading.Event()
     signal.signal(signal.SIGHUP, lambda signum, frame: reload.set())
-    from aggregator.run.service import run_service
-
     with Aggregator.from_config(config_path(args)) as agg:
-        run_service(agg, _stop_on_signals(), reload, args.watch_config)
+        agg.run(_stop_on_signals(), reload, args.watch_config)
     log.info("stopped")
     return EXIT_OK
 
