@@ -7,9 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from aggregator.config import RetentionSettings
-from aggregator.store import Store
+from aggregator.models import StoredEntry
+
+
+class Stored(Protocol):
+    """The reads retention plans with (every Store answers them: store/__init__.py)."""
+
+    def get(self, key: str) -> StoredEntry | None: ...
+
+    def entries(self, category: str | None = None, source_id: str | None = None,
+                include_duplicates: bool = False, limit: int | None = None
+                ) -> list[StoredEntry]: ...
+
+    def copies_of(self, key: str) -> list[StoredEntry]: ...
+
+    def tombstones(self) -> dict[str, datetime]: ...
 
 
 @dataclass(frozen=True)
@@ -23,7 +38,7 @@ def cutoff(settings: RetentionSettings, now: datetime) -> datetime:
     return now - settings.max_age if settings.max_age else datetime.min.replace(tzinfo=UTC)
 
 
-def plan_pruning(store: Store, categories: tuple[str, ...], settings: RetentionSettings,
+def plan_pruning(store: Stored, categories: tuple[str, ...], settings: RetentionSettings,
                  now: datetime) -> Pruning:
     oldest = cutoff(settings, now)
     removed = {e.key for e in store.entries(include_duplicates=True) if e.published < oldest}
