@@ -1,4 +1,5 @@
-"""The command line, run as a real process on real files."""
+"""The command line on real files: in this process (support/cli.py), and as a real process
+where the process itself is tested (what it imports, a terminal, another writer's lock)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import SHIPPED_SOURCES, FeedServer, http_sources, write_config
+from support.cli import run_cli
 
 from aggregator import __version__
 
 COMMANDS = ["run", "poll", "build", "serve", "status", "entries", "check-config", "sources"]
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aggregator", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+def process(*args: str) -> subprocess.CompletedProcess[str]:
+    """``aggregator ARGS`` as a process of its own."""
+    return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+cli = run_cli
 
 
 @pytest.fixture
@@ -336,7 +340,7 @@ def test_a_poll_beside_another_writer_fails_at_once(config: Path) -> None:
     from aggregator.store import open_store
     holder = open_store(config.parent / "data" / "store.json")  # another poll, not a service
     try:
-        result = cli("poll", "--config", str(config))
+        result = process("poll", "--config", str(config))  # another process's lock
     finally:
         holder.close()
     assert result.returncode == 1 and "open for writing by another" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,15 +17,18 @@ from aggregator.config import load_settings
 CATEGORIES = ["resilience", "migration", "mobility", "culture", "covid-recovery"]
 
 
-@pytest.fixture
-def polled(tmp_path: Path, feed_server: FeedServer) -> Aggregator:
-    config = write_config(tmp_path, http_sources(feed_server))
+@pytest.fixture(scope="module")
+def polled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aggregator]:
+    """The shipped network polled once over HTTP, for the tests that only read it."""
+    server = FeedServer()
+    config = write_config(tmp_path_factory.mktemp("polled"), http_sources(server))
     agg = Aggregator(load_settings(config), parse_processes=0)
     report = agg.update()
     assert report.failed == 0, report
     agg.publish()
     yield agg
     agg.close()
+    server.close()
 
 
 def test_every_output_exists(polled: Aggregator) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import gzip
 import json
 from datetime import UTC, datetime, timedelta
@@ -338,6 +339,7 @@ def test_per_host_and_worker_limits_measured_at_the_server(tmp_path: Path,
     assert server.max_in_flight == 2
 
 
+@pytest.mark.slow  # waits out real deadlines and delays
 def test_one_slow_host_does_not_hold_up_the_others(tmp_path: Path) -> None:
     slow, fast = ScriptedServer("127.0.0.2"), ScriptedServer("127.0.0.3")
     try:
@@ -452,6 +454,7 @@ def test_gone_source_is_not_polled_until_reenabled(tmp_path: Path, server: Scrip
 
 # -- limits -------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # waits out real deadlines and delays
 @pytest.mark.parametrize("framing", [trickle, trickle_unsized])  # Content-Length, or close
 def test_trickling_server_is_cut_at_the_deadline(tmp_path: Path, server: ScriptedServer,
                                                  framing: Any) -> None:
@@ -466,6 +469,7 @@ def test_trickling_server_is_cut_at_the_deadline(tmp_path: Path, server: Scripte
     assert agg.store.entries() == []
 
 
+@pytest.mark.slow  # waits out real deadlines and delays
 def test_a_slow_source_does_not_hold_back_the_others_entries(
         tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
@@ -510,8 +514,13 @@ def test_oversize_by_stream(tmp_path: Path, server: ScriptedServer) -> None:
     assert result.error == "fetch failed: body is over poll.max_bytes (65536 bytes decoded)"
 
 
+@functools.cache  # compressing it takes a second and a half: once per test process
+def gzip_bomb() -> bytes:
+    return gzip.compress(b"\0" * (200 * 2**20))  # 200 MiB of zeros in ~200 KiB
+
+
 def test_gzip_bomb_is_stopped_at_the_cap(tmp_path: Path, server: ScriptedServer) -> None:
-    bomb = gzip.compress(b"\0" * (200 * 2**20))  # 200 MiB of zeros in ~200 KiB
+    bomb = gzip_bomb()
     assert len(bomb) < 300_000
     server.routes["/f"] = Reply(200, bomb, RSS | {"Content-Encoding": "gzip"})
     with make(tmp_path, {"s": server.url("/f")}, max_bytes="1MiB") as agg:
@@ -522,7 +531,7 @@ def test_gzip_bomb_is_stopped_at_the_cap(tmp_path: Path, server: ScriptedServer)
 def test_redirect_bodies_are_discarded_undecoded(tmp_path: Path,
                                                  server: ScriptedServer) -> None:
     import tracemalloc
-    bomb = gzip.compress(b"\0" * (200 * 2**20))  # 200 MiB of zeros in ~200 KiB
+    bomb = gzip_bomb()
     server.routes["/old"] = Reply(301, bomb, {"Location": "/f", "Content-Encoding": "gzip"})
     server.routes["/f"] = Reply(200, FEED, RSS)
     with make(tmp_path, {"s": server.url("/old")}, max_bytes="1MiB") as agg:

@@ -59,6 +59,7 @@ def test_db_upgrade_creates_then_has_nothing_to_do(tmp_path: Path, blank_databas
     PostgresStore(blank_database).close()
 
 
+@pytest.mark.slow  # the connection pool tries for 10 s, twice
 def test_unreachable_postgresql_is_a_clear_error(tmp_path: Path) -> None:
     url = "postgresql://postgres@127.0.0.1:1/nowhere"
     with pytest.raises(StoreError, match=r"cannot reach PostgreSQL at postgresql://"):

@@ -16,6 +16,7 @@ from conftest import EXAMPLES, SHIPPED_SOURCES, FeedServer, Response, shipped_ca
 from conftest import write_config as write
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.cli import run_cli
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
@@ -171,6 +172,7 @@ def _cycle_in_order(order: tuple[int, ...], sources: list[dict[str, Any]]
             return stored, files
 
 
+@pytest.mark.slow  # a property test: twelve whole runs of the shipped network
 @settings(max_examples=12, deadline=None)
 @given(st.permutations(range(len(SHIPPED_SOURCES))))
 def test_any_ingest_order_gives_the_same_store_and_bytes(order: list[int]) -> None:
@@ -200,13 +202,12 @@ def test_every_order_of_three_cross_posting_sources(tmp_path: Path) -> None:
 
 
 def test_explain_and_unmapped_words_from_the_cli(examples_dir: Path) -> None:
-    import subprocess
-    import sys
     config = write(examples_dir, SHIPPED_SOURCES)
 
     def cli(*args: str) -> str:
-        return subprocess.run([sys.executable, "-m", "aggregator", *args, "--config",
-                               str(config)], capture_output=True, text=True, check=True).stdout
+        done = run_cli(*args, "--config", str(config))
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     cli("poll")
     info = json.loads(cli("explain", "--json",

@@ -5,6 +5,7 @@ plain absolute URLs without urljoin and urlsplit, clean_html plain text without 
 from __future__ import annotations
 
 import nh3
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ BASES = st.one_of(st.none(), st.just(""), st.just("https://hub.example/feeds/a.x
                   st.just("http://[::1"), PLAINISH, URLS)
 
 
+@pytest.mark.slow  # a property test: 1,500 examples
 @settings(max_examples=1500)
 @given(st.one_of(PLAINISH, URLS), BASES)
 @example("http://a/b?", "http://h/")  # urljoin drops an empty query or fragment...
@@ -78,6 +80,7 @@ TEXT = st.lists(st.sampled_from([*"ab Z9.,;:!?'\"()/=-_é\u0301ﬁ\t\n\r\x00\x0c
                                  "\U0001f600", "\ud800"]), max_size=40).map("".join)
 
 
+@pytest.mark.slow  # a property test: 1,500 examples
 @settings(max_examples=1500)
 @given(TEXT, st.sampled_from([None, "https://city.example/news/"]))
 @example("a\u00a0b", None)

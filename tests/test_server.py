@@ -186,6 +186,7 @@ def test_gzip_only_when_the_client_accepts_it(served: tuple[Path, int], accept: 
     assert (gzip.decompress(body) if gzipped else body).startswith(b"<?xml")
 
 
+@pytest.mark.slow  # waits out real deadlines and delays
 def test_idle_and_slow_clients_hold_neither_threads_nor_others(
         served: tuple[Path, int]) -> None:
     import socket

@@ -61,7 +61,7 @@ def make(tmp_path: Path, sources: list[dict[str, Any]], hub: Hub) -> Aggregator:
         "languages": ["en", "fr", "es"], "websub_hub": hub.url})
     agg = Aggregator(load_settings(config), parse_processes=0)
     assert agg.websub is not None
-    agg.websub.backoff = 0.01
+    agg.websub.backoff = 0.001  # the retries, not their waits, are what is tested
     return agg
 
 

@@ -1,0 +1,1 @@
+"""What the tests share beside conftest.py's fixtures: the CLI run in-process (cli.py)."""
