@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_stories.py [SIZES...]   (default: 10000 50000 100000)
 
-For each size N: a look-alike network of N entries (tests/lookalike.py) is planned and
+For each size N: a look-alike network of N entries (tests/support/lookalike.py) is planned and
 stored, then N new entries of a second, disjoint network (same dates, same templates, so
 every fingerprint bucket is as full as it gets) are planned against it. Reported: the
 per-entry cost of that second plan. Side by side, for the smaller sizes, the window scan
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import lookalike  # noqa: E402
+from support import lookalike  # noqa: E402
 
 from aggregator.config.taxonomy import fold  # noqa: E402
 from aggregator.models import EntryData, FeedMeta, StoredEntry  # noqa: E402

@@ -1,7 +1,7 @@
 """A deterministic network of feeds served from 127.0.0.1, for benchmarks/vs_reader.py.
 
-N feeds of the look-alike network (tests/lookalike.py: en/fr/es/pt, RSS 2.0 / Atom / RSS 1.0,
-partners cross-posting members' stories), some RSS items without ids and some without
+N feeds of the look-alike network (tests/support/lookalike.py: en/fr/es/pt, RSS 2.0 / Atom /
+RSS 1.0, partners cross-posting members' stories), some RSS items without ids and some without
 dates, served with ETag and Last-Modified (304 when unchanged) and gzip when asked.
 
     GET  /feeds/<file>   a feed
@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import lookalike  # noqa: E402
+from support import lookalike  # noqa: E402
 
 PARTNERS = 12
 MUTATED_SHARE = 0.10

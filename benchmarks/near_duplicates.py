@@ -10,7 +10,7 @@ files are one story written by two generators: the shape of a cross-post under a
 Different-story pairs: every pair of entries from different files, with different links,
 published within the window.
 
-Look-alike network (tests/lookalike.py, 5,388 entries): ground truth is known. Same-story
+Look-alike network (tests/support/lookalike.py, 5,388 entries): ground truth is known. Same-story
 pairs are the partners' republished copies (the text rule only: copies that link to the
 member's page are left to the link rule); different-story pairs are every pair of different
 stories, from different sources, within the window (counted exhaustively for the rule in
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import lookalike  # noqa: E402
+from support import lookalike  # noqa: E402
 
 from aggregator.config.taxonomy import fold  # noqa: E402
 from aggregator.errors import ParseError  # noqa: E402

@@ -6,15 +6,15 @@ import ipaddress
 import os
 import shutil
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from support.http import Loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -29,9 +29,6 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
 
-
-# how often test servers look for shutdown(): the 0.5 s default was most of the suite's wait
-POLL = 0.02
 
 class FeedServer:
     """A threaded HTTP server whose answers each test scripts per path."""
@@ -64,10 +61,8 @@ class FeedServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(POLL,), daemon=True)
-        self.thread.start()
+        self.loopback = Loopback(Handler, port=port)
+        self.httpd = self.loopback.httpd
 
     @property
     def base(self) -> str:
@@ -86,8 +81,7 @@ class FeedServer:
         return self.url(path)
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.loopback.close()
 
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"  # this machine's (trust auth)
@@ -143,8 +137,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def server() -> Iterator[Any]:
-    """A scripted HTTP server on 127.0.0.1 (tests/scripted.py: replies set per test)."""
-    from scripted import ScriptedServer  # scripted.py imports this module
+    """A scripted HTTP server on 127.0.0.1 (tests/support/scripted.py: replies set per test)."""
+    from support.scripted import ScriptedServer  # scripted.py imports this module
 
     scripted = ScriptedServer()
     yield scripted

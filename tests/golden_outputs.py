@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import EXAMPLES, ROOT, FeedServer, Response, write_config
-from corpus import REAL, TYPES, corpus_files, source_id
+from support.corpus import REAL, TYPES, corpus_files, source_id
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import FeedServer
-from corpus import GOLDEN, observed, poll_corpus
+from support.corpus import GOLDEN, observed, poll_corpus
 
 if __name__ == "__main__":
     server = FeedServer()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, SHIPPED_SOURCES, write_config
-from scripted import Reply, ScriptedServer
+from support.scripted import Reply, ScriptedServer
 from test_cli import cli
 
 from aggregator import Aggregator

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from atomcheck import NS, assert_valid_atom, reread
 from conftest import FeedServer
-from corpus import GOLDEN, corpus_files, observed, poll_corpus, raw_count
-from htmlcheck import problems
+from support.atomcheck import NS, assert_valid_atom, reread
+from support.corpus import GOLDEN, corpus_files, observed, poll_corpus, raw_count
+from support.htmlcheck import problems
 
 from aggregator import Aggregator
 

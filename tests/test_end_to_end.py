@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from atomcheck import NS, assert_valid_atom, reread
 from conftest import DATA, FeedServer, Response, http_sources, write_config
+from support.atomcheck import NS, assert_valid_atom, reread
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

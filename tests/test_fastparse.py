@@ -14,7 +14,7 @@ from typing import Any
 
 import lxml.html
 import pytest
-from corpus import REAL, corpus_files
+from support.corpus import REAL, corpus_files
 
 from aggregator.errors import ParseError
 from aggregator.ingest.parse.fast_path import FAST, read_feed

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, POLL, write_config
-from scripted import Reply, ScriptedServer, short_body, trickle, trickle_unsized, unsized
+from conftest import EXAMPLES, write_config
+from support.http import Loopback
+from support.scripted import Reply, ScriptedServer, short_body, trickle, trickle_unsized, unsized
 
 from aggregator import Aggregator, __version__
 from aggregator.config import load_settings
@@ -566,7 +567,6 @@ def test_short_body_is_an_error_and_stores_nothing(tmp_path: Path,
 
 def test_tls_errors_are_reported_never_retried_insecurely(tmp_path: Path) -> None:
     import ssl
-    import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import trustme
@@ -581,25 +581,22 @@ def test_tls_errors_are_reported_never_retried_insecurely(tmp_path: Path) -> Non
             self.send_response(200)
             self.end_headers()
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
-    original = httpd.get_request
 
-    def get_request() -> Any:
-        sock, addr = original()
-        handshakes.append("connect")
-        return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+    def tls(httpd: ThreadingHTTPServer) -> None:
+        original = httpd.get_request
 
-    httpd.get_request = get_request  # type: ignore[method-assign]
-    threading.Thread(target=httpd.serve_forever, args=(POLL,), daemon=True).start()
-    try:
-        url = f"https://127.0.0.1:{httpd.server_address[1]}/feed.xml"
-        with make(tmp_path, {"s": url}) as agg:
-            result = agg.update().results[0]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+        def get_request() -> Any:
+            sock, addr = original()
+            handshakes.append("connect")
+            return context.wrap_socket(sock, server_side=True,
+                                       do_handshake_on_connect=False), addr
+        httpd.get_request = get_request  # type: ignore[method-assign]
+
+    with Loopback(Handler, prepare=tls) as https, \
+            make(tmp_path, {"s": https.url("/feed.xml", scheme="https")}) as agg:
+        result = agg.update().results[0]
     assert result.error.startswith("fetch failed: TLS error")
     assert "CERTIFICATE_VERIFY_FAILED" in result.error
     assert handshakes == ["connect"]  # one attempt, no request sent without verification
@@ -608,7 +605,6 @@ def test_tls_errors_are_reported_never_retried_insecurely(tmp_path: Path) -> Non
 def test_a_redirect_from_https_to_http_is_followed_with_a_warning(
         tmp_path: Path, server: ScriptedServer) -> None:
     import ssl
-    import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import trustme
@@ -628,20 +624,20 @@ def test_a_redirect_from_https_to_http_is_followed_with_a_warning(
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, args=(POLL,), daemon=True).start()
+    def tls(httpd: ThreadingHTTPServer) -> None:
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+
+    https = Loopback(Handler, prepare=tls)
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     try:
-        with make(tmp_path, {"s": f"https://127.0.0.1:{httpd.server_address[1]}/feed"}) as agg:
+        with make(tmp_path, {"s": https.url("/feed", scheme="https")}) as agg:
             agg._fetcher = Fetcher.create(agg.settings, agg.resolver, agg.clock)
             agg._fetcher.session.verify = str(bundle)  # trust the test CA, nothing else
             result = agg.update().results[0]
             health = agg.status()[0]
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        https.close()
     assert result.error is None and result.new == 3
     assert health.warning == f"redirected from https to plain http ({plain}): not encrypted"
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from atomcheck import assert_valid_atom
 from conftest import FeedServer, Response, write_config
 from lxml import etree
+from support.atomcheck import assert_valid_atom
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

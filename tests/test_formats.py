@@ -10,8 +10,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from atomcheck import NS, assert_valid_atom
 from conftest import SHIPPED_SOURCES, write_config
+from support.atomcheck import NS, assert_valid_atom
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

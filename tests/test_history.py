@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from atomcheck import NS, assert_valid_atom
 from conftest import FeedServer, Response, write_config
+from support.atomcheck import NS, assert_valid_atom
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

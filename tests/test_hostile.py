@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from atomcheck import NS, assert_valid_atom, reread
 from conftest import DATA, EXAMPLES, FeedServer, Response, write_config
-from htmlcheck import problems
-from scripted import ScriptedServer
+from support.atomcheck import NS, assert_valid_atom, reread
+from support.htmlcheck import problems
+from support.scripted import ScriptedServer
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

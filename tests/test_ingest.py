@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, write_config
-from scripted import Reply, ScriptedServer
+from support.scripted import Reply, ScriptedServer
 
 from aggregator.config import Settings, load_settings
 from aggregator.config.taxonomy import Taxonomy

@@ -1,4 +1,4 @@
-"""Dedup on a look-alike network (tests/lookalike.py), through the whole poll path.
+"""Dedup on a look-alike network (tests/support/lookalike.py), through the whole poll path.
 
 Precision first: no two different stories may end up as one, however alike their template;
 and every genuine cross-post (a partner's republished copy) must be merged."""
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-import lookalike
 import pytest
 from conftest import write_config
+from support import lookalike
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES, OutsideLoopback, write_config
-from scripted import Reply, ScriptedServer
+from support.scripted import Reply, ScriptedServer
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from atomcheck import assert_valid_atom
 from conftest import EXAMPLES, write_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.atomcheck import assert_valid_atom
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

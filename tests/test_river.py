@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from atomcheck import NS, assert_valid_atom
 from conftest import EXAMPLES, SHIPPED_SOURCES, FeedServer, Response, shipped_categories
 from conftest import write_config as write
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.atomcheck import NS, assert_valid_atom
 from support.cli import run_cli
 
 from aggregator import Aggregator

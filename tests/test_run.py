@@ -12,8 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from atomcheck import assert_valid_atom
 from conftest import FeedServer, http_sources, write_config
+from support.atomcheck import assert_valid_atom
 
 from aggregator.store import open_store
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from atomcheck import assert_valid_atom
 from conftest import EXAMPLES, write_config
-from scripted import Reply, ScriptedServer
+from support.atomcheck import assert_valid_atom
+from support.scripted import Reply, ScriptedServer
 
 from aggregator import Aggregator
 from aggregator.config import ScrapeSettings, load_settings

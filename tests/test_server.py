@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import POLL
+from support.http import POLL
 
 from aggregator.server import MAX_THREADS, make_server
 

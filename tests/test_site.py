@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, SHIPPED_SOURCES, write_config
-from sitecheck import broken_links, pages, parse_errors, reachable
+from support.sitecheck import broken_links, pages, parse_errors, reachable
 
 from aggregator import Aggregator
 from aggregator.config import load_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, ROOT
-from scripted import Reply, ScriptedServer
+from support.scripted import Reply, ScriptedServer
 from test_cli import cli
 
 from aggregator.config import load_settings

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import feedparser
 import pytest
-from atomcheck import NS, assert_valid_atom
-from conftest import POLL, SHIPPED_SOURCES, FeedServer, http_sources, write_config
+from conftest import SHIPPED_SOURCES, FeedServer, http_sources, write_config
+from support.atomcheck import NS, assert_valid_atom
+from support.http import Loopback
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
@@ -38,9 +38,8 @@ class Hub:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, args=(POLL,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hub"
+        self.loopback = Loopback(Handler)
+        self.url = self.loopback.url("/hub")
 
     def urls(self) -> list[str]:
         assert all(p["hub.mode"] == ["publish"] for p in self.pings)
@@ -51,8 +50,7 @@ class Hub:
 def hub() -> Iterator[Hub]:
     h = Hub()
     yield h
-    h.httpd.shutdown()
-    h.httpd.server_close()
+    h.loopback.close()
 
 
 def make(tmp_path: Path, sources: list[dict[str, Any]], hub: Hub) -> Aggregator:

@@ -9,13 +9,14 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import write_config
-from scripted import Reply, ScriptedServer
+from support.http import Loopback
+from support.scripted import Reply, ScriptedServer
 from test_run import free_port, get, wait_for
 
 from aggregator import Aggregator
@@ -57,10 +58,8 @@ class Hub:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.loopback = Loopback(Handler)
+        self.url = self.loopback.url("/")
 
     def verify(self, form: dict[str, str], topic: str | None = None) -> None:
         query = urllib.parse.urlencode({"hub.mode": "subscribe", "hub.topic": topic or
@@ -85,8 +84,7 @@ class Hub:
             return int(e.code)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.close()
 
 
 @pytest.fixture

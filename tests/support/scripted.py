@@ -12,10 +12,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from conftest import POLL
+from support.http import Loopback
 
 
 @dataclass
@@ -65,9 +65,8 @@ class ScriptedServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, 0), _Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, args=(POLL,), daemon=True).start()
+        self.loopback = Loopback(_Handler, host)
+        self.httpd = self.loopback.httpd
 
     @property
     def port(self) -> int:
@@ -109,8 +108,7 @@ class ScriptedServer:
         h.wfile.write(route.body)
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.loopback.close()
 
 
 def trickle(body: bytes, every: float) -> Handler:

@@ -10,7 +10,7 @@ from typing import Any
 import feedparser
 from lxml import etree
 
-SCHEMA = Path(__file__).resolve().parent / "data" / "atom.rng"
+SCHEMA = Path(__file__).resolve().parent.parent / "data" / "atom.rng"
 NS = {"a": "http://www.w3.org/2005/Atom"}
 
 
