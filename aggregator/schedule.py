@@ -3,8 +3,8 @@
 From a SourceOutcome and the old state: the next state, when it is next checked (interval,
 jitter, exponential backoff, ttl / max-age / Expires, Retry-After, host-wide holds) and the
 events for operators. Everything decided is in SourceState, which the store keeps, so a
-restart, a second process or another machine sees the same schedule; ``is_due`` and the
-store's schedule index (Store.due) read it back.
+restart, a second process or another machine sees the same schedule; the store's schedule
+index (Store.due) reads it back.
 
 States: active, backing off (failures, or a 429/503 asking us to wait), gone (410, until an
 operator re-enables it), disabled (config). A permanent redirect (301/308) is adopted once
@@ -37,7 +37,7 @@ def state_label(state: SourceState | None, enabled: bool) -> str:
         return "never polled"
     if state.gone:
         return "gone"
-    if state.failures or state.http_status in (429, 503):
+    if state.failures or state.http_status in HOST_WIDE_RETRY:
         return "backing off"
     return "active"
 
@@ -82,11 +82,13 @@ def _read_notes(state: SourceState, p: SourceOutcome, now: datetime) -> SourceSt
                    parser=p.parser or state.parser)
 
 
-def is_due(state: SourceState | None, now: datetime) -> bool:
-    """Never polled, or its next check has come; a gone source is never due."""
-    if state is None:
-        return True
-    return not state.gone and (state.next_check_at is None or state.next_check_at <= now)
+def host_hold(status: int | None, retry_after: float | None, now: datetime
+              ) -> datetime | None:
+    """THE host-hold rule: a 429 or 503 with Retry-After holds every source on that host
+    until then (the source's own next check is next_state's to decide)."""
+    if status in HOST_WIDE_RETRY and retry_after is not None:
+        return now + timedelta(seconds=retry_after)
+    return None
 
 
 def host_holds(states: Iterable[SourceState], host_of: Callable[[SourceState], str | None],
@@ -117,8 +119,9 @@ def _failed(state: SourceState, p: SourceOutcome, interval: timedelta, now: date
         return replace(state, gone=True, failures=state.failures + 1, last_error=error,
                        next_check_at=None), events
     wait = timedelta(seconds=p.retry_after) if p.retry_after is not None else None
-    if wait is not None and p.status in HOST_WIDE_RETRY:  # kept, so every cycle honours it
-        state = replace(state, host_hold=now + wait)
+    hold = host_hold(p.status, p.retry_after, now)
+    if hold is not None:  # kept, so every cycle honours it
+        state = replace(state, host_hold=hold)
     if p.status == 429:  # a request to slow down, not a failure: never counts toward gone
         return replace(state, last_error=error,
                        next_check_at=now + max(wait or interval, interval)), []

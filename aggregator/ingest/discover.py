@@ -37,7 +37,6 @@ class FoundFeed:
 @dataclass(frozen=True)
 class Discovery:
     url: str  # what was asked
-    is_page: bool  # an HTML page, not a feed
     feeds: tuple[FoundFeed, ...]
 
 
@@ -47,7 +46,7 @@ def discover(url: str, fetcher: Fetcher) -> Discovery:
         raise FetchError(f"{url}: nothing could be fetched")
     direct = _as_feed(fetched)
     if direct is not None:
-        return Discovery(url, False, (direct,))
+        return Discovery(url, (direct,))
     found: dict[str, FoundFeed] = {}
     for candidate in _announced(fetched):  # every feed the page names
         feed = _fetch_feed(candidate, fetcher)
@@ -58,7 +57,7 @@ def discover(url: str, fetcher: Fetcher) -> Discovery:
         if feed is not None:
             found[feed.url] = feed
             break
-    return Discovery(url, True, tuple(found.values()))
+    return Discovery(url, tuple(found.values()))
 
 
 def _get(url: str, fetcher: Fetcher) -> Fetched | None:

@@ -30,7 +30,6 @@ log = logging.getLogger("aggregator.websub")
 LEASE = timedelta(days=10)  # asked for; the hub decides
 RENEW_BEFORE = timedelta(days=1)  # renewed when less than this is left
 ASK_AGAIN = timedelta(hours=1)  # a subscription never verified is asked for again after this
-MAX_PUSH = 10 * 2**20  # bytes: a larger push is refused (the poll still reads the feed)
 ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384,
               "sha512": hashlib.sha512}
 

@@ -16,7 +16,7 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from aggregator.config import Settings, SourceSettings
@@ -25,7 +25,7 @@ from aggregator.ingest.source import Tools, ingest
 from aggregator.models import CycleReport, SourceResult, SourceState
 from aggregator.outcome import SourceOutcome
 from aggregator.run.outcomes import apply_outcomes
-from aggregator.schedule import HOST_WIDE_RETRY, held, host_holds
+from aggregator.schedule import held, host_hold, host_holds
 from aggregator.store import Store
 
 log = logging.getLogger("aggregator.update")
@@ -138,8 +138,8 @@ class Poller:
 
     def _hold_if_asked(self, host: str, o: SourceOutcome, now: datetime) -> None:
         """A 429/503 with Retry-After holds the host's other sources from now on."""
-        if o.status in HOST_WIDE_RETRY and o.retry_after is not None:
-            until = now + timedelta(seconds=o.retry_after)
+        until = host_hold(o.status, o.retry_after, now)
+        if until is not None:
             self._holds[host] = max(until, self._holds.get(host, until))
 
     def _waiting(self, polled: Sequence[SourceSettings], states: Mapping[str, SourceState]

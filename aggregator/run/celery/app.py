@@ -3,10 +3,7 @@ backend. Task settings live here; the tasks are in tasks.py."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
-
-from aggregator.config import load_settings
 
 QUEUE = "aggregator"
 
@@ -27,9 +24,3 @@ def make_app(broker: str, lease_seconds: float) -> Any:
         worker_hijack_root_logger=False, broker_connection_retry_on_startup=True,
         task_serializer="json", accept_content=["json"])
     return app
-
-
-def app_from_environment() -> Any:
-    """The app of the config named by $AGGREGATOR_CONFIG (set by the CLI)."""
-    settings = load_settings(os.environ.get("AGGREGATOR_CONFIG", "config.yaml"))
-    return make_app(settings.queue.broker, settings.queue.lease.total_seconds())

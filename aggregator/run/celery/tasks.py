@@ -8,7 +8,7 @@ import functools
 import logging
 import os
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +23,7 @@ from aggregator.ingest.source import Tools, ingest
 from aggregator.models import SourceState
 from aggregator.run.hosts import HostGate
 from aggregator.run.outcomes import apply_outcomes
-from aggregator.schedule import held
+from aggregator.schedule import held, host_hold
 from aggregator.store.postgres import PostgresStore
 
 log = logging.getLogger("aggregator.worker")
@@ -85,8 +85,9 @@ def fetch_source(ctx: Context, source_id: str, token: str, now: datetime) -> str
                          lambda: _links(store, source_id))
     finally:
         ctx.gate.release(host)
-    if outcome.retry_after and outcome.status in (429, 503):
-        ctx.gate.hold(host, now + timedelta(seconds=outcome.retry_after))
+    hold = host_hold(outcome.status, outcome.retry_after, now)
+    if hold is not None:
+        ctx.gate.hold(host, hold)
     try:
         with store.exclusive(STORY_LOCK):  # plan against the store, then apply: one at a time
             apply_outcomes(store, [outcome], settings, ctx.tools.taxonomy.fallback, now,
