@@ -4,6 +4,7 @@ model.py holds the settings records, load.py reads and checks the YAML (check.py
 with its path), edit.py and opml.py edit config.yaml for operator commands, taxonomy.py is
 the hub's categories as every stage reads them."""
 
+from aggregator.config.load import load_settings, parse_settings
 from aggregator.config.model import (
     CategorySettings,
     HubSettings,
@@ -17,9 +18,7 @@ from aggregator.config.model import (
     Settings,
     SourceSettings,
     StoreSettings,
-    load_settings,
     parse_duration,
-    parse_settings,
     parse_size,
 )
 
