@@ -203,8 +203,8 @@ class SourceState:
     empty_runs: int = 0  # a scraped page's polls in a row whose selectors matched nothing
     report: tuple[tuple[str, str, str], ...] = ()  # (severity, code, message): check.py
     report_at: datetime | None = None  # when the document the report is about was read
-    websub: WebSubState | None = None  # a push subscription (websub_subscriber.py)
-    parser: str | None = None  # which reader read the last document, and why (fastparse.py)
+    parser: str | None = None  # which reader read the last document, and why (fast_path.py)
+    websub: WebSubState | None = None  # a push subscription (ingest/push.py)
 
 
 @dataclass(frozen=True)

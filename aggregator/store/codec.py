@@ -1,80 +1,158 @@
-"""StoredEntry / SourceState <-> JSON-ready dicts (ISO 8601 strings for datetimes)."""
+"""StoredEntry / SourceState / SourceEvent <-> JSON-ready dicts (ISO 8601 strings for
+datetimes), derived from the records' own fields: one field list per record, the dataclass.
+
+Encoding walks the fields in their order (a dataclass becomes a dict, a datetime its ISO
+string, a tuple a list). Decoding reads each field by its type hint; a missing key takes the
+field's default. What stores written by earlier versions lack is filled in after.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import functools
+import types
+import typing
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
 
 from aggregator.dates import from_iso, iso
-from aggregator.models import (
-    Enclosure,
-    FeedMeta,
-    Image,
-    SourceEvent,
-    SourceState,
-    StoredEntry,
-    WebSubState,
-)
+from aggregator.models import FeedMeta, SourceEvent, SourceState, StoredEntry, WebSubState
 from aggregator.stories.similarity import current, fingerprints
+
+T = TypeVar("T")
+
+
+Convert = Callable[..., Any]
+_MISSING = object()
+
+
+def encode(value: Any) -> Any:
+    """A record as JSON-ready data, fields in their order."""
+    kind: Any = type(value)
+    return _encoder(kind)(value)
+
+
+def decode(cls: type[T], data: dict[str, Any]) -> T:
+    """The record ``cls`` from ``encode``'s data. A missing key takes the field's default,
+    or None where the field may be None."""
+    kind: Any = cls
+    record: T = _decoder(kind)(data)
+    return record
+
+
+@functools.cache
+def _encoder(cls: Any) -> Convert:
+    """One record's encoder, built once from its fields (a call per field that needs one)."""
+    hints = typing.get_type_hints(cls)
+    plan = [(f.name, _to_json(hints[f.name])) for f in dataclasses.fields(cls)]
+
+    def encode_record(record: Any) -> dict[str, Any]:
+        return {name: getattr(record, name) if convert is None
+                else convert(getattr(record, name)) for name, convert in plan}
+    return encode_record
+
+
+@functools.cache
+def _decoder(cls: Any) -> Convert:
+    """One record's decoder, built once from its fields' type hints."""
+    hints = typing.get_type_hints(cls)
+    plan = [(f.name, _from_json(hints[f.name]), f.default is dataclasses.MISSING
+             and f.default_factory is dataclasses.MISSING and _optional(hints[f.name]))
+            for f in dataclasses.fields(cls)]
+
+    def decode_record(data: dict[str, Any], read: dict[str, Any] | None = None) -> Any:
+        given: dict[str, Any] = read or {}  # fields the caller read itself
+        for name, convert, none_if_missing in plan:
+            if name in given:
+                continue
+            value = data.get(name, _MISSING)
+            if value is not _MISSING:
+                given[name] = value if convert is None else convert(value)
+            elif none_if_missing:
+                given[name] = None
+        return cls(**given)
+    return decode_record
+
+
+def _optional(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and \
+        type(None) in typing.get_args(hint)
+
+
+def _to_json(hint: Any) -> Convert | None:
+    """How a value of type ``hint`` is written (None: as it is)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):  # X | None
+        inner = _to_json(next(a for a in args if a is not type(None)))
+        return None if inner is None else lambda v: None if v is None else inner(v)
+    if hint is datetime:
+        return iso
+    if dataclasses.is_dataclass(hint):
+        return _encoder(hint)  # type: ignore[arg-type]
+    if origin is tuple:
+        items = [_to_json(a) for a in args if a is not Ellipsis]
+        if all(c is None for c in items):
+            return list
+        if len(args) == 2 and args[1] is Ellipsis:
+            return lambda v: [items[0](x) for x in v]  # type: ignore[misc]
+        return lambda v: [x if c is None else c(x) for c, x in zip(items, v, strict=True)]
+    return None
+
+
+def _from_json(hint: Any) -> Convert | None:
+    """How a value of type ``hint`` is read back (None: as it is)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):  # X | None
+        inner = _from_json(next(a for a in args if a is not type(None)))
+        return None if inner is None else lambda v: None if v is None else inner(v)
+    if hint is datetime:
+        return from_iso
+    if dataclasses.is_dataclass(hint):
+        return _decoder(hint)  # type: ignore[arg-type]
+    if hint in (int, str):  # a number written as text by hand, say
+        return lambda v: v if v is None or type(v) is hint else hint(v)
+    if origin is tuple:  # null in stores of earlier versions: empty
+        items = [_from_json(a) for a in args if a is not Ellipsis]
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = items[0]
+            return (lambda v: tuple(v or ())) if item is None else \
+                (lambda v: tuple([item(x) for x in v or ()]))
+        return lambda v: tuple(x if c is None else c(x) for c, x in zip(items, v, strict=True))
+    if origin is dict:
+        key, value = _from_json(args[0]), _from_json(args[1])
+        return lambda v: {a if key is None else key(a): b if value is None else value(b)
+                          for a, b in (v or {}).items()}
+    return None
 
 
 def meta_to_dict(m: FeedMeta) -> dict[str, Any]:
-    return {"id": m.id, "title": m.title, "link": m.link, "updated": iso(m.updated),
-            "language": m.language, "self_link": m.self_link, "rights": m.rights,
-            "author": m.author, "hub": m.hub}
+    data: dict[str, Any] = encode(m)
+    return data
 
 
 def meta_from_dict(d: dict[str, Any]) -> FeedMeta:
-    return FeedMeta(id=d.get("id"), title=d.get("title") or "", link=d.get("link"),
-                    updated=from_iso(d.get("updated")), language=d.get("language"),
-                    self_link=d.get("self_link"), rights=d.get("rights"),
-                    author=d.get("author"), hub=d.get("hub"))
+    return decode(FeedMeta, _meta(d))
+
+
+def _meta(d: dict[str, Any]) -> dict[str, Any]:
+    return {**d, "title": d.get("title") or ""}
 
 
 def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
-    return {
-        "key": e.key, "source_id": e.source_id, "entry_id": e.entry_id, "title": e.title,
-        "link": e.link, "canonical_link": e.canonical_link, "published": iso(e.published),
-        "updated": iso(e.updated), "first_seen": iso(e.first_seen),
-        "content_hash": e.content_hash, "guid": e.guid, "summary": e.summary,
-        "content": e.content, "authors": list(e.authors), "categories": list(e.categories),
-        "raw_categories": list(e.raw_categories), "language": e.language,
-        "origin": meta_to_dict(e.origin), "duplicate_of": e.duplicate_of, "via": list(e.via),
-        "enclosures": [{"url": x.url, "type": x.type, "length": x.length}
-                       for x in e.enclosures],
-        "image": ({"url": e.image.url, "width": e.image.width, "height": e.image.height}
-                  if e.image else None),
-        "own_categories": list(e.own_categories), "story": e.story,
-        "merge_reason": e.merge_reason, "revisions": e.revisions,
-        "revision_window": iso(e.revision_window), "fingerprints": list(e.fingerprints),
-    }
-
-
-def _image(d: dict[str, Any] | None) -> Image | None:
-    return Image(d["url"], d.get("width"), d.get("height")) if d else None
+    data: dict[str, Any] = encode(e)
+    return data
 
 
 def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
-    published, updated, first_seen = (from_iso(d[k]) for k in ("published", "updated",
-                                                               "first_seen"))
-    if published is None or updated is None or first_seen is None:
+    if any(d.get(k) is None for k in ("published", "updated", "first_seen")):
         raise ValueError(f"entry {d.get('key')!r} lacks a date")
-    return StoredEntry(
-        key=d["key"], source_id=d["source_id"], entry_id=d["entry_id"], title=d["title"],
-        link=d.get("link"), canonical_link=d.get("canonical_link"), published=published,
-        updated=updated, first_seen=first_seen, content_hash=d["content_hash"],
-        guid=d.get("guid"), summary=d.get("summary"), content=d.get("content"),
-        authors=tuple(d.get("authors") or ()), categories=tuple(d.get("categories") or ()),
-        raw_categories=tuple(d.get("raw_categories") or ()), language=d.get("language"),
-        origin=meta_from_dict(d.get("origin") or {}), duplicate_of=d.get("duplicate_of"),
-        via=tuple(d.get("via") or ()),
-        enclosures=tuple(Enclosure(x["url"], x.get("type"), x.get("length"))
-                         for x in d.get("enclosures") or ()),
-        image=_image(d.get("image")),
-        own_categories=tuple(d.get("own_categories") or d.get("categories") or ()),
-        story=d.get("story") or d.get("canonical_link") or d["key"],
-        merge_reason=d.get("merge_reason"), revisions=int(d.get("revisions") or 0),
-        revision_window=from_iso(d.get("revision_window")),
-        fingerprints=_fingerprints(d))
+    entry: StoredEntry = _decoder(StoredEntry)(d, {  # what stores of earlier versions lack
+        "origin": meta_from_dict(d.get("origin") or {}),
+        "own_categories": tuple(d.get("own_categories") or d.get("categories") or ()),
+        "story": d.get("story") or d.get("canonical_link") or d["key"],
+        "revisions": int(d.get("revisions") or 0), "fingerprints": _fingerprints(d)})
+    return entry
 
 
 def _fingerprints(d: dict[str, Any]) -> tuple[str, ...]:
@@ -85,62 +163,27 @@ def _fingerprints(d: dict[str, Any]) -> tuple[str, ...]:
 
 
 def state_to_dict(s: SourceState) -> dict[str, Any]:
-    return {
-        "source_id": s.source_id, "etag": s.etag, "last_modified": s.last_modified,
-        "body_hash": s.body_hash, "last_attempt": iso(s.last_attempt),
-        "last_success": iso(s.last_success), "http_status": s.http_status,
-        "failures": s.failures, "last_error": s.last_error,
-        "next_check_at": iso(s.next_check_at),
-        "feed": meta_to_dict(s.feed) if s.feed else None, "gone": s.gone,
-        "adopted_url": s.adopted_url, "adopted_from": s.adopted_from,
-        "redirect_to": s.redirect_to, "redirect_seen": s.redirect_seen,
-        "identity": s.identity, "identity_reason": s.identity_reason,
-        "unmapped": dict(s.unmapped), "ttl_minutes": s.ttl_minutes, "warning": s.warning,
-        "host_hold": iso(s.host_hold), "empty_runs": s.empty_runs,
-        "report": [list(f) for f in s.report], "report_at": iso(s.report_at),
-        "parser": s.parser,
-        "websub": None if s.websub is None else {
-            "hub": s.websub.hub, "topic": s.websub.topic, "secret": s.websub.secret,
-            "status": s.websub.status, "requested": iso(s.websub.requested),
-            "expires": iso(s.websub.expires)},
-    }
+    data: dict[str, Any] = encode(s)
+    return data
 
 
 def state_from_dict(d: dict[str, Any]) -> SourceState:
-    return SourceState(
-        source_id=d["source_id"], etag=d.get("etag"), last_modified=d.get("last_modified"),
-        body_hash=d.get("body_hash"), last_attempt=from_iso(d.get("last_attempt")),
-        last_success=from_iso(d.get("last_success")), http_status=d.get("http_status"),
-        failures=int(d.get("failures") or 0), last_error=d.get("last_error"),
-        next_check_at=from_iso(d.get("next_check_at")),
-        feed=meta_from_dict(d["feed"]) if d.get("feed") else None,
-        gone=bool(d.get("gone")), adopted_url=d.get("adopted_url"),
-        adopted_from=d.get("adopted_from"), redirect_to=d.get("redirect_to"),
-        redirect_seen=int(d.get("redirect_seen") or 0), identity=d.get("identity") or "guid",
-        identity_reason=d.get("identity_reason"),
-        unmapped={str(k): int(v) for k, v in (d.get("unmapped") or {}).items()},
-        ttl_minutes=d.get("ttl_minutes"), warning=d.get("warning"),
-        host_hold=from_iso(d.get("host_hold")), empty_runs=int(d.get("empty_runs") or 0),
-        report=tuple((str(a), str(b), str(c)) for a, b, c in d.get("report") or ()),
-        report_at=from_iso(d.get("report_at")), websub=_websub(d.get("websub")),
-        parser=d.get("parser"))
-
-
-def _websub(d: dict[str, Any] | None) -> WebSubState | None:
-    if not d:
-        return None
-    return WebSubState(hub=d["hub"], topic=d["topic"], secret=d["secret"],
-                       status=d.get("status") or "pending", requested=from_iso(d.get("requested")),
-                       expires=from_iso(d.get("expires")))
+    websub = d.get("websub")
+    state: SourceState = _decoder(SourceState)(d, {  # null or missing in earlier stores
+        "failures": int(d.get("failures") or 0), "gone": bool(d.get("gone")),
+        "redirect_seen": int(d.get("redirect_seen") or 0),
+        "identity": d.get("identity") or "guid", "empty_runs": int(d.get("empty_runs") or 0),
+        "websub": decode(WebSubState, {**websub, "status": websub.get("status") or "pending"})
+        if websub else None})
+    return state
 
 
 def event_to_dict(e: SourceEvent) -> dict[str, Any]:
-    return {"source_id": e.source_id, "kind": e.kind, "at": iso(e.at), "detail": e.detail}
+    data: dict[str, Any] = encode(e)
+    return data
 
 
 def event_from_dict(d: dict[str, Any]) -> SourceEvent:
-    at = from_iso(d["at"])
-    if at is None:
+    if d.get("at") is None:
         raise ValueError("event without a time")
-    return SourceEvent(source_id=d["source_id"], kind=d["kind"], at=at,
-                       detail=d.get("detail") or "")
+    return decode(SourceEvent, {**d, "detail": d.get("detail") or ""})
