@@ -18,7 +18,7 @@ import tempfile
 import time
 import zlib
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -31,6 +31,7 @@ from aggregator.config import Settings, SourceSettings, load_settings  # noqa: E
 from aggregator.config.taxonomy import Taxonomy  # noqa: E402
 from aggregator.models import Dirty, SourceHealth, StoredEntry  # noqa: E402
 from aggregator.publish.feeds import publish  # noqa: E402
+from aggregator.publish.plan import RenderPlan  # noqa: E402
 from aggregator.publish.sink import DirectorySink  # noqa: E402
 from aggregator.store.memory import MemoryStore  # noqa: E402
 
@@ -38,8 +39,9 @@ from aggregator.store.memory import MemoryStore  # noqa: E402
 def timed(settings: Settings, store: MemoryStore, health: list[SourceHealth],
           dirty: Dirty | None, rendered: dict[str, object] | None = None) -> float:
     start = time.perf_counter()
-    publish(settings, store, health, DirectorySink(settings.output.dir), dirty=dirty,
-            rendered=rendered)
+    sink = DirectorySink(settings.output.dir)
+    plan = RenderPlan(dirty, settings.hub.language, lambda name: sink.exists(PurePosixPath(name)))
+    publish(settings, store, health, sink, plan=plan, rendered=rendered)
     return time.perf_counter() - start
 
 

@@ -8,26 +8,16 @@ changed (failed pings are retried at the next publish)."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import PurePosixPath
 
 from aggregator.config import Settings
 from aggregator.models import Dirty
 from aggregator.publish.feeds import feed_urls, publish
 from aggregator.publish.health import source_health
+from aggregator.publish.plan import BUILD_ID, RenderPlan, build_id
 from aggregator.publish.sink import Sink
 from aggregator.publish.websub import WebSubPublisher
 from aggregator.store import Store
-from aggregator.version import __version__
-
-BUILD_ID = PurePosixPath(".build-id")  # in the outputs: what they were built with
-
-
-def build_id(settings: Settings) -> bytes:
-    """What the outputs depend on besides the entries: the version and the settings."""
-    s = settings
-    seen = repr((__version__, s.hub, s.output, s.categories, s.sources, s.retention))
-    return hashlib.sha256(seen.encode()).hexdigest().encode() + b"\n"
 
 
 def publish_dirty(settings: Settings, store: Store, sink: Sink,
@@ -36,11 +26,10 @@ def publish_dirty(settings: Settings, store: Store, sink: Sink,
     """Render and write what changed (``full``: everything); the changed outputs' names.
     ``rendered`` remembers what each member page was rendered from, between calls."""
     dirty = store.dirty()
-    built_by = build_id(settings)
-    full = full or sink.read(BUILD_ID) != built_by
+    plan = RenderPlan.of(settings, sink, dirty, full)
     changed = publish(settings, store, source_health(settings, store), sink,
-                      websub.status() if websub else None, None if full else dirty, rendered)
-    sink.write(BUILD_ID, built_by)
+                      websub.status() if websub else None, plan, rendered)
+    sink.write(BUILD_ID, build_id(settings))
     store.clear_dirty(dirty)
     return changed
 
@@ -55,4 +44,4 @@ def ping_hub(settings: Settings, store: Store, sink: Sink, websub: WebSubPublish
     websub.publish(feed_urls(settings, changed))
     if websub.status() != before:
         publish(settings, store, source_health(settings, store), sink, websub.status(),
-                Dirty(), rendered)
+                RenderPlan.of(settings, sink, Dirty()), rendered)

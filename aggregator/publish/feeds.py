@@ -23,6 +23,7 @@ from typing import Any
 from aggregator.config import Settings
 from aggregator.config.taxonomy import Taxonomy, primary_language
 from aggregator.models import Dirty, SourceHealth, StoredEntry
+from aggregator.publish.plan import RenderPlan
 from aggregator.publish.search import BUNDLE, Record, build_index, records, records_digest, shard_of
 from aggregator.publish.sink import Sink
 from aggregator.publish.site import Fresh, SiteBuild
@@ -74,13 +75,13 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
 
 
 def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                dirty: Dirty | None, on_disk: Callable[[str], bool], fresh: Fresh,
-                out: MutableMapping[str, bytes] | None = None) -> MutableMapping[str, bytes]:
-    """The site's pages that ``dirty`` touches (site/build.py), into ``out``."""
-    build = SiteBuild(settings, store, Taxonomy(settings.categories), health, on_disk, fresh,
+                plan: RenderPlan, fresh: Fresh, out: MutableMapping[str, bytes] | None = None
+                ) -> MutableMapping[str, bytes]:
+    """The site's pages that ``plan`` touches (publish/site.py), into ``out``."""
+    build = SiteBuild(settings, store, Taxonomy(settings.categories), health, plan, fresh,
                       out={} if out is None else out)
-    out = build.build(dirty)
-    if dirty is None or dirty:
+    out = build.build()
+    if not plan.quiet:
         out.update({"favicon.svg": FAVICON, "search.js": SEARCH_JS})
     return out
 
@@ -225,28 +226,14 @@ def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[St
     return [e for e in entries if primary_language(e.language or default) == spec.only_language]
 
 
-def touches(spec: FeedSpec, dirty: Dirty | None, home: str) -> bool:
-    """Whether entries changed under ``dirty`` can show in the feed ``spec``."""
-    if dirty is None:
-        return True
-    if spec.category is not None and spec.category not in dirty.categories:
-        return False
-    return bool(dirty) and (spec.only_language is None or any(
-        primary_language(tag or home) == spec.only_language for tag in dirty.languages))
-
-
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                   websub: dict[str, Any] | None = None,
-                   on_disk: Callable[[str], bool] = lambda name: False,
-                   dirty: Dirty | None = None,
+                   websub: dict[str, Any] | None = None, plan: RenderPlan | None = None,
                    fresh: Callable[[str, object], bool] = lambda name, key: False,
                    out: MutableMapping[str, bytes] | None = None
                    ) -> MutableMapping[str, bytes]:
-    """Output file name -> bytes, for the outputs ``dirty`` touches (None: every one);
-    deterministic for a given store.
-
-    Sealed archive pages (their successor is ``on_disk``) are left out: they never change,
-    so rendering them again on every build would be wasted work."""
+    """Output file name -> bytes, for the outputs ``plan`` touches (None: every one);
+    deterministic for a given store. Sealed archive pages are left out (plan.py)."""
+    plan = plan or RenderPlan(None, settings.hub.language)
     taxonomy = Taxonomy(settings.categories)
     names = {s.id: s.name for s in settings.sources}
     limit = settings.output.entries_per_feed
@@ -255,7 +242,7 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     out = {} if out is None else out
     by_category: dict[str | None, list[StoredEntry]] = {}  # shared by the language feeds
     for spec in specs + by_language:
-        if not touches(spec, dirty, settings.hub.language):
+        if not plan.touches(spec.only_language, spec.category):
             continue
         if spec.category not in by_category:
             by_category[spec.category] = store.entries(category=spec.category)
@@ -267,12 +254,12 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
         out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
         out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy, names)
         for page in archives:
-            if page.frozen and page.successor and on_disk(page.successor):
+            if page.frozen and plan.sealed(page.successor, also_when_whole=True):
                 continue  # sealed in an earlier build: never rendered or written again
             out[f"{page.spec.name}.atom"] = render_atom(page.spec, list(page.entries),
                                                         settings, taxonomy, names)
-    render_site(settings, store, health, dirty, on_disk, fresh, out)
-    if dirty is None:
+    render_site(settings, store, health, plan, fresh, out)
+    if plan.whole:
         out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
     out.update(render_status_outputs(settings, store, health, websub))
     return out
@@ -298,13 +285,13 @@ def _load_memo(sink: Sink) -> dict[str, object]:
 
 
 def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], sink: Sink,
-            websub: dict[str, Any] | None = None, dirty: Dirty | None = None,
+            websub: dict[str, Any] | None = None, plan: RenderPlan | None = None,
             rendered: dict[str, object] | None = None) -> list[PurePosixPath]:
-    """Write the outputs ``dirty`` touches (None: all) whose bytes changed; their names.
-    An output missing from the sink is rendered again whatever ``dirty`` says.
-    ``rendered`` (kept by the caller between publishes, and in the output dir between
+    """Write the outputs ``plan`` touches (None: all, plan.py) whose bytes changed; their
+    names. ``rendered`` (kept by the caller between publishes, and in the output dir between
     processes) remembers what each health page was rendered from, so an unchanged one is
     not rendered again."""
+    plan = plan or RenderPlan(None, settings.hub.language)
     memo = rendered if rendered is not None else {}
     if not memo:
         memo.update(_load_memo(sink))
@@ -317,16 +304,13 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
         memo[name] = digest
         return False
 
-    if dirty is not None and not sink.exists(PurePosixPath("index.html")):
-        dirty = None  # an output dir emptied under us: build it whole again
     changed = []
     # The search index is built beside the pages: Pagefind runs as its own process, so on
     # a machine with two cores it indexes while this one renders.
     with sink.batch(), ThreadPoolExecutor(1, thread_name_prefix="search") as beside:
-        search = beside.submit(publish_search, settings, store, sink, dirty)
+        search = beside.submit(publish_search, settings, store, sink, plan.dirty)
         writing = Writing(sink)  # in order: an archive page before its successor
-        render_outputs(settings, store, health, websub,
-                       lambda name: sink.exists(PurePosixPath(name)), dirty, fresh, writing)
+        render_outputs(settings, store, health, websub, plan, fresh, writing)
         changed += writing.changed
         changed += search.result()
         if memo != before:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from aggregator.config import Settings
 from aggregator.config.taxonomy import Taxonomy, primary_language
 from aggregator.dates import from_iso
-from aggregator.models import Dirty, SourceHealth, StoredEntry
+from aggregator.models import SourceHealth, StoredEntry
+from aggregator.publish.plan import RenderPlan
 from aggregator.render.site.i18n import translations, words
 from aggregator.render.site.layout import River, Sheet, Tree, anchor, month_of, months, pages
 from aggregator.render.site.pages import (
@@ -43,7 +44,7 @@ class SiteBuild:
     store: Store
     taxonomy: Taxonomy
     health: Sequence[SourceHealth]
-    on_disk: Callable[[str], bool] = lambda name: False
+    plan: RenderPlan  # what to render (publish/plan.py)
     fresh: Fresh = lambda name, key: False
     out: MutableMapping[str, bytes] = field(default_factory=dict)  # or written as it comes
 
@@ -85,9 +86,9 @@ class SiteBuild:
 
     # -- the whole build -----------------------------------------------------------------
 
-    def build(self, dirty: Dirty | None) -> MutableMapping[str, bytes]:
+    def build(self) -> MutableMapping[str, bytes]:
         forget_articles()
-        if dirty is not None and not dirty:  # no entry changed: only the health pages
+        if self.plan.quiet:  # no entry changed: only the health pages
             for tree in self.trees:
                 for source in self.settings.sources:
                     self.source_head(tree, River("source", source.id), None)
@@ -102,26 +103,18 @@ class SiteBuild:
         for tree in self.trees:
             for river in rivers:
                 found = split[tree.prefix].get(river, [])
-                if self.touched(tree, river, dirty):
-                    self.river(tree, river, found, full=dirty is None)
+                if self.touched(tree, river):
+                    self.river(tree, river, found, full=self.plan.whole)
                 elif river.kind == "source":
                     self.source_head(tree, river, found)
             self.search_page(tree)
         self.status_pages()
         return self.out
 
-    def touched(self, tree: Tree, river: River, dirty: Dirty | None) -> bool:
-        if dirty is None:
-            return True
-        if not dirty or (tree.only is not None and not any(
-                primary_language(t or self.home_language) == tree.only
-                for t in dirty.languages)):
-            return False
-        if river.kind == "category":
-            return river.ident in dirty.categories
-        if river.kind == "source":
-            return river.ident in dirty.sources
-        return True
+    def touched(self, tree: Tree, river: River) -> bool:
+        return self.plan.touches(tree.only,
+                                 category=river.ident if river.kind == "category" else None,
+                                 source=river.ident if river.kind == "source" else None)
 
     # -- one river -----------------------------------------------------------------------
 
@@ -131,7 +124,7 @@ class SiteBuild:
         month_sheets = months(river, found)
         self.head(tree, river, head)
         for sheet in archive:
-            if sheet.sealed and not full and sheet.successor and self.on_disk(
+            if sheet.sealed and sheet.successor and self.plan.sealed(
                     tree.prefix + sheet.successor):
                 continue  # sealed in an earlier build: its bytes never change
             title = self.title(tree, river) + " · " + self.gettext(tree)(

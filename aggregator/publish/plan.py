@@ -1,0 +1,78 @@
+"""What to render, decided in one place for the feeds, the site and the search index.
+
+A publish renders everything (``dirty`` None) when asked, when the outputs were built by
+another version or config (the build id), or when the output dir was emptied under us;
+otherwise what the store's dirty markers touch. A listing is touched when its language,
+category or source is among the markers. A sealed page (full, no longer the newest, and its
+successor already on disk) is never rendered again; Atom archive pages stay sealed even in a
+whole build, the site's pages are rendered again then (their words and layout may change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from aggregator.config import Settings
+from aggregator.config.taxonomy import primary_language
+from aggregator.models import Dirty
+from aggregator.publish.sink import Sink
+from aggregator.version import __version__
+
+BUILD_ID = PurePosixPath(".build-id")  # in the outputs: what they were built with
+FIRST_PAGE = PurePosixPath("index.html")  # missing: the output dir was emptied
+
+
+def build_id(settings: Settings) -> bytes:
+    """What the outputs depend on besides the entries: the version and the settings."""
+    s = settings
+    seen = repr((__version__, s.hub, s.output, s.categories, s.sources, s.retention))
+    return hashlib.sha256(seen.encode()).hexdigest().encode() + b"\n"
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    dirty: Dirty | None  # None: everything
+    home: str  # the hub's language: entries that name none are in it
+    on_disk: Callable[[str], bool] = lambda name: False
+
+    @classmethod
+    def of(cls, settings: Settings, sink: Sink, dirty: Dirty, full: bool = False
+           ) -> RenderPlan:
+        """The plan of one publish from the store's markers and the outputs on disk."""
+        whole = full or sink.read(BUILD_ID) != build_id(settings) or \
+            not sink.exists(FIRST_PAGE)
+        return cls(None if whole else dirty, settings.hub.language,
+                   lambda name: sink.exists(PurePosixPath(name)))
+
+    @property
+    def whole(self) -> bool:
+        return self.dirty is None
+
+    @property
+    def quiet(self) -> bool:
+        """No entry changed: only what follows the sources' health is rendered."""
+        return self.dirty is not None and not self.dirty
+
+    def touches(self, only_language: str | None = None, category: str | None = None,
+                source: str | None = None) -> bool:
+        """Whether entries that changed can show in a listing of ``only_language`` (None:
+        every language), ``category`` and ``source`` (None: any)."""
+        d = self.dirty
+        if d is None:
+            return True
+        if not d:
+            return False
+        if only_language is not None and not any(
+                primary_language(tag or self.home) == only_language for tag in d.languages):
+            return False
+        return (category is None or category in d.categories) and \
+            (source is None or source in d.sources)
+
+    def sealed(self, successor: str | None, also_when_whole: bool = False) -> bool:
+        """A sealed page: its successor is on disk, so its bytes never change again."""
+        if self.whole and not also_when_whole:
+            return False
+        return successor is not None and self.on_disk(successor)
