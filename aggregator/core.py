@@ -81,7 +81,7 @@ class Aggregator:
                  clock: Callable[[], datetime] = utcnow, readonly: bool = False,
                  parse_processes: int | None = None, resolver: Resolver | None = None
                  ) -> None:
-        limit_arenas()  # before the fetch threads: see heap.py
+        limit_arenas()  # before the fetch threads: see run/heap.py
         self.settings = settings
         self.resolver = resolver
         self.store = store if store is not None else open_store(
@@ -113,12 +113,12 @@ class Aggregator:
                on_stored: Callable[[], object] | None = None) -> CycleReport:
         """Poll the named sources (default: every enabled one, or only the due ones).
         ``on_stored`` runs after each store write that leaves slower sources in flight."""
-        from aggregator.run.cycle import Poller
+        from aggregator.run.cycle import Cycle
 
         sources = self._select(list(source_ids), due_only)
         self.parsers.size_for(len(sources))
-        poller = Poller(self.settings, self.store, self.tools(), self.clock)
-        report = poller.run(sources, progress, on_stored)
+        cycle = Cycle(self.settings, self.store, self.tools(), self.clock)
+        report = cycle.run(sources, progress, on_stored)
         self.metrics.cycle(report)
         self.prune()
         give_back()  # the cycle's bodies are gone: so is the memory they took

@@ -155,7 +155,7 @@ class StoredEntry:
     enclosures: tuple[Enclosure, ...] = ()
     image: Image | None = None
     own_categories: tuple[str, ...] = ()  # its own filing; `categories` adds its copies'
-    story: str = ""  # entries telling the same story share this (see dedup.py)
+    story: str = ""  # entries telling the same story share this (see stories/plan.py)
     merge_reason: str | None = None  # why this entry joined its story, if it did
     revisions: int = 0  # content changes within the current churn window
     revision_window: datetime | None = None
@@ -201,7 +201,7 @@ class SourceState:
     warning: str | None = None  # from the last successful poll (an https -> http redirect)
     host_hold: datetime | None = None  # its host's 429/503 Retry-After: the whole host waits
     empty_runs: int = 0  # a scraped page's polls in a row whose selectors matched nothing
-    report: tuple[tuple[str, str, str], ...] = ()  # (severity, code, message): check.py
+    report: tuple[tuple[str, str, str], ...] = ()  # (severity, code, message): ingest/report.py
     report_at: datetime | None = None  # when the document the report is about was read
     parser: str | None = None  # which reader read the last document, and why (fast_path.py)
     websub: WebSubState | None = None  # a push subscription (ingest/push.py)
@@ -266,7 +266,7 @@ class SourceHealth:
     merged: int = 0  # of its entries, hidden as copies of another source's story
     warning: str | None = None  # the last poll worked, but look at this
     held_until: str | None = None  # its host asked every source of its to wait until then
-    parser: str | None = None  # which reader read its last document, and why (fastparse.py)
+    parser: str | None = None  # which reader read its last document, and why (fast_path.py)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ log = logging.getLogger("aggregator")
 
 def ask_running_service(config: Path, kind: str, timeout: float = 300.0,
                         **args: Any) -> list[str] | None:
-    """When `run` holds the store, hand it this request (control.py) and wait for its
+    """When `run` holds the store, hand it this request (run/control.py) and wait for its
     answer lines; None when no service runs (the caller then does the work itself)."""
     from aggregator.run import control
 
@@ -162,7 +162,7 @@ def set_source_enabled(config: Path, source_id: str, enabled: bool) -> bool:
 
 def check_url(config: Path, url: str) -> Report:
     """Read ``url`` as the hub would (same guard, limits and parser), twice, storing
-    nothing: what a member sees of its own feed (check.py)."""
+    nothing: what a member sees of its own feed (ingest/report.py)."""
     from aggregator.errors import FetchError, ParseError
     from aggregator.ingest.fetch import Fetcher
     from aggregator.ingest.parse.pool import ParsePool

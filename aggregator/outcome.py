@@ -1,7 +1,9 @@
 """What ingesting one source produced: a frozen value, the only thing that leaves ``ingest``.
 
-The schedule (lifecycle.next_state) turns it into the source's next state; the store turns
-its candidates into entries (storing.apply_outcomes). Nothing else travels beside it.
+The schedule (schedule.next_state) turns it into the source's next state; the store turns
+its candidates into entries (run/outcomes.py: apply_outcomes). Nothing else travels beside
+it. Kept beside models.py rather than in it: it carries the planner's candidates
+(stories/plan.py), and models.py, which every stage imports, imports no stage.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class SourceOutcome:
     entries_read: int = 0  # entries in the document (before the age cut-off)
     format: str | None = None  # of the parsed document
     parser: str | None = None  # which reader read it (ParsedFeed.parser)
-    report: tuple[tuple[str, str, str], ...] = ()  # how the hub reads it (check.py)
+    report: tuple[tuple[str, str, str], ...] = ()  # how the hub reads it (ingest/report.py)
     fetch_seconds: float | None = None
     parse_seconds: float | None = None
 

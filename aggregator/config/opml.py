@@ -1,6 +1,6 @@
 """`aggregator sources import FILE.opml`: add the feeds of an OPML file to config.yaml.
 
-The config is edited round-trip (config_edit.py): comments and order survive, and a result
+The config is edited round-trip (config/edit.py): comments and order survive, and a result
 that does not validate leaves the file untouched.
 """
 

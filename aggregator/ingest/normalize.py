@@ -1,11 +1,11 @@
 """The one normalizer: a format adapter's raw record -> ParsedFeed (our clean entries).
 
-Format adapters (parse.py for feedparser's RSS/Atom, jsonfeed.py for JSON Feed, a fast
-parser later) only say what the document holds, unsanitized: ``RawFeed`` / ``RawEntry``,
-with each text marked as plain, HTML or "guess" (RSS titles are often escaped HTML). Every
-rule that makes an entry ours lives here, once, for every format: sanitizing (nh3 through
-sanitize.py), URL checks and resolution, dates (dates.read_date), the title fallback
-(sanitize.title_or_opening), de-duplicated authors, categories and enclosures.
+Format adapters (parse/feedparser_path.py for feedparser's RSS/Atom, parse/jsonfeed.py for
+JSON Feed, parse/fast_path.py) only say what the document holds, unsanitized: ``RawFeed`` /
+``RawEntry``, with each text marked as plain, HTML or "guess" (RSS titles are often escaped
+HTML). Every rule that makes an entry ours lives here, once, for every format: sanitizing
+(nh3 through sanitize.py), URL checks and resolution, dates (dates.read_date), the title
+fallback (sanitize.title_or_opening), de-duplicated authors, categories and enclosures.
 Per-feed caps (limits.cap_feed) come after, in ingest, where the settings are.
 """
 

@@ -6,7 +6,7 @@ on top of the river. Instead, an undated entry takes a date between its dated ne
 (the entries above and below it that carry a plausible date), or just beyond the one it has
 when it stands at an end of the feed. A feed with no plausible date at all keeps first-seen
 (nothing says its entries are old), in document order. On later polls a new undated entry is
-genuinely new and takes first-seen (dedup._merge).
+genuinely new and takes first-seen (stories/plan.py: _merge).
 """
 
 from __future__ import annotations

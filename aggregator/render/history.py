@@ -7,7 +7,7 @@ entry only ever lands in the current document or the newest archive page, so a f
 set of entries never changes. A full page that is no longer the newest (so its next-archive
 link is known) is written once, in that final form, in the same build that writes its
 successor; from then on the successor's file on disk says it is sealed, and it is neither
-rendered nor written again (publish.py): its bytes never change, and subscribers and caches
+rendered nor written again (publish/feeds.py): its bytes never change, and subscribers and caches
 can keep it forever. Known limit: retention pruning removes entries
 from the arrival order, which shifts later pages; frozen pages keep what they had.
 """

@@ -2,9 +2,9 @@
 
 Each source is ingested by ``ingest.ingest`` (one source, top to bottom) in a thread pool of
 at most ``poll.workers``, at most ``poll.per_host`` per host, so one slow host only ties up
-its own slots; a host that asked every source of its to wait (Retry-After, lifecycle.py) is
+its own slots; a host that asked every source of its to wait (Retry-After, schedule.py) is
 not contacted. What has arrived is stored every FLUSH_EVERY seconds with
-``storing.apply_outcomes``. One broken source never stops the cycle or touches another
+``apply_outcomes`` (outcomes.py). One broken source never stops the cycle or touches another
 source's entries.
 """
 
@@ -41,7 +41,7 @@ def host_of(source: SourceSettings, state: SourceState | None) -> str:
     return (urlsplit(url).hostname or "") if url else "(local files)"
 
 
-class Poller:
+class Cycle:
     """Runs one cycle over the given sources."""
 
     def __init__(self, settings: Settings, store: Store, tools: Tools, clock: Clock) -> None:

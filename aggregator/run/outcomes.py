@@ -1,7 +1,7 @@
 """Storing what ingesting produced: one store operation per batch of source outcomes.
 
 ``apply_outcomes(store, outcomes, …)`` plans the outcomes' candidates against the store (story
-resolution across sources: dedup.plan), decides each source's next state (lifecycle), and
+resolution across sources: stories/plan.py), decides each source's next state (schedule.py), and
 writes entries, states and events in ONE ``Store.apply``, which is atomic: a source's outcome
 is stored whole or not at all. With one outcome it is the per-source operation a task queue
 runs; the single-node cycle passes what arrived together. Concurrency: the Store docstring.

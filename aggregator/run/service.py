@@ -48,7 +48,7 @@ def run_service(agg: Facade, stop: threading.Event, reload: threading.Event | No
                                  {"/websub/": subscriptions.callback})
     service_log.info("serving %s at http://%s:%d/", settings.output.dir,
                      *server.server_address[:2])
-    service = PollService(agg, reload_wanted=reload, subscriptions=subscriptions)
+    service = Service(agg, reload_wanted=reload, subscriptions=subscriptions)
     service.watch_config = watch_config
     service.start()
     try:
@@ -89,7 +89,7 @@ def _mtime(path: Path) -> int | None:
         return None
 
 
-class PollService:
+class Service:
     """Ticks every ``tick`` and polls whatever is due, then rebuilds changed outputs."""
 
     def __init__(self, aggregator: Facade, tick: timedelta | None = None,

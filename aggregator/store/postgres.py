@@ -196,7 +196,7 @@ class PostgresStore:
         return sorted((sid, tok) for sid, tok in rows)
 
     def lookups_for(self, candidates: Sequence[Candidate]) -> Lookups:
-        """dedup.Lookups for planning ``candidates`` (dedup.Candidate), answered from a few
+        """The planner's Lookups for ``candidates`` (stories/plan.py), answered from a few
         queries made up front instead of one round trip per candidate and fingerprint
         (about 290 per source of 36 entries: most of a worker's time, under the story lock).
         Anything not fetched up front is asked of the store as usual."""

@@ -6,7 +6,7 @@ municipal newsrooms writes thousands of different stories from one template ("Le
 city council funds a night bus network" / "Gdańsk: the city council funds language classes"),
 so shared words, a shared city or a shared phrase bank never count. What counts:
 
-- the same canonical link (dedup.py);
+- the same canonical link (plan.py);
 - the same global id (a guid that is a URI: ``https://``, ``tag:``, ``urn:``) published by
   two sources;
 - a republished text: the shorter title, folded, appears whole and in order inside the
