@@ -10,7 +10,7 @@ from aggregator.config.taxonomy import Taxonomy
 from aggregator.errors import NotFound
 from aggregator.models import EntryData, StoredEntry
 from aggregator.store import Store
-from aggregator.stories.plan import canonical_url
+from aggregator.stories.identity import canonical_url
 
 
 def find_entry(store: Store, ref: str) -> StoredEntry:

@@ -11,14 +11,12 @@ from hypothesis import strategies as st
 
 from aggregator.models import EntryData, FeedMeta, StoredEntry
 from aggregator.store.memory import MemoryStore
+from aggregator.stories.identity import broken_ids, canonical_url, identities
 from aggregator.stories.plan import (
     MAX_REVISIONS,
     Candidate,
     Lookups,
     Plan,
-    broken_ids,
-    canonical_url,
-    identities,
     plan,
 )
 from aggregator.stories.similarity import fingerprints, lookup_keys, republished, text_of

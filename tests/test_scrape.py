@@ -70,7 +70,7 @@ def test_items_without_links_are_told_apart_by_their_text() -> None:
     rules = ScrapeSettings(item="div.n", title="h3", summary="p")
     found = scrape_page(page, "https://town.example/", rules)
     assert [e.link for e in found.entries] == [None, None]
-    from aggregator.stories.plan import identities
+    from aggregator.stories.identity import identities
     assert len(set(identities(found.entries))) == 2
 
 

@@ -32,8 +32,8 @@ from aggregator.ingest.undated import place_undated
 from aggregator.models import EntryData, FeedMeta, Fetched, NotModified, ParsedFeed, SourceState
 from aggregator.outcome import ErrorKind, SourceError, SourceOutcome
 from aggregator.sanitize import safe_url
+from aggregator.stories import identity, retention
 from aggregator.stories import plan as stories
-from aggregator.stories import retention
 
 log = logging.getLogger("aggregator.ingest")
 
@@ -155,7 +155,7 @@ def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: 
         categories=tools.taxonomy.classify(e, source),
         language=tools.languages.choose(e, source), origin=origin, by_link=by_link,
         placed=d)
-        for ident, e, d in zip(stories.identities(entries, by_link), entries, placed,
+        for ident, e, d in zip(identity.identities(entries, by_link), entries, placed,
                                strict=True))
     unmapped = Counter(word for e in parsed.entries
                        for word in tools.taxonomy.unmapped(e.raw_categories, source))
@@ -191,7 +191,7 @@ def _ids_broken(source: SourceSettings, state: SourceState | None, entries: list
         return None
     # never read before: nothing of it is stored, so no store read (and no waiting for one)
     stored = dict(stored_links()) if state is not None and state.last_success else {}
-    reason = stories.broken_ids(entries, stored)
+    reason = identity.broken_ids(entries, stored)
     if reason is not None:
         log.warning("source %s: switching to link-based identity: %s", source.id, reason)
     return reason

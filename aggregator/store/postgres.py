@@ -200,7 +200,8 @@ class PostgresStore:
         queries made up front instead of one round trip per candidate and fingerprint
         (about 290 per source of 36 entries: most of a worker's time, under the story lock).
         Anything not fetched up front is asked of the store as usual."""
-        from aggregator.stories.plan import Lookups, canonical_url
+        from aggregator.stories.identity import canonical_url
+        from aggregator.stories.plan import Lookups
         from aggregator.stories.similarity import lookup_keys
         keys = sorted({c.key for c in candidates})
         links = sorted({link for c in candidates if (link := canonical_url(c.data.link))})
