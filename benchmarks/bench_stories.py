@@ -29,6 +29,7 @@ from aggregator.models import EntryData, FeedMeta, StoredEntry  # noqa: E402
 from aggregator.sanitize import plain_text  # noqa: E402
 from aggregator.store.memory import MemoryStore  # noqa: E402
 from aggregator.stories import plan as dedup  # noqa: E402
+from aggregator.stories.identity import identities  # noqa: E402
 
 PER_FEED = 50
 NOW = lookalike.NOW
@@ -45,7 +46,7 @@ def candidates(size: int, prefix: str, seed: int) -> tuple[list[dedup.Candidate]
                           published=i.published) for i in f.items]
         out += [dedup.Candidate(f.source_id, f.kind, ident, d, ("x",), f.language,  # type: ignore[arg-type]
                                 FeedMeta(title=f.source_id))
-                for ident, d in zip(dedup.identities(data), data, strict=True)]
+                for ident, d in zip(identities(data), data, strict=True)]
     return out, kinds
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from aggregator.dates import from_iso, iso
-from aggregator.models import FeedMeta, SourceEvent, SourceState, StoredEntry, WebSubState
+from aggregator.models import FeedMeta, SourceEvent, SourceState, StoredEntry
 from aggregator.stories.similarity import current, fingerprints
 
 T = TypeVar("T")
@@ -43,36 +43,56 @@ def decode(cls: type[T], data: dict[str, Any]) -> T:
 
 @functools.cache
 def _encoder(cls: Any) -> Convert:
-    """One record's encoder, built once from its fields (a call per field that needs one)."""
+    """One record's encoder, written once from its fields as one dict display (the way
+    dataclasses writes __init__): a call only for the fields that need converting."""
     hints = typing.get_type_hints(cls)
-    plan = [(f.name, _to_json(hints[f.name])) for f in dataclasses.fields(cls)]
-
-    def encode_record(record: Any) -> dict[str, Any]:
-        return {name: getattr(record, name) if convert is None
-                else convert(getattr(record, name)) for name, convert in plan}
-    return encode_record
+    scope: dict[str, Any] = {}
+    items = []
+    for i, f in enumerate(dataclasses.fields(cls)):
+        convert = _to_json(hints[f.name])
+        scope[f"c{i}"] = convert
+        items.append(f"{f.name!r}: " + (f"o.{f.name}" if convert is None
+                                        else f"c{i}(o.{f.name})"))
+    return _compiled("encode_record(o)", "{" + ", ".join(items) + "}", scope)
 
 
 @functools.cache
 def _decoder(cls: Any) -> Convert:
-    """One record's decoder, built once from its fields' type hints."""
+    """One record's decoder, written once from its fields' type hints: a missing key takes
+    the field's default, or None where the field may be None (else the key is required)."""
     hints = typing.get_type_hints(cls)
-    plan = [(f.name, _from_json(hints[f.name]), f.default is dataclasses.MISSING
-             and f.default_factory is dataclasses.MISSING and _optional(hints[f.name]))
-            for f in dataclasses.fields(cls)]
+    scope: dict[str, Any] = {"cls": cls, "M": _MISSING}
+    args = []
+    for i, f in enumerate(dataclasses.fields(cls)):
+        convert = _from_json(hints[f.name])
+        scope[f"c{i}"], scope[f"d{i}"], scope[f"f{i}"] = convert, f.default, f.default_factory
+        key = repr(f.name)
+        missing = (f"d{i}" if f.default is not dataclasses.MISSING
+                   else f"f{i}()" if f.default_factory is not dataclasses.MISSING
+                   else "None" if _optional(hints[f.name]) else None)
+        if missing is None:  # required: a KeyError names it
+            value = f"d[{key}]" if convert is None else f"c{i}(d[{key}])"
+        elif convert is tuple_of_values and f.default == ():  # inline: most entry fields are
+            value = f"tuple(d.get({key}) or ())"
+        elif convert is None and not missing.endswith("()"):
+            value = f"d.get({key}, {missing})"
+        else:
+            value = f"(c{i}(v) if (v := d.get({key}, M)) is not M else {missing})" \
+                if convert is not None else f"(v if (v := d.get({key}, M)) is not M else {missing})"
+        args.append(f"{f.name}={value}")
+    return _compiled("decode_record(d)", "cls(" + ", ".join(args) + ")", scope)
 
-    def decode_record(data: dict[str, Any], read: dict[str, Any] | None = None) -> Any:
-        given: dict[str, Any] = read or {}  # fields the caller read itself
-        for name, convert, none_if_missing in plan:
-            if name in given:
-                continue
-            value = data.get(name, _MISSING)
-            if value is not _MISSING:
-                given[name] = value if convert is None else convert(value)
-            elif none_if_missing:
-                given[name] = None
-        return cls(**given)
-    return decode_record
+
+def _compiled(signature: str, result: str, scope: dict[str, Any]) -> Convert:
+    source = f"def {signature}:\n    return {result}\n"
+    exec(source, scope)  # our own field names only: no data reaches this text
+    function: Convert = scope[signature.split("(")[0]]
+    return function
+
+
+def tuple_of_values(v: Any) -> tuple[Any, ...]:
+    """tuple[str, ...] and the like: null in stores of earlier versions is empty."""
+    return tuple(v or ())
 
 
 def _optional(hint: Any) -> bool:
@@ -110,13 +130,13 @@ def _from_json(hint: Any) -> Convert | None:
         return from_iso
     if dataclasses.is_dataclass(hint):
         return _decoder(hint)  # type: ignore[arg-type]
-    if hint in (int, str):  # a number written as text by hand, say
-        return lambda v: v if v is None or type(v) is hint else hint(v)
+    if hint is int:  # a number written as text by hand, say
+        return lambda v: v if v is None or type(v) is int else int(v)
     if origin is tuple:  # null in stores of earlier versions: empty
         items = [_from_json(a) for a in args if a is not Ellipsis]
         if len(args) == 2 and args[1] is Ellipsis:
             item = items[0]
-            return (lambda v: tuple(v or ())) if item is None else \
+            return tuple_of_values if item is None else \
                 (lambda v: tuple([item(x) for x in v or ()]))
         return lambda v: tuple(x if c is None else c(x) for c, x in zip(items, v, strict=True))
     if origin is dict:
@@ -147,11 +167,11 @@ def entry_to_dict(e: StoredEntry) -> dict[str, Any]:
 def entry_from_dict(d: dict[str, Any]) -> StoredEntry:
     if any(d.get(k) is None for k in ("published", "updated", "first_seen")):
         raise ValueError(f"entry {d.get('key')!r} lacks a date")
-    entry: StoredEntry = _decoder(StoredEntry)(d, {  # what stores of earlier versions lack
-        "origin": meta_from_dict(d.get("origin") or {}),
-        "own_categories": tuple(d.get("own_categories") or d.get("categories") or ()),
+    entry: StoredEntry = _decoder(StoredEntry)({**d,  # what stores of earlier versions lack
+        "origin": _meta(d.get("origin") or {}),
+        "own_categories": d.get("own_categories") or d.get("categories"),
         "story": d.get("story") or d.get("canonical_link") or d["key"],
-        "revisions": int(d.get("revisions") or 0), "fingerprints": _fingerprints(d)})
+        "revisions": d.get("revisions") or 0, "fingerprints": _fingerprints(d)})
     return entry
 
 
@@ -169,12 +189,11 @@ def state_to_dict(s: SourceState) -> dict[str, Any]:
 
 def state_from_dict(d: dict[str, Any]) -> SourceState:
     websub = d.get("websub")
-    state: SourceState = _decoder(SourceState)(d, {  # null or missing in earlier stores
-        "failures": int(d.get("failures") or 0), "gone": bool(d.get("gone")),
-        "redirect_seen": int(d.get("redirect_seen") or 0),
-        "identity": d.get("identity") or "guid", "empty_runs": int(d.get("empty_runs") or 0),
-        "websub": decode(WebSubState, {**websub, "status": websub.get("status") or "pending"})
-        if websub else None})
+    state: SourceState = _decoder(SourceState)({**d,  # null or missing in earlier stores
+        "failures": d.get("failures") or 0, "gone": bool(d.get("gone")),
+        "redirect_seen": d.get("redirect_seen") or 0, "identity": d.get("identity") or "guid",
+        "empty_runs": d.get("empty_runs") or 0,
+        "websub": {**websub, "status": websub.get("status") or "pending"} if websub else None})
     return state
 
 
