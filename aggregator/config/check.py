@@ -3,6 +3,7 @@ defaults come from the settings records (model.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from datetime import timedelta
@@ -33,6 +34,11 @@ from aggregator.config.model import (
 
 _SOURCE_ID = re.compile(r"^[a-z0-9-]+$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def keys(record: type) -> set[str]:
+    """The keys a config section takes: its record's fields, written once (model.py)."""
+    return {f.name for f in dataclasses.fields(record)}
 
 
 class Checker:
@@ -128,9 +134,7 @@ class Checker:
     # -- sections --------------------------------------------------------------------------
 
     def settings(self, data: Any) -> Settings | None:
-        top = self.mapping(data, "", {"hub", "store", "queue", "output", "poll", "serve",
-                                      "ingest", "retention", "categories", "sources"},
-                           {"hub", "sources"})
+        top = self.mapping(data, "", keys(Settings) - {"config_path"}, {"hub", "sources"})
         hub = self.hub(top.get("hub"))
         categories = self.categories(top.get("categories"))
         sources = self.sources(top.get("sources"), {c.id for c in categories})
@@ -143,9 +147,7 @@ class Checker:
         return None if self.errors else settings
 
     def hub(self, data: Any) -> HubSettings:
-        d = self.mapping(data, "hub", {"title", "base_url", "id", "language", "languages",
-                                       "contact", "rights", "websub_hub"},
-                         {"title", "base_url"})
+        d = self.mapping(data, "hub", keys(HubSettings), {"title", "base_url"})
         websub = self.string(d, "hub", "websub_hub")
         if websub is not None and not _is_http_url(websub):
             self.error("hub.websub_hub", f"must be an http or https URL (got {websub!r})")
@@ -166,7 +168,7 @@ class Checker:
             websub_hub=websub)
 
     def store(self, data: Any) -> StoreSettings:
-        d = self.mapping(data, "store", {"path", "url"})
+        d = self.mapping(data, "store", keys(StoreSettings))
         url = self.string(d, "store", "url")
         if url is not None and not url.startswith(("postgresql://", "postgres://")):
             self.error("store.url", f"must be a postgresql:// URL (got {url!r})")
@@ -176,7 +178,7 @@ class Checker:
                                                or ""), url=url)
 
     def queue(self, data: Any) -> QueueSettings:
-        d = self.mapping(data, "queue", {"broker", "lease"})
+        d = self.mapping(data, "queue", keys(QueueSettings))
         broker = self.string(d, "queue", "broker", QueueSettings.broker) or ""
         if not broker.startswith(("redis://", "rediss://")):
             self.error("queue.broker", f"must be a redis:// URL (got {broker!r})")
@@ -185,7 +187,7 @@ class Checker:
                              or QueueSettings.lease)
 
     def output(self, data: Any) -> OutputSettings:
-        d = self.mapping(data, "output", {"dir", "entries_per_feed"})
+        d = self.mapping(data, "output", keys(OutputSettings))
         return OutputSettings(
             dir=self.base / (self.string(d, "output", "dir", OUTPUT_DIR) or ""),
             entries_per_feed=self.integer(d, "output", "entries_per_feed",
@@ -193,8 +195,7 @@ class Checker:
 
     def poll(self, data: Any) -> PollSettings:
         k = "poll"
-        d = self.mapping(data, k, {"interval", "workers", "per_host", "timeout", "max_bytes",
-                                   "allow_private_networks", "allow_hosts", "proxy"})
+        d = self.mapping(data, k, keys(PollSettings))
         proxy = self.string(d, k, "proxy")
         if proxy is not None and not _is_http_url(proxy):
             self.error("poll.proxy", f"must be an http or https URL (got {proxy!r})")
@@ -212,9 +213,7 @@ class Checker:
 
     def ingest(self, data: Any) -> IngestSettings:
         k, base = "ingest", IngestSettings()
-        d = self.mapping(data, k, {"max_entries", "max_title", "max_summary", "max_content",
-                                   "max_categories", "max_category_length", "parse_timeout",
-                                   "parse_memory"})
+        d = self.mapping(data, k, keys(IngestSettings))
         memory = self.size(d, k, "parse_memory", base.parse_memory)
         if memory < 64 * 2**20:
             self.error("ingest.parse_memory", "must be at least 64MiB")
@@ -231,7 +230,7 @@ class Checker:
 
     def retention(self, data: Any) -> RetentionSettings:
         k = "retention"
-        d = self.mapping(data, k, {"max_age", "max_per_category", "max_tombstones"})
+        d = self.mapping(data, k, keys(RetentionSettings))
         base = RetentionSettings()
         return RetentionSettings(
             max_age=self.duration(d, k, "max_age", None),
@@ -251,7 +250,7 @@ class Checker:
         return hosts
 
     def serve(self, data: Any) -> ServeSettings:
-        d = self.mapping(data, "serve", {"host", "port"})
+        d = self.mapping(data, "serve", keys(ServeSettings))
         return ServeSettings(
             host=self.string(d, "serve", "host", ServeSettings.host) or ServeSettings.host,
             port=self.integer(d, "serve", "port", ServeSettings.port, 0, 65535))
@@ -265,8 +264,7 @@ class Checker:
         out: list[CategorySettings] = []
         for i, item in enumerate(data):
             key = f"categories[{i}]"
-            d = self.mapping(item, key, {"id", "labels", "synonyms", "keywords", "fallback"},
-                             {"id"})
+            d = self.mapping(item, key, keys(CategorySettings), {"id"})
             cid = self.string(d, key, "id") or ""
             if cid and not _SOURCE_ID.match(cid):
                 self.error(f"{key}.id", "must match [a-z0-9-]+")
@@ -314,9 +312,7 @@ class Checker:
         return tuple(out)
 
     def source(self, data: Any, key: str, category_ids: set[str]) -> SourceSettings:
-        d = self.mapping(data, key, {"id", "name", "url", "path", "kind", "language",
-                                     "categories", "category_map", "interval", "enabled",
-                                     "scrape"}, {"id"})
+        d = self.mapping(data, key, keys(SourceSettings), {"id"})
         sid = self.string(d, key, "id") or ""
         if sid and not _SOURCE_ID.match(sid):
             self.error(f"{key}.id", f"must match [a-z0-9-]+ (got {sid!r})")
@@ -338,8 +334,7 @@ class Checker:
             scrape=self.scrape(d["scrape"], f"{key}.scrape") if "scrape" in d else None)
 
     def scrape(self, data: Any, key: str) -> ScrapeSettings | None:
-        d = self.mapping(data, key, {"item", "title", "link", "summary", "date", "categories",
-                                     "meta", "pattern", "date_format"}, {"item", "title"})
+        d = self.mapping(data, key, keys(ScrapeSettings), {"item", "title"})
         selectors = {name: self.selector(d, key, name) for name in (
             "item", "title", "link", "summary", "date", "categories", "meta")}
         pattern = self.pattern(d, key)
