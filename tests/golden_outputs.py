@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import EXAMPLES, ROOT, FeedServer, Response, write_config
-from support.corpus import REAL, TYPES, corpus_files, source_id
+from conftest import EXAMPLES, ROOT, FeedServer
+from support.corpus import poll_corpus
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
@@ -60,21 +60,7 @@ def shipped(tmp: Path) -> dict[str, str]:
 def corpus(tmp: Path) -> dict[str, str]:
     server = FeedServer(CORPUS_PORT)
     try:
-        sources = []
-        for rel in corpus_files():
-            headers = {"Content-Type": TYPES.get(Path(rel).suffix, "application/xml")}
-            if rel.endswith(".gz"):
-                headers["Content-Encoding"] = "gzip"
-            server.routes[f"/{rel}"] = Response(200, (REAL / rel).read_bytes(), headers)
-            sources.append({"id": source_id(rel), "name": rel, "kind": "member",
-                            "url": server.url(f"/{rel}")})
-        config = write_config(tmp, sources, output={"dir": "feeds", "entries_per_feed": 5000},
-                              poll={"workers": 8, "per_host": 8, "timeout": "20s",
-                                    "allow_hosts": ["127.0.0.1"]})
-        agg = Aggregator(load_settings(config), clock=clock, parse_processes=2)
-        agg.update()
-        agg.publish()
-        agg.close()
+        poll_corpus(tmp, server, clock).close()
         return digests(tmp / "feeds")
     finally:
         server.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from lxml import etree
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
+from aggregator.dates import utcnow
 
 REAL = DATA / "real"
 GOLDEN = REAL / "golden.json"
@@ -36,7 +38,8 @@ def source_id(rel: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", rel.lower()).strip("-")[:60]
 
 
-def poll_corpus(tmp_path: Path, server: FeedServer) -> Aggregator:
+def poll_corpus(tmp_path: Path, server: FeedServer,
+                clock: Callable[[], datetime] | None = None) -> Aggregator:
     sources = []
     for rel in corpus_files():
         headers = {"Content-Type": TYPES.get(Path(rel).suffix, "application/xml")}
@@ -48,7 +51,7 @@ def poll_corpus(tmp_path: Path, server: FeedServer) -> Aggregator:
     config = write_config(tmp_path, sources, output={"dir": "feeds", "entries_per_feed": 5000},
                           poll={"workers": 8, "per_host": 8, "timeout": "20s",
                                 "allow_hosts": ["127.0.0.1"]})
-    agg = Aggregator(load_settings(config), parse_processes=2)
+    agg = Aggregator(load_settings(config), parse_processes=2, clock=clock or utcnow)
     agg.update()
     agg.publish()
     return agg
