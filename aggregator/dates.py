@@ -18,7 +18,14 @@ _NUMERIC = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})" + _TIME)  # day
 _YEAR_FIRST = re.compile(r"^\s*(\d{4})[/.](\d{1,2})[/.](\d{1,2})" + _TIME)  # 2021/05/27
 _WORDY = re.compile(r"^\s*(?:[^\W\d][\w-]*\.?,?\s+)?"  # optional day name, "lun.," "Mo.,"
                     r"(\d{1,2})(?:er|º|\.)?\s+(?:de\s+)?([^\W\d]+)\.?,?\s+(?:de\s+)?"
-                    r"(\d{4})(?:[ T,à]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?\s*$", re.UNICODE)
+                    r"(\d{4})(?:[ T,à]+(\d{1,2})[:h](\d{2})(?::(\d{2}))?"
+                    # a zone, as a localized RFC 822 formatter writes it: +0200, +02:00, CEST
+                    r"(?:\s*(?:([+-]\d{2}):?(\d{2})|([A-Za-z]{1,5})))?)?\s*$", re.UNICODE)
+# Zone names: RFC 822's, and those of the countries whose members write dates in words.
+_ZONES = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 1, "BST": 1, "IST": 1,
+          "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2, "EET": 2, "EEST": 3, "MSK": 3,
+          "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8,
+          "PDT": -7, "ART": -3, "BRT": -3, "CLT": -4, "COT": -5, "PET": -5}
 # Forms feedparser reads wrongly rather than not at all ("27-05-2021" -> 2027, epoch seconds
 # -> 2016, "2021/05/27" -> November): ours are tried first for these.
 _OURS_FIRST = re.compile(r"^\s*(\d{9,10}|\d{13}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|"
@@ -126,8 +133,22 @@ def parse_loose(value: str | None) -> datetime | None:
     m = _WORDY.match(value)
     month = _month(m.group(2)) if m else None
     if m and month:
-        return _build(m.group(3), month, m.group(1), m.group(4), m.group(5), m.group(6))
+        offset = _offset(m.group(7), m.group(8), m.group(9))
+        built = _build(m.group(3), month, m.group(1), m.group(4), m.group(5), m.group(6))
+        return None if built is None or offset is None else built - offset
     return _english_words(value)
+
+
+def _offset(hours: str | None, minutes: str | None, name: str | None) -> timedelta | None:
+    """A written zone as an offset from UTC (none written: UTC); None for a name we do not
+    know, rather than a guess hours off."""
+    if hours is not None:
+        sign = -1 if hours.startswith("-") else 1
+        return sign * timedelta(hours=abs(int(hours)), minutes=int(minutes or 0))
+    if name is None:
+        return timedelta(0)
+    known = _ZONES.get(name.upper())
+    return None if known is None else timedelta(hours=known)
 
 
 def _english_words(value: str) -> datetime | None:

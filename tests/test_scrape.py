@@ -127,3 +127,33 @@ def test_bad_scrape_rules_name_the_key(tmp_path: Path, rules: dict[str, Any], ke
         load_settings(config)
     matching = [e for e in caught.value.errors if f"sources[0].{key}" in e]
     assert matching and words in matching[0], caught.value.errors
+
+
+BLOG = """<!doctype html><html lang="fr"><head><meta charset="utf-8"></head><body>
+<article><h2><a href="/a">Plan climat adopté</a></h2><p>Le conseil a voté.</p>
+  <time datetime="2026-12-02">2 décembre 2026</time></article>
+<article><h2><a href="/b">Nouvelle ligne de tram</a></h2><p>Ouverture en mars.</p>
+  <time datetime="2026-11-28T18:30:00+01:00">28 novembre 2026</time></article>
+<article><h2><a href="/c">Marché de Noël</a></h2><p>Du 1er au 24.</p>
+  <time datetime="bientôt">27 novembre 2026</time></article>
+</body></html>"""
+
+
+def test_the_sources_add_suggestion_reads_html_time_elements(tmp_path: Path,
+                                                             server: ScriptedServer) -> None:
+    """The `scrape:` block `sources add` suggests, used as written: <time datetime> in ISO
+    form is read, and a datetime that is no date falls back to the text a reader sees."""
+    import yaml
+
+    from aggregator.cli.commands import SCRAPE_SUGGESTION
+
+    server.routes["/blog"] = Reply(200, BLOG.encode(), HTML)
+    [source] = yaml.safe_load(SCRAPE_SUGGESTION.format(url=server.url("/blog")))
+    config = write_config(tmp_path, [source | {"name": "Ville"}],
+                          poll={"allow_hosts": ["127.0.0.1"]})
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        assert agg.update().results[0].outcome == "updated"
+        published = {e.title: e.published.isoformat() for e in agg.entries()}
+    assert published == {"Plan climat adopté": "2026-12-02T00:00:00+00:00",
+                         "Nouvelle ligne de tram": "2026-11-28T17:30:00+00:00",
+                         "Marché de Noël": "2026-11-27T00:00:00+00:00"}

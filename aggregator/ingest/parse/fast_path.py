@@ -53,6 +53,7 @@ _MODIFIED = "{http://purl.org/dc/terms/}modified"
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 RSS10 = "{http://purl.org/rss/1.0/}"
 _ISSUED = "{http://purl.org/dc/terms/}issued"
+_CREATED = "{http://purl.org/dc/terms/}created"
 _DC_RIGHTS = "{http://purl.org/dc/elements/1.1/}rights"
 _DC_LANGUAGE = "{http://purl.org/dc/elements/1.1/}language"
 _MEDIA = "{http://search.yahoo.com/mrss/}"
@@ -190,9 +191,10 @@ def _rss_entry(item: Any, language: str | None, base: str | None, ns: str = "") 
     link = _stripped(item.findtext(f"{ns}link"))
     if link is None and permalink:
         link = _stripped(guid_text)  # feedparser: a permalink guid stands in for <link>
-    published = _date(item.findtext(f"{ns}pubDate") or item.findtext(_ISSUED))
-    updated = _date(item.findtext(_DC_DATE) or item.findtext(f"{ATOM}updated")
-                    or item.findtext(_MODIFIED))
+    # as feedparser reads them: of the elements that mean one date the last one counts, a
+    # missing "updated" is the published date, and dcterms:created stands in for neither
+    published = _date(_last(item, f"{ns}pubDate", _ISSUED))
+    updated = _date(_last(item, _DC_DATE, f"{ATOM}updated", _MODIFIED))
     title = item.find(f"{ns}title")
     return RawEntry(
         guid=_guid(guid_text, base) if permalink else guid_text,
@@ -203,7 +205,7 @@ def _rss_entry(item: Any, language: str | None, base: str | None, ns: str = "") 
                     "html" if ns else None),  # as feedparser types them
         summary=_kind(item.findtext(f"{ns}description"), "html"),
         content=_kind(item.findtext(_ENCODED), "html"),
-        published=published, updated=updated or published,  # feedparser's fallback
+        published=published or _date(_last(item, _CREATED)), updated=updated or published,
         language=_lang(title if title is not None else item) or language,
         authors=_rss_authors(item, ns), categories=_rss_categories(item, ns))
 
@@ -338,6 +340,12 @@ def _kind(value: str | None, declared: str | None) -> RawText | None:
     if declared is None:
         return RawText(value, "guess")
     return RawText(value, "html" if declared in _HTML_KINDS else "text")
+
+
+def _last(item: Any, *tags: str) -> str | None:
+    """The text of the last child of ``item`` named one of ``tags``, in document order."""
+    found = [x.text for x in item.iterchildren(*tags)]
+    return found[-1] if found else None
 
 
 def _date(text: str | None) -> RawDate | None:

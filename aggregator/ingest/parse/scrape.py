@@ -27,6 +27,7 @@ from aggregator.sanitize import safe_url
 _SPACE = re.compile(r"\s+")
 _MORE = re.compile(r"\s*(\(\+\)|\[\+\]|read more|lire la suite|leer más)\s*$", re.IGNORECASE)
 _NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)")  # HTML5 dates and datetimes
 
 
 def scrape_page(body: bytes, url: str, rules: ScrapeSettings) -> ParsedFeed:
@@ -53,7 +54,8 @@ def _item(item: lxml.html.HtmlElement, rules: ScrapeSettings) -> RawEntry:
     words = [_text(c) for c in _select(rules.categories)(item)] if rules.categories else []
     words += [w.strip() for w in (category or "").split(",") if w.strip()]
     date = _first(item, rules.date) if rules.date else None
-    when = _date(date.get("datetime") or _text(date), rules.date_format) if date is not None \
+    when = (_date(date.get("datetime"), rules.date_format)  # else the text a reader sees
+            or _date(_text(date), rules.date_format)) if date is not None \
         else _date(date_text, rules.date_format)
     summary = _MORE.sub("", _text(_first(item, rules.summary))) if rules.summary else ""
     return RawEntry(
@@ -101,11 +103,24 @@ def _href(element: lxml.html.HtmlElement | None) -> str | None:
     return str(inner.get("href")) if inner is not None else None
 
 
+def _iso(text: str) -> datetime | None:
+    if not _ISO.match(text):
+        return None
+    try:
+        found = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    return found.astimezone(UTC) if found.tzinfo else found.replace(tzinfo=UTC)
+
+
 def _date(text: str | None, date_format: str) -> datetime | None:
     """Numeric dates as the source writes them (day first unless told otherwise)."""
     if not text:
         return None
     text = text.strip()
+    iso = _iso(text)  # YYYY-MM-DD, with a time or not: HTML's <time datetime>, unambiguous
+    if iso is not None:
+        return iso
     if "%" in date_format:
         try:
             found = datetime.strptime(text, date_format)

@@ -1,0 +1,98 @@
+"""Dates read the same on both parse paths (the fast path and feedparser's): the date
+elements of an RSS 2.0 item, and the RFC 822 shape a localized date formatter writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from aggregator.ingest.parse.fast_path import read_feed
+from aggregator.ingest.parse.feedparser_path import parse_feed
+
+NS = ('xmlns:dc="http://purl.org/dc/elements/1.1/" '
+      'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:atom="http://www.w3.org/2005/Atom"')
+ELEMENTS = {
+    "pubDate": "<pubDate>{}</pubDate>",
+    "dcterms:created": "<dcterms:created>{}</dcterms:created>",
+    "dcterms:issued": "<dcterms:issued>{}</dcterms:issued>",
+    "dc:date": "<dc:date>{}</dc:date>",
+    "dcterms:modified": "<dcterms:modified>{}</dcterms:modified>",
+    "atom:updated": "<atom:updated>{}</atom:updated>",
+}
+ONE, TWO = "2021-06-07T10:00:00+02:00", "2021-06-09T09:00:00+02:00"
+
+
+def rss(item: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" {NS}><channel>'
+            f"<title>City</title><link>https://city.example/</link><item><title>News</title>"
+            f"<link>https://city.example/a</link>{item}</item></channel></rss>").encode()
+
+
+def dates(body: bytes) -> list[tuple[datetime | None, datetime | None]]:
+    out = []
+    for read in (read_feed, parse_feed):
+        [entry] = read(body, "https://city.example/feed", "application/rss+xml").entries
+        out.append((entry.published, entry.updated))
+    return out
+
+
+@pytest.mark.parametrize("first", ELEMENTS)
+@pytest.mark.parametrize("second", [None, *ELEMENTS])
+def test_the_date_elements_of_an_rss_item_read_alike(first: str, second: str | None) -> None:
+    if first == second:
+        return
+    item = ELEMENTS[first].format(ONE) + (ELEMENTS[second].format(TWO) if second else "")
+    fast, feedparser = dates(rss(item))
+    assert fast == feedparser, (first, second)
+    assert fast[0] is not None or fast[1] is not None  # every element above is a date
+
+
+WRITTEN = datetime(2021, 6, 7, 8, 0, tzinfo=UTC)
+LOCALIZED = [  # CLDR abbreviations with and without their period, weekday or not,
+    # seconds or not, zone as an offset or a name
+    "lun., 07 juin 2021 10:00:00 +0200",
+    "lun. 07 juin 2021 10:00 +0200",
+    "07 juin 2021 10:00:00 +02:00",
+    "lundi 7 juin 2021 10:00:00 CEST",
+    "lun., 07 juin 2021 08:00:00 GMT",
+    "lun., 07 juin 2021 08:00:00 UTC",
+    "lun., 07 juin 2021 08:00:00 Z",
+    "lun, 7 juin 2021 09:00:00 CET",
+    "lun., 07 juin 2021 04:00:00 -0400",
+    "lun., 07 juin 2021 03:00:00 CDT",
+    "lun., 07 juin 2021 01:00:00 PDT",
+    "lun., 07 juin 2021 04:00:00 EDT",
+    "lun., 7 juin 2021 10h00 +0200",
+    "lun., 07 juin 2021 10:00:00 +0200",
+    "lu., 07 jun. 2021 10:00:00 +0200",  # Spanish
+    "lun, 07 jun 2021 10:00:00 +0200",
+    "7 de junio de 2021 10:00:00 +0200",
+    "seg., 07 jun. 2021 10:00:00 +0200",  # Portuguese
+    "lun, 07 giu 2021 10:00:00 +0200",  # Italian
+    "Mo., 7. Juni 2021 10:00:00 +0200",  # German
+    "Mo., 07 Jun. 2021 10:00 MESZ",
+]
+
+
+@pytest.mark.parametrize("written", LOCALIZED)
+def test_a_localized_rfc822_date_is_read_on_both_paths(written: str) -> None:
+    fast, feedparser = dates(rss(f"<pubDate>{written}</pubDate>"))
+    assert fast[0] == feedparser[0] == WRITTEN, written
+
+
+@pytest.mark.parametrize("written", [
+    "mié., 9 jun. 2021 09:00:00 +0200",
+    "mer., 09 juin 2021 09:00:00 +0200",
+    "Mi., 9. Juni 2021 09:00 MESZ",
+    "9 juin 2021 09:00 CEST",
+])
+def test_the_issues_probe_forms(written: str) -> None:
+    fast, feedparser = dates(rss(f"<pubDate>{written}</pubDate>"))
+    assert fast[0] == feedparser[0] == datetime(2021, 6, 9, 7, 0, tzinfo=UTC), written
+
+
+def test_an_unknown_zone_name_is_not_guessed() -> None:
+    fast, feedparser = dates(rss("<pubDate>lun., 07 juin 2021 10:00:00 XYZT</pubDate>"))
+    assert fast[0] == feedparser[0]
+    assert fast[0] is None or fast[0] == datetime(2021, 6, 7, 10, 0, tzinfo=UTC)
