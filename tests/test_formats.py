@@ -89,7 +89,7 @@ def test_formats_link_to_each_other(out: Path) -> None:
     assert hrefs[("alternate", "application/atom+xml")] == base + "fr/culture.atom"
     assert hrefs[("alternate", "application/feed+json")] == base + "fr/culture.json"
     data = json.loads((out / "fr" / "culture.json").read_text())
-    assert {a["type"]: a["url"] for a in data["_alternates"]} == {
+    assert {a["type"]: a["url"] for a in data["_alternates"]["formats"]} == {
         "application/atom+xml": base + "fr/culture.atom",
         "application/rss+xml": base + "fr/culture.rss"}
 

@@ -46,7 +46,8 @@ class _HubFeedExtension(BaseExtension):  # type: ignore[misc]
     def extend_atom(self, feed: Any) -> Any:
         for rel, href in self.history:
             etree.SubElement(feed, f"{{{ATOM_NS}}}link", rel=rel, href=href,
-                             type="application/atom+xml")
+                             type="application/atom+xml",
+                             nsmap={None: ATOM_NS})  # no "ns0:" prefix (W3C warns of it)
         if self.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive", nsmap={"fh": FH_NS})
         return feed

@@ -25,9 +25,11 @@ def render_json_feed(spec: FeedSpec, entries: Sequence[StoredEntry], settings: S
         "description": f"News from the members and partners of {settings.hub.title}",
         "language": spec.language,
         "authors": [{"name": settings.hub.title, "url": settings.hub.base_url}],
-        # JSON Feed has no field for other formats: an extension object carries them
-        "_alternates": [{"type": t, "url": format_url(spec, f)}
-                        for f, t in FORMATS.items() if f != "json"],
+        # JSON Feed has no field for other formats: an extension carries them, and the
+        # spec wants an extension to be an object
+        "_alternates": {"about": settings.hub.base_url,
+                        "formats": [{"type": t, "url": format_url(spec, f)}
+                                    for f, t in FORMATS.items() if f != "json"]},
         "items": [_item(e, spec, taxonomy, source_names) for e in entries],
     }
     if settings.hub.websub_hub:
@@ -55,7 +57,7 @@ def _item(e: StoredEntry, spec: FeedSpec, taxonomy: Taxonomy,
                                 **({"size_in_bytes": x.length} if x.length else {})}
                                for x in e.enclosures]
     if e.via:
-        item["_via"] = list(e.via)
+        item["_via"] = {"urls": list(e.via)}  # an extension is an object (JSON Feed 1.1)
     item["_source"] = {"title": e.origin.title or source_names.get(e.source_id, e.source_id),
                        "home_page_url": e.origin.link, "feed_url": e.origin.self_link}
     return item

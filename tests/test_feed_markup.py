@@ -1,0 +1,50 @@
+"""Markup details validators and readers notice (issue 27): history links without an
+"ns0:" prefix, JSON Feed extensions as objects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import SHIPPED_SOURCES, write_config
+
+from aggregator import Aggregator
+from aggregator.config import load_settings
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
+    from conftest import EXAMPLES
+    root = tmp_path_factory.mktemp("markup")
+    shutil.copytree(EXAMPLES, root / "examples")
+    config = write_config(root, SHIPPED_SOURCES, output={"dir": "feeds", "entries_per_feed": 3})
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        agg.publish()
+    return root / "feeds"
+
+
+def test_history_links_carry_no_generated_prefix(feeds: Path) -> None:
+    pages = [feeds / "all.atom", *sorted((feeds / "archive" / "all").glob("*.atom"))]
+    assert len(pages) > 2  # 3 entries a page: the shipped network makes archives
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "ns0:" not in text and "xmlns:ns0" not in text, page.name
+        assert 'rel="prev-archive"' in text or 'rel="next-archive"' in text, page.name
+
+
+def test_json_feed_extensions_are_objects(feeds: Path) -> None:
+    found = 0
+    for path in feeds.rglob("*.json"):
+        if path.name == "status.json" or "pagefind" in path.parts:
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for thing in [doc, *doc.get("items", [])]:
+            for key, value in thing.items():
+                if key.startswith("_"):
+                    found += 1
+                    assert isinstance(value, dict), (path.name, key)
+    assert found
