@@ -157,3 +157,17 @@ def test_the_sources_add_suggestion_reads_html_time_elements(tmp_path: Path,
     assert published == {"Plan climat adopté": "2026-12-02T00:00:00+00:00",
                          "Nouvelle ligne de tram": "2026-11-28T17:30:00+00:00",
                          "Marché de Noël": "2026-11-27T00:00:00+00:00"}
+
+
+def test_sources_opml_lists_a_scraped_page_as_a_link(tmp_path: Path,
+                                                     server: ScriptedServer) -> None:
+    from lxml import etree
+
+    server.routes["/blog"] = Reply(200, PAGE, HTML)
+    with aggregator(tmp_path, server.url("/blog")) as agg:
+        agg.update()
+        agg.publish()
+        opml = etree.parse(str(agg.settings.output.dir / "sources.opml"))
+    [blog] = opml.findall(".//outline[@title='Network blog']")
+    assert blog.get("type") == "link" and blog.get("url") == server.url("/blog")
+    assert blog.get("xmlUrl") is None  # not a feed: a reader cannot subscribe to it

@@ -26,15 +26,18 @@ def render_feeds_opml(settings: Settings, main: Sequence[FeedSpec],
 
 
 def render_sources_opml(settings: Settings, urls: dict[str, str]) -> bytes:
-    """``urls``: source id -> the feed URL to subscribe to (sources without one are left
-    out: a local file cannot be subscribed to)."""
+    """``urls``: source id -> the feed URL to subscribe to, or the page a scraped source
+    reads (listed as a link); sources without one are left out (a local file)."""
     root, body = _document(f"{settings.hub.title}: members and partners")
     for kind, label in (("member", "Members"), ("partner", "Partners")):
         group = ET.SubElement(body, "outline", text=label)
         for source in settings.sources:
             if source.kind == kind and source.id in urls:
-                attrs = {"type": "rss", "text": source.name, "title": source.name,
-                         "xmlUrl": urls[source.id]}
+                # a page read by selectors has no feed to subscribe to: a link to it
+                attrs = {"type": "link", "text": source.name, "title": source.name,
+                         "url": urls[source.id]} if source.scrape else \
+                    {"type": "rss", "text": source.name, "title": source.name,
+                     "xmlUrl": urls[source.id]}
                 if source.language:
                     attrs["language"] = source.language
                 ET.SubElement(group, "outline", attrs)
