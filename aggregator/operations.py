@@ -200,8 +200,8 @@ def _read_once(source: SourceSettings, fetcher: Any, pool: Any, settings: Settin
     fetched = fetcher.fetch(source, None)
     if not isinstance(fetched, Fetched):
         raise FetchError(f"{source.url}: answered 304 to a request without validators")
-    parsed = scrape_page(fetched.body, fetched.url, source.scrape) if source.scrape \
-        else pool.parse(fetched.body, fetched.url, fetched.content_type)
+    parsed = scrape_page(fetched.body, fetched.url, source.scrape, fetched.content_type) \
+        if source.scrape else pool.parse(fetched.body, fetched.url, fetched.content_type)
     return fetched, parsed
 
 

@@ -129,7 +129,7 @@ def test_bad_scrape_rules_name_the_key(tmp_path: Path, rules: dict[str, Any], ke
     assert matching and words in matching[0], caught.value.errors
 
 
-BLOG = """<!doctype html><html lang="fr"><head><meta charset="utf-8"></head><body>
+BLOG = """<!doctype html><html lang="fr"><body>
 <article><h2><a href="/a">Plan climat adopté</a></h2><p>Le conseil a voté.</p>
   <time datetime="2026-12-02">2 décembre 2026</time></article>
 <article><h2><a href="/b">Nouvelle ligne de tram</a></h2><p>Ouverture en mars.</p>
@@ -142,7 +142,8 @@ BLOG = """<!doctype html><html lang="fr"><head><meta charset="utf-8"></head><bod
 def test_the_sources_add_suggestion_reads_html_time_elements(tmp_path: Path,
                                                              server: ScriptedServer) -> None:
     """The `scrape:` block `sources add` suggests, used as written: <time datetime> in ISO
-    form is read, and a datetime that is no date falls back to the text a reader sees."""
+    form is read, and a datetime that is no date falls back to the text a reader sees; the
+    page names no charset but its HTTP header does (UTF-8)."""
     import yaml
 
     from aggregator.cli.commands import SCRAPE_SUGGESTION
@@ -171,3 +172,16 @@ def test_sources_opml_lists_a_scraped_page_as_a_link(tmp_path: Path,
     [blog] = opml.findall(".//outline[@title='Network blog']")
     assert blog.get("type") == "link" and blog.get("url") == server.url("/blog")
     assert blog.get("xmlUrl") is None  # not a feed: a reader cannot subscribe to it
+
+
+@pytest.mark.parametrize(("header", "body"), [
+    ("text/html; charset=utf-8", "Plan climat adopté à 30 M€".encode()),
+    ("text/html; charset=ISO-8859-1", "Plan climat adopté à 30 M€".encode("cp1252")),
+])
+def test_a_page_without_meta_charset_is_read_in_its_http_charset(header: str,
+                                                                 body: bytes) -> None:
+    page = b"<html><body><div class='post'><h2><a href='/a'>" + body + b"</a></h2></div>" \
+        b"</body></html>"
+    found = scrape_page(page, "https://city.example/blog", ScrapeSettings(
+        item="div.post", title="h2 a", link="h2 a"), header)
+    assert [e.title for e in found.entries] == ["Plan climat adopté à 30 M€"]

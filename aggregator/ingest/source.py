@@ -136,7 +136,7 @@ def _parse(source: SourceSettings, result: Fetched, tools: Tools) -> ParsedFeed:
     """A page with ``scrape:`` rules is read here (lxml, no recursion to fear); feeds go
     to the injected parser (the bounded worker processes in the service)."""
     if source.scrape is not None:
-        return scrape_page(result.body, result.url, source.scrape)
+        return scrape_page(result.body, result.url, source.scrape, result.content_type)
     return tools.parser(result.body, result.url, result.content_type)
 
 

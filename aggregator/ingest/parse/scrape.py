@@ -9,6 +9,7 @@ Relative links resolve against the page's ``<base href>``, else its URL.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 from datetime import UTC, datetime
@@ -27,19 +28,36 @@ from aggregator.sanitize import safe_url
 _SPACE = re.compile(r"\s+")
 _MORE = re.compile(r"\s*(\(\+\)|\[\+\]|read more|lire la suite|leer más)\s*$", re.IGNORECASE)
 _NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)")  # HTML5 dates and datetimes
 
 
-def scrape_page(body: bytes, url: str, rules: ScrapeSettings) -> ParsedFeed:
+def scrape_page(body: bytes, url: str, rules: ScrapeSettings,
+                content_type: str | None = None) -> ParsedFeed:
+    charset = _http_charset(content_type)
     try:
-        page = lxml.html.document_fromstring(body)
-    except (etree.ParserError, ValueError) as e:
+        page = lxml.html.document_fromstring(
+            body, parser=lxml.html.HTMLParser(encoding=charset) if charset else None)
+    except (etree.ParserError, ValueError, LookupError) as e:
         raise ParseError(f"not an HTML page: {e}") from e
     base = _base(page, safe_url(url))
     entries = tuple(_item(item, rules) for item in _select(rules.item)(page))
     title = _text(page.find(".//title"))
     return normalize(RawFeed(format=SCRAPED, base=base, entries=entries, title=RawText(title),
                              link=base, self_link=safe_url(url)))
+
+
+def _http_charset(content_type: str | None) -> str | None:
+    """The charset the HTTP header names (HTML's rule: it wins over <meta charset>; what is
+    labelled Latin-1 or ASCII is read as windows-1252, as browsers do); None when unknown."""
+    found = _CHARSET.search(content_type or "")
+    if not found:
+        return None
+    try:
+        name = codecs.lookup(found.group(1)).name
+    except LookupError:
+        return None
+    return "windows-1252" if name in ("latin-1", "iso8859-1", "ascii") else name
 
 
 def _base(page: lxml.html.HtmlElement, url: str | None) -> str | None:
