@@ -22,9 +22,20 @@ _ATTRIBUTES = {tag: {a for a in attrs if a != "cite"}
                for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 
 
+# A C1 control in text is a windows-1252 byte read under another label (a feed declared
+# ISO-8859-1, or &#128;-&#159;): read as HTML5 and feedparser read it, the character meant.
+_C1_AS_CP1252 = {chr(code): bytes([code]).decode("cp1252") for code in range(0x80, 0xA0)
+                 if code not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}  # undefined in cp1252
+
+
+def _replacement(found: re.Match[str]) -> str:
+    return _C1_AS_CP1252.get(found.group(), "")
+
+
 def clean_text(value: str) -> str:
-    """Remove characters XML cannot carry and NFC-normalize."""
-    return unicodedata.normalize("NFC", _BAD_CHARS.sub("", value))
+    """Remove characters XML cannot carry (a C1 control becomes the windows-1252 character
+    it stands for) and NFC-normalize."""
+    return unicodedata.normalize("NFC", _BAD_CHARS.sub(_replacement, value))
 
 
 def clean_token(value: object) -> str | None:

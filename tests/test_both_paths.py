@@ -1,5 +1,6 @@
-"""Dates read the same on both parse paths (the fast path and feedparser's): the date
-elements of an RSS 2.0 item, and the RFC 822 shape a localized date formatter writes."""
+"""One reading on both parse paths (the fast path and feedparser's): the date elements of
+an RSS 2.0 item, the RFC 822 shape a localized date formatter writes, and windows-1252
+characters under another label."""
 
 from __future__ import annotations
 
@@ -96,3 +97,26 @@ def test_an_unknown_zone_name_is_not_guessed() -> None:
     fast, feedparser = dates(rss("<pubDate>lun., 07 juin 2021 10:00:00 XYZT</pubDate>"))
     assert fast[0] == feedparser[0]
     assert fast[0] is None or fast[0] == datetime(2021, 6, 7, 10, 0, tzinfo=UTC)
+
+
+TITLE = "30 M\u20ac pour l\u2019\u00e9cole \u2013 \u00ab oui \u00bb \u201cvote\u201d"
+CP1252_LIES = {
+    "declared ISO-8859-1, windows-1252 bytes": (
+        b'<?xml version="1.0" encoding="ISO-8859-1"?>'
+        + rss(f"<description>{TITLE}</description>").split(b"?>", 1)[1]
+        .decode().replace("News", TITLE).encode("cp1252")),
+    "UTF-8 with &#128;-&#159; references": rss(
+        "<description>30 M&#128; pour l&#146;&#233;cole &#150; &#171; oui &#187; "
+        "&#147;vote&#148;</description>").replace(b"<title>News</title>", (
+            b"<title>30 M&#128; pour l&#146;&#233;cole &#150; &#171; oui &#187; "
+            b"&#147;vote&#148;</title>")),
+}
+
+
+@pytest.mark.parametrize("lie", CP1252_LIES)
+def test_windows_1252_characters_survive_on_both_paths(lie: str) -> None:
+    """The commonest encoding lie of European CMSs: the euro sign, quotes and dashes are
+    kept (as windows-1252 means them), not deleted as control characters."""
+    for read in (read_feed, parse_feed):
+        [entry] = read(CP1252_LIES[lie], "https://city.example/feed", None).entries
+        assert (entry.title, entry.summary) == (TITLE, TITLE), (lie, read.__name__)
