@@ -120,3 +120,26 @@ def test_windows_1252_characters_survive_on_both_paths(lie: str) -> None:
     for read in (read_feed, parse_feed):
         [entry] = read(CP1252_LIES[lie], "https://city.example/feed", None).entries
         assert (entry.title, entry.summary) == (TITLE, TITLE), (lie, read.__name__)
+
+
+def atom(entry: str) -> bytes:
+    return ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            "<title>City</title><id>urn:city</id><updated>2021-06-07T10:00:00Z</updated>"
+            "<link href='https://city.example/'/><entry><id>urn:city:1</id>"
+            "<updated>2021-06-07T10:00:00Z</updated><link href='https://city.example/a'/>"
+            f"{entry}</entry></feed>").encode()
+
+
+@pytest.mark.parametrize("entry", [
+    '<title type="html"><b>Tram</b> line opens</title>',
+    '<title>Tram</title><summary type="html">The <em>new</em> line opens</summary>',
+    '<title>Tram</title><content type="html"><p>The line</p><p>opens.</p></content>',
+    '<title>Tram</title><content type="application/octet-stream">VGhlIGxpbmU=</content>',
+])
+def test_atom_text_with_child_elements_or_a_non_text_type_reads_alike(entry: str) -> None:
+    body = atom(entry)
+    fast, feedparser = (read(body, "https://city.example/feed", None).entries[0]
+                        for read in (read_feed, parse_feed))
+    assert (fast.title, fast.summary, fast.content) == \
+        (feedparser.title, feedparser.summary, feedparser.content)
+    assert fast.title and fast.title != "(untitled)"

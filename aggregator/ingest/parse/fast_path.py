@@ -152,8 +152,15 @@ def _declines(root: Any) -> str:
                       namespaces={"r": RSS10[1:-1]}):
             return "raw HTML elements in RSS text"
     elif root.tag == f"{ATOM}feed":
-        if root.xpath("boolean(//a:*[@type='xhtml'])", namespaces={"a": ATOM[1:-1]}):
+        a = {"a": ATOM[1:-1]}
+        if root.xpath("boolean(//a:*[@type='xhtml'])", namespaces=a):
             return "Atom XHTML text"
+        if root.xpath("boolean((//a:title | //a:subtitle | //a:summary | //a:content"
+                      " | //a:rights)/*)", namespaces=a):
+            return "child elements in Atom text"  # markup left unescaped: feedparser keeps it
+        if root.xpath("boolean(//a:content[@type and not(@type='text' or @type='html' or "
+                      "starts-with(@type, 'text/'))])", namespaces=a):
+            return "Atom content of a non-text type"  # base64, say: feedparser decodes it
     else:
         return f"root element {etree.QName(root).localname}"
     if root.xpath("boolean(/*//*/@xml:base)"):
