@@ -143,3 +143,23 @@ def test_atom_text_with_child_elements_or_a_non_text_type_reads_alike(entry: str
     assert (fast.title, fast.summary, fast.content) == \
         (feedparser.title, feedparser.summary, feedparser.content)
     assert fast.title and fast.title != "(untitled)"
+
+
+@pytest.mark.parametrize("links", [
+    "<link rel='alternate' type='application/pdf' href='https://city.example/a.pdf'/>"
+    "<link rel='alternate' type='text/html' href='https://city.example/a.html'/>",
+    "<link type='application/pdf' href='https://city.example/a.pdf'/>"
+    "<link href='https://city.example/a.html'/>",
+    "<link rel='alternate' type='text/html' href='https://city.example/1.html'/>"
+    "<link rel='alternate' href='https://city.example/2.html'/>",
+    "<link rel='alternate' type='application/pdf' href='https://city.example/a.pdf'/>",
+    "<link rel='enclosure' href='https://city.example/e.mp3'/>"
+    "<link href='https://city.example/h.html'/>",
+])
+def test_an_atom_entrys_link_is_its_html_page_on_both_paths(links: str) -> None:
+    body = atom("<title>T</title>").replace(b"<link href='https://city.example/a'/>",
+                                            links.encode())
+    fast, feedparser = (read(body, "https://city.example/feed", None).entries[0].link
+                        for read in (read_feed, parse_feed))
+    assert fast == feedparser
+    assert fast is None or not fast.endswith((".pdf", ".mp3"))

@@ -63,6 +63,7 @@ _ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _STRICT = etree.XMLParser(recover=False, resolve_entities=False, no_network=True,
                           load_dtd=False, huge_tree=False, remove_blank_text=False)
 _HTML_KINDS = ("html", "text/html", "xhtml", "application/xhtml+xml")
+_HTML_PAGES = ("text/html", "application/xhtml+xml")
 
 
 def read_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -242,9 +243,8 @@ def _atom_entry(entry: Any, language: str | None, base: str | None) -> RawEntry:
     published = _date(entry.findtext(f"{ATOM}published"))
     return RawEntry(
         guid=_guid(entry.findtext(f"{ATOM}id"), base), images=_images(entry),
-        link=next((x.get("href") for x in links if x.get("rel", "alternate") == "alternate"),
-                  None),
-        title=_typed(title), summary=_typed(summary), content=_typed(content),
+        link=_html_link(links), title=_typed(title), summary=_typed(summary),
+        content=_typed(content),
         published=published,
         updated=_date(entry.findtext(f"{ATOM}updated")) or published,
         authors=tuple(x.text or "" for x in entry.iterfind(f"{ATOM}author/{ATOM}name")),
@@ -294,6 +294,14 @@ def _typed(element: Any) -> RawText | None:
     if element is None:
         return None
     return _kind(element.text, element.get("type", "text"))
+
+
+def _html_link(links: list[Any]) -> str | None:
+    """An entry's link as feedparser takes it: the last alternate link to an HTML page (a
+    link without a type is one); a PDF or a podcast file is not the entry's page."""
+    found = [x.get("href") for x in links if x.get("rel", "alternate") == "alternate"
+             and (x.get("type") or "text/html").strip().lower() in _HTML_PAGES]
+    return found[-1] if found else None
 
 
 def _stripped(value: str | None) -> str | None:
