@@ -163,3 +163,21 @@ def test_an_atom_entrys_link_is_its_html_page_on_both_paths(links: str) -> None:
                         for read in (read_feed, parse_feed))
     assert fast == feedparser
     assert fast is None or not fast.endswith((".pdf", ".mp3"))
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("Lo&amp;#239;c", "Lo\u00efc"),
+    ("Caf&amp;eacute; des arts", "Caf\u00e9 des arts"),
+    ("Tom &amp;amp; Jerry", "Tom & Jerry"),
+    ("A &amp;lt;b&amp;gt; tag", "A <b> tag"),
+    ("R&amp;D news", "R&D news"),
+    ("&lt;b&gt;Bold&lt;/b&gt; news", "Bold news"),
+    ("Fish &amp; chips", "Fish & chips"),
+])
+def test_an_escaped_rss_title_is_decoded_once_on_both_paths(written: str, read: str) -> None:
+    """The rule: an RSS title is escaped HTML when it holds tags or character references
+    after the XML parse; it is then decoded once (feedparser's reading)."""
+    body = rss("").replace(b"<title>News</title>", f"<title>{written}</title>".encode())
+    titles = [r(body, "https://city.example/feed", None).entries[0].title
+              for r in (read_feed, parse_feed)]
+    assert titles == [read, read]

@@ -31,8 +31,11 @@ from aggregator.sanitize import (
     title_or_opening,
 )
 
-TextKind = Literal["text", "html", "guess"]  # guess: markup if it looks like tags
+TextKind = Literal["text", "html", "guess"]  # guess: HTML if it has tags or references
 _MARKUP = re.compile(r"<[A-Za-z/!]")
+# A character reference left after the XML parse ("Lo&#239;c" from "Lo&amp;#239;c"): the
+# title was escaped HTML, and is decoded once, as feedparser decodes it
+_REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 _ACTIVE = re.compile(r"<\s*(script|iframe|object|embed)\b|\son[a-z]+\s*=", re.IGNORECASE)
 
 
@@ -142,10 +145,12 @@ def _entry(e: RawEntry, base: str | None, feed_language: str | None) -> EntryDat
 
 
 def _plain(text: RawText | None) -> str:
-    """Plain text: markup removed when declared HTML, or when a guess finds tags."""
+    """Plain text: markup removed when declared HTML, or when a guess finds tags or
+    character references."""
     if text is None or not text.value:
         return ""
-    is_html = text.kind == "html" or (text.kind == "guess" and bool(_MARKUP.search(text.value)))
+    is_html = text.kind == "html" or (text.kind == "guess" and bool(
+        _MARKUP.search(text.value) or _REFERENCE.search(text.value)))
     return plain_text(text.value, is_html)
 
 
