@@ -192,6 +192,7 @@ def test_corrupt_store_is_reported_not_crashed(config: Path) -> None:
     assert "Traceback" not in result.stderr and store.read_text() == "{broken"
 
 
+@pytest.mark.slow  # the command as a process on a pseudo-terminal
 def test_progress_on_a_terminal(config: Path) -> None:
     leader, follower = pty.openpty()
     proc = subprocess.run([sys.executable, "-m", "aggregator", "poll", "--config", str(config)],

@@ -493,6 +493,7 @@ def test_a_slow_source_does_not_hold_back_the_others_entries(
                                                                "fast": "updated"}
 
 
+@pytest.mark.slow  # waits out real deadlines and delays
 def test_slow_response_headers_hit_the_deadline(tmp_path: Path, server: ScriptedServer) -> None:
     server.routes["/f"] = Reply(200, FEED, RSS, delay=3)
     with make(tmp_path, {"s": server.url("/f")}, timeout="1s") as agg:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from conftest import FeedServer, Response, write_config
 from support.atomcheck import NS, assert_valid_atom
 
@@ -25,6 +26,7 @@ def ids(doc: object) -> list[str]:
     return [e.findtext("a:id", namespaces=NS) for e in doc.findall("a:entry", NS)]  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # pages a whole network's history through many publishes
 def test_archives(tmp_path: Path, feed_server: FeedServer) -> None:
     now = [datetime(2026, 3, 1, tzinfo=UTC)]
     config = write_config(tmp_path, [{"id": "d", "kind": "member",

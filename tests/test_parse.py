@@ -95,7 +95,9 @@ def test_plausibility() -> None:
 
 
 def test_text_hygiene() -> None:
-    assert clean_text("a\x00b\x1fc\x85d\ufffe") == "abcd"
+    assert clean_text("a\x00b\x1fcd\ufffe") == "abcd"
+    # a C1 control is the windows-1252 byte it was (issue 27); the five undefined ones go
+    assert clean_text("c\x85d\x80\x81\x9d") == "c\u2026d\u20ac"
     assert clean_text("e\u0301") == "\u00e9"  # NFC
     assert plain_text("<i>AT&amp;T</i>  news", True) == "AT&T news"
     assert plain_text("AT&T <rocks>", False) == "AT&T <rocks>"

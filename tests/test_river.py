@@ -115,6 +115,7 @@ def test_retention_prunes_and_tombstones_keep_entries_out(examples_dir: Path) ->
         assert agg.store.entries() == kept and agg.store.tombstones() == stones
 
 
+@pytest.mark.slow  # polls a network day after day until entries age out
 def test_retention_by_age_bounds_the_store(tmp_path: Path, feed_server: FeedServer) -> None:
     clock = [NOW]
 
@@ -193,6 +194,7 @@ def test_ingesting_twice_changes_nothing(examples_dir: Path, twice: int) -> None
         assert agg.store.entries(include_duplicates=True) == before
 
 
+@pytest.mark.slow  # all six orders of a whole poll: exhaustive, like the property tests
 def test_every_order_of_three_cross_posting_sources(tmp_path: Path) -> None:
     subset = [s for s in SHIPPED_SOURCES if s["id"] in ("sousse", "resilience-programme",
                                                         "migration-partnership")]

@@ -209,6 +209,7 @@ def test_idle_and_slow_clients_hold_neither_threads_nor_others(
     assert status == 200 and waited < 5  # answered once the idle ones timed out (1 s)
 
 
+@pytest.mark.slow  # waits out real deadlines and delays
 def test_a_client_trickling_its_request_is_cut_at_the_timeout(served: tuple[Path, int]
                                                               ) -> None:
     import socket
