@@ -17,6 +17,7 @@ import charset_normalizer
 
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']""", re.IGNORECASE)
 _CHARSET = re.compile(r"charset\s*=", re.IGNORECASE)
+_CHARSET_LABEL = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE,
          codecs.BOM_UTF32_BE, b"<\x00", b"\x00<")
 # charset-normalizer names for which windows-1252 is as good a reading as any
@@ -25,6 +26,12 @@ _WESTERN = {"ascii", "utf_8", "cp1252", "latin_1", "iso8859_15", "cp1250", "iso8
             "iso8859_4", "iso8859_10", "iso8859_3", "iso8859_9", "cp1254", "iso8859_14",
             "iso8859_16"}
 _SAMPLE = 64 * 1024  # enough text to tell the encoding; detection cost stays flat
+
+
+def http_charset(content_type: str | None) -> str | None:
+    """The charset label an HTTP Content-Type names, as written; None when it names none."""
+    found = _CHARSET_LABEL.search(content_type or "")
+    return found.group(1) if found else None
 
 
 def undeclared_as_utf8(body: bytes, content_type: str | None) -> bytes:

@@ -37,7 +37,7 @@ from aggregator.ingest.normalize import (
     RawText,
     normalize,
 )
-from aggregator.ingest.parse.charset import undeclared_as_utf8
+from aggregator.ingest.parse.charset import http_charset, undeclared_as_utf8
 from aggregator.ingest.parse.feedparser_path import parse_feed, sniff
 from aggregator.ingest.parse.xmlguard import UnsafeDocument, make_safe
 from aggregator.models import ParsedFeed
@@ -101,7 +101,6 @@ def _fast_or_why(body: bytes, url: str, content_type: str | None) -> ParsedFeed 
 
 
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)""")
-_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 _UTF8 = ("utf-8", "utf8", "us-ascii", "ascii")
 
 
@@ -109,9 +108,9 @@ def _charset_doubt(body: bytes, content_type: str | None) -> str:
     """Why the encoding lxml would use may not be the document's: an HTTP charset (it
     outranks the declaration, RFC 3023) or a non-UTF-8 declaration on bytes that read as
     UTF-8 (the usual lie). feedparser's encoding fallbacks handle both."""
-    http = _HTTP_CHARSET.search(content_type or "")
-    if http and http.group(1).lower() not in _UTF8:
-        return f"HTTP charset {http.group(1)}"
+    http = http_charset(content_type)
+    if http and http.lower() not in _UTF8:
+        return f"HTTP charset {http}"
     declared = _ENCODING.match(body[:512])
     if declared and declared.group(1).decode().lower() not in _UTF8 and not body.isascii():
         try:

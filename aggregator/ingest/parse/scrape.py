@@ -22,13 +22,13 @@ from aggregator.config import ScrapeSettings
 from aggregator.dates import parse_loose
 from aggregator.errors import ParseError
 from aggregator.ingest.normalize import RawDate, RawEntry, RawFeed, RawImage, RawText, normalize
+from aggregator.ingest.parse.charset import http_charset
 from aggregator.models import SCRAPED, ParsedFeed
 from aggregator.sanitize import safe_url
 
 _SPACE = re.compile(r"\s+")
 _MORE = re.compile(r"\s*(\(\+\)|\[\+\]|read more|lire la suite|leer más)\s*$", re.IGNORECASE)
 _NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|$)")  # HTML5 dates and datetimes
 
 
@@ -50,11 +50,11 @@ def scrape_page(body: bytes, url: str, rules: ScrapeSettings,
 def _http_charset(content_type: str | None) -> str | None:
     """The charset the HTTP header names (HTML's rule: it wins over <meta charset>; what is
     labelled Latin-1 or ASCII is read as windows-1252, as browsers do); None when unknown."""
-    found = _CHARSET.search(content_type or "")
-    if not found:
+    label = http_charset(content_type)
+    if not label:
         return None
     try:
-        name = codecs.lookup(found.group(1)).name
+        name = codecs.lookup(label).name
     except LookupError:
         return None
     return "windows-1252" if name in ("latin-1", "iso8859-1", "ascii") else name
