@@ -186,7 +186,6 @@ def test_gzip_only_when_the_client_accepts_it(served: tuple[Path, int], accept: 
     assert (gzip.decompress(body) if gzipped else body).startswith(b"<?xml")
 
 
-@pytest.mark.slow  # waits out real deadlines and delays
 def test_idle_and_slow_clients_hold_neither_threads_nor_others(
         served: tuple[Path, int]) -> None:
     import socket
@@ -195,18 +194,15 @@ def test_idle_and_slow_clients_hold_neither_threads_nor_others(
     try:
         for s in idle[:50]:
             s.sendall(b"GET /all.atom HTTP/1.1\r\nHost: x\r\n")  # never finished
-        until = time.monotonic() + 3
-        while threading.active_count() < MAX_THREADS and time.monotonic() < until:
-            time.sleep(0.01)  # the server taking connections up to its bound
-        threads = threading.active_count()
         start = time.monotonic()
         status, _, _ = request(served[1], "/all.atom")
         waited = time.monotonic() - start
+        threads = threading.active_count()
     finally:
         for s in idle:
             s.close()
-    assert threads <= MAX_THREADS + 5  # a thread per request being read, no more
-    assert status == 200 and waited < 5  # answered once the idle ones timed out (1 s)
+    assert threads <= MAX_THREADS + 5  # the I/O loop holds the crowd, not threads
+    assert status == 200 and waited < 1  # answered at once, not after the idle ones' time
 
 
 @pytest.mark.slow  # waits out real deadlines and delays

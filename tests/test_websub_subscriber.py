@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 import threading
 import urllib.parse
 import urllib.request
@@ -129,6 +130,12 @@ def test_subscribe_verify_and_take_signed_pushes(tmp_path: Path, hub: Hub,
             assert b"Forged news" not in (get(base + "all.atom") or b"")
             assert 'aggregator_websub_pushes_total{result="accepted"} 1.0' in (
                 get(base + "metrics") or b"").decode()
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"POST /websub/city HTTP/1.1\r\nHost: x\r\n"  # no signature
+                          b"Content-Length: 9437184\r\n\r\n")
+                assert s.recv(4096).startswith(b"HTTP/1.1 403 ")  # the body never sent
+            wait_for(lambda: 'aggregator_websub_pushes_total{result="rejected"} 2.0' in (
+                get(base + "metrics") or b"").decode())
         finally:
             stop.set()
             runner.join(timeout=60)

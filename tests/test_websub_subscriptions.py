@@ -91,3 +91,15 @@ def test_pushes_need_the_subscriptions_signature() -> None:
     assert sub.push("nobody", body, {"X-Hub-Signature-256": f"sha256={good}"})[0] == 403
     assert [p.body for p in sub.take_pushes()] == [body, body] and sub.rejected == 4
     assert early is None  # an active subscription far from its lease end is left alone
+
+
+def test_a_push_head_is_admitted_only_for_an_active_subscription_with_a_signature() -> None:
+    sub = Subscriber("https://agg.example/", lambda: NOW)
+    active(sub)
+    assert sub.admit("city", {"X-Hub-Signature-256": "sha256=ab"}) is None
+    assert sub.admit("city", {"X-Hub-Signature": "sha1=ab"}) is None
+    assert sub.admit("city", {})[0] == 403  # type: ignore[index]
+    assert sub.admit("city", {"X-Hub-Signature-256": "md5=ab"})[0] == 403  # type: ignore[index]
+    assert sub.admit("city", {"X-Hub-Signature-256": "sha256="})[0] == 403  # type: ignore[index]
+    assert sub.admit("nobody", {"X-Hub-Signature-256": "sha256=ab"})[0] == 403  # type: ignore[index]
+    assert sub.rejected == 4

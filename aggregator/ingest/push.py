@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from aggregator.models import SourceState, WebSubState
 
@@ -118,6 +119,19 @@ class Subscriber:
         log.info("source %s: subscribed at %s", source_id, sub.hub)
         return 200, TEXT, query["hub.challenge"].encode()
 
+    def admit(self, source_id: str, headers: Mapping[str, str]) -> Answer | None:
+        """A push's head, before its body is read: refused unless it is for an active
+        subscription and carries a signature we can check (a body is read only then)."""
+        with self._lock:
+            sub = self._subs.get(source_id)
+            algorithm, given = _algorithm(headers)
+            if sub is not None and sub.status == "active" and algorithm and given:
+                return None
+            self.rejected += 1
+        log.warning("source %s: push refused before its body (unknown subscription, or no "
+                    "signature we can check)", source_id)
+        return 403, TEXT, b"signature missing or wrong\n"
+
     def push(self, source_id: str, body: bytes, headers: Mapping[str, str]) -> Answer:
         """The hub's POST: accepted (for the scheduler to ingest) only when signed by us."""
         with self._lock:
@@ -148,13 +162,18 @@ class Subscriber:
 
 def _signed(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     """X-Hub-Signature-256 (or the older X-Hub-Signature): ``<algorithm>=<hex HMAC>``."""
-    value = headers.get("X-Hub-Signature-256") or headers.get("X-Hub-Signature") or ""
-    method, _, given = value.partition("=")
-    algorithm = ALGORITHMS.get(method.strip().lower())
+    algorithm, given = _algorithm(headers)
     if algorithm is None or not given:
         return False
     expected = hmac.new(secret.encode(), body, algorithm).hexdigest()
     return hmac.compare_digest(expected, given.strip().lower())
+
+
+def _algorithm(headers: Mapping[str, str]) -> tuple[Any, str]:
+    """The signature header's hash function (None: absent or unknown) and its hex value."""
+    value = headers.get("X-Hub-Signature-256") or headers.get("X-Hub-Signature") or ""
+    method, _, given = value.partition("=")
+    return ALGORITHMS.get(method.strip().lower()), given
 
 
 def _seconds(value: str | None) -> int | None:

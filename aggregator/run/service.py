@@ -45,7 +45,9 @@ def run_service(agg: Facade, stop: threading.Event, reload: threading.Event | No
     subscriptions.load()
     server = serve_in_background(settings.output.dir, settings.serve.host,
                                  settings.serve.port, _endpoints(agg),
-                                 {"/websub/": subscriptions.callback})
+                                 {"/websub/": subscriptions.callback},
+                                 {"/websub/": subscriptions.admit},
+                                 max_body=settings.poll.max_bytes)  # a hub sends a feed
     service_log.info("serving %s at http://%s:%d/", settings.output.dir,
                      *server.server_address[:2])
     service = Service(agg, reload_wanted=reload, subscriptions=subscriptions)

@@ -5,6 +5,7 @@ what they pushed is ingested like a poll, and due subscriptions are asked for.""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 
 from aggregator.errors import FetchError
@@ -32,6 +33,12 @@ class Subscriptions:
         if method == "GET":
             return self.subscriber.verify(source_id, query)
         return self.subscriber.push(source_id, body, headers)
+
+    def admit(self, method: str, path: str, headers: Mapping[str, str]) -> Answer | None:
+        """A push's head (server thread): its body is read only if this says nothing."""
+        if method != "POST":
+            return None
+        return self.subscriber.admit(path.removeprefix("/websub/"), headers)
 
     def upkeep(self) -> None:
         """Between cycles (scheduler thread): keep what hubs verified, ingest what they

@@ -1,27 +1,20 @@
-"""Read-only HTTP serving of the output directory (ETag, Last-Modified, 304, gzip).
-
-For production, put nginx in front of feeds/ (see README); this server is what `aggregator
-serve` and `run` use, and it is safe to expose: it never reads outside the output dir.
-"""
+"""The answer to one whole request: files of the output directory (ETag, Last-Modified,
+304, gzip), the computed endpoints and the callbacks. It never reads outside the output
+dir. The request arrives whole (read by channels.py); the answer is written to a buffer."""
 
 from __future__ import annotations
 
-import contextlib
 import gzip
+import io
 import logging
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable
 from email.utils import formatdate, parsedate_to_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
-
-from aggregator.errors import AggregatorError
 
 log = logging.getLogger("aggregator.server")
 
@@ -56,12 +49,6 @@ SECURITY_HEADERS = {
 }
 
 
-MAX_THREADS = 64  # requests handled at once; more connections wait in the backlog
-BACKLOG = 1024  # connections the kernel queues before refusing
-REAP_EVERY = 0.25  # seconds between looks for clients over their time
-CLIENT_TIMEOUT = 10.0  # seconds a client may stay silent mid-request or idle between requests
-
-
 Endpoint = Callable[[], tuple[int, str, bytes]]  # -> status, content type, body
 # (method, path, query, headers, body) -> status, content type, body: under a path prefix
 Callback = Callable[[str, str, dict[str, str], dict[str, str], bytes], tuple[int, str, bytes]]
@@ -72,8 +59,9 @@ class OutputHandler(BaseHTTPRequestHandler):
     root: Path  # set on the subclass made by make_server
     endpoints: ClassVar[dict[str, Endpoint]] = {}  # computed answers: /metrics, /healthz
     callbacks: ClassVar[dict[str, Callback]] = {}  # path prefix -> handler (/websub/)
+    max_body: ClassVar[int] = MAX_CALLBACK_BODY  # the most a callback's body may hold
     server_version = "lrg-aggregator"
-    timeout = CLIENT_TIMEOUT  # applied to the socket: a slow or idle client is dropped
+    protocol_version = "HTTP/1.1"  # connections kept alive; the I/O loop holds idle ones
 
     def do_GET(self) -> None:
         self._serve(send_body=True)
@@ -95,19 +83,18 @@ class OutputHandler(BaseHTTPRequestHandler):
         self._plain(HTTPStatus(code), f"{message or HTTPStatus(code).phrase}\n",
                     send_body=self.command != "HEAD")
 
-    def parse_request(self) -> bool:
-        ok = super().parse_request()
-        self.server.request_read(self.connection)  # type: ignore[attr-defined]
-        return ok
+    def handle_expect_100(self) -> bool:
+        return True  # the I/O loop said "100 Continue" when it admitted the body
 
-    def handle(self) -> None:
-        self.server.reading(self.connection, self.timeout)  # type: ignore[attr-defined]
-        try:
-            super().handle()
-        except (ConnectionError, TimeoutError):  # the client went away or went quiet
-            self.close_connection = True
-        finally:
-            self.server.request_read(self.connection)  # type: ignore[attr-defined]
+    @classmethod
+    def answer(cls, request: bytes, peer: tuple[str, int]) -> tuple[bytes, bool]:
+        """The response to one whole request, and whether to close the connection after."""
+        handler = cls.__new__(cls)
+        handler.client_address = peer
+        handler.rfile, handler.wfile = io.BytesIO(request), io.BytesIO()
+        handler.close_connection = True
+        handler.handle_one_request()
+        return handler.wfile.getvalue(), handler.close_connection
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -119,7 +106,7 @@ class OutputHandler(BaseHTTPRequestHandler):
         if prefix is None:
             return False
         length = self.headers.get("Content-Length", "")  # none (or chunked): 411
-        if self.command == "POST" and (not length.isdigit() or int(length) > MAX_CALLBACK_BODY):
+        if self.command == "POST" and (not length.isdigit() or int(length) > self.max_body):
             self.close_connection = True
             self._plain(HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length.isdigit()
                         else HTTPStatus.LENGTH_REQUIRED, "body refused\n")
@@ -235,88 +222,13 @@ def resolve(root: Path, raw_path: str) -> Path | None:
     return real if real.is_relative_to(root.resolve()) and real.is_file() else None
 
 
-class BoundedHTTPServer(ThreadingHTTPServer):
-    """One thread per request, at most MAX_THREADS of them: a crowd of slow clients waits
-    in the backlog instead of taking a thread each."""
-
-    request_queue_size = BACKLOG
-    daemon_threads = True
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._slots = threading.BoundedSemaphore(MAX_THREADS)
-        self._reading: dict[socket.socket, float] = {}  # connection -> when its time is up
-        self._reading_lock = threading.Lock()
-        self._closed = threading.Event()  # before binding: a failed bind closes the server
-        super().__init__(*args, **kwargs)
-        threading.Thread(target=self._reap, name="http-reaper", daemon=True).start()
-
-    def server_close(self) -> None:
-        self._closed.set()
-        super().server_close()
-
-    def reading(self, conn: socket.socket, seconds: float | None) -> None:
-        """A request is being read: the whole of it (line and headers) gets ``seconds``,
-        so a client trickling a byte at a time (slowloris) cannot keep a thread."""
-        if seconds is not None:
-            with self._reading_lock:
-                self._reading[conn] = time.monotonic() + seconds
-
-    def request_read(self, conn: socket.socket) -> None:
-        with self._reading_lock:
-            self._reading.pop(conn, None)
-
-    def _reap(self) -> None:
-        while not self._closed.wait(REAP_EVERY):
-            now = time.monotonic()
-            with self._reading_lock:
-                late = [c for c, until in self._reading.items() if until < now]
-                for conn in late:
-                    del self._reading[conn]
-            for conn in late:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self._slots.acquire()
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("request from %s failed", client_address, exc_info=True)
-
-
-def make_server(root: Path, host: str, port: int, client_timeout: float = CLIENT_TIMEOUT,
-                endpoints: dict[str, Endpoint] | None = None,
-                callbacks: dict[str, Callback] | None = None) -> ThreadingHTTPServer:
-    handler = type("BoundOutputHandler", (OutputHandler,),
-                   {"root": root, "timeout": client_timeout,
-                    "endpoints": {"/healthz": healthz, **(endpoints or {})},
-                    "callbacks": callbacks or {}})
-    try:
-        server = BoundedHTTPServer((host, port), handler)
-    except OSError as e:  # a taken port, a host that is not ours: one line, not a traceback
-        raise AggregatorError(f"cannot listen on {host}:{port}: {e.strerror or e} "
-                              "(set serve.host / serve.port in the config)") from e
-    return server
-
-
-def healthz() -> tuple[int, str, bytes]:
-    """The process is up and answering (liveness)."""
-    return 200, "text/plain; charset=utf-8", b"ok\n"
-
-
-def serve_in_background(root: Path, host: str, port: int,
-                        endpoints: dict[str, Endpoint] | None = None,
-                        callbacks: dict[str, Callback] | None = None) -> ThreadingHTTPServer:
-    server = make_server(root, host, port, endpoints=endpoints, callbacks=callbacks)
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    return server
+def refusal(status: int, text: str) -> bytes:
+    """A whole plain-text response that ends the connection: what the I/O loop answers
+    itself (a body refused before it is read, a header block too large)."""
+    body = text.encode()
+    head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+            f"Server: {OutputHandler.server_version} {OutputHandler.sys_version}",
+            f"Date: {formatdate(usegmt=True)}",
+            "Content-Type: text/plain; charset=utf-8", f"Content-Length: {len(body)}",
+            "Connection: close", *(f"{k}: {v}" for k, v in SECURITY_HEADERS.items())]
+    return "\r\n".join(head).encode() + b"\r\n\r\n" + body
