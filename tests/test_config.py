@@ -127,7 +127,37 @@ def test_very_deep_yaml_is_refused_by_whichever_parser_reads_it(tmp_path: Path) 
 def test_bad_keyword_regex(tmp_path: Path) -> None:
     error = load(tmp_path, GOOD.replace("labels: {en: Resilience}",
                                         "labels: {en: Resilience}\n    keywords: ['(unclosed']"))
-    assert any("categories[0].keywords[0]: invalid regular expression" in e for e in error.errors)
+    assert any("categories[0].keywords[0]: regular expression refused" in e for e in error.errors)
+
+
+@pytest.mark.parametrize("pattern", ["(?=flood)", "(a)\\1", "(?<!x)y"])
+def test_keyword_rules_re2_cannot_run_are_refused_with_the_reason(tmp_path: Path,
+                                                                 pattern: str) -> None:
+    error = load(tmp_path, GOOD.replace("labels: {en: Resilience}",
+                                        f"labels: {{en: Resilience}}\n    keywords: ['{pattern}']"))
+    [message] = [e for e in error.errors if "keywords[0]" in e]
+    assert "regular expression refused" in message and "no lookaround" in message
+
+
+def test_a_backtracking_keyword_rule_cannot_hang_a_poll() -> None:
+    import time
+
+    from aggregator.config import CategorySettings, SourceSettings
+    from aggregator.config.taxonomy import Taxonomy
+    from aggregator.models import EntryData
+
+    taxonomy = Taxonomy([CategorySettings("a", {"en": "A"}, keywords=("(a+)+$",)),
+                         CategorySettings("energy", {"en": "Energy"},
+                                          keywords=("\\bénergie\\b", "\\bflood(s|ing)?\\b"))])
+    source = SourceSettings(id="s", name="S", kind="member", url="https://s.example/")
+    start = time.monotonic()
+    found = taxonomy.classify(EntryData(None, None, "a" * 34 + "!"), source)
+    took = time.monotonic() - start
+    assert took < 1 and found == (taxonomy.fallback,)
+    assert taxonomy.classify(EntryData(None, None, "La Énergie verte"), source) == ("energy",)
+    assert taxonomy.classify(EntryData(None, None, "laénergie"), source) != ("energy",)
+    assert taxonomy.classify(EntryData(None, None, "Floods, again"), source) == ("energy",)
+    assert taxonomy.classify(EntryData(None, None, "floodgate"), source) != ("energy",)
 
 
 def test_all_errors_reported_at_once(tmp_path: Path) -> None:

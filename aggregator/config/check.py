@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import cssselect
 
+from aggregator.config.keywords import KeywordError, compile_keyword
 from aggregator.config.model import (
     OUTPUT_DIR,
     STORE_PATH,
@@ -225,6 +226,8 @@ class Checker:
             max_categories=self.integer(d, k, "max_categories", base.max_categories, 0, 1000),
             max_category_length=self.integer(d, k, "max_category_length",
                                              base.max_category_length, 1, 1000),
+            max_url=self.integer(d, k, "max_url", base.max_url, 256, 65_536),
+            max_author=self.integer(d, k, "max_author", base.max_author, 10, 10_000),
             parse_timeout=self.duration(d, k, "parse_timeout", None) or base.parse_timeout,
             parse_memory=memory)
 
@@ -292,9 +295,9 @@ class Checker:
         patterns = self.strings(d, key, "keywords")
         for i, pattern in enumerate(patterns):
             try:
-                re.compile(pattern)
-            except re.error as e:
-                self.error(f"{key}.keywords[{i}]", f"invalid regular expression: {e}")
+                compile_keyword(pattern)
+            except KeywordError as e:
+                self.error(f"{key}.keywords[{i}]", f"regular expression refused: {e}")
         return patterns
 
     def sources(self, data: Any, category_ids: set[str]) -> tuple[SourceSettings, ...]:

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from aggregator.config import CategorySettings, SourceSettings
+from aggregator.config.keywords import compile_keyword
 from aggregator.models import EntryData
 from aggregator.sanitize import plain_text
 
@@ -63,7 +64,7 @@ class Taxonomy:
         for c in self.categories:
             for word in (c.id, *c.labels.values(), *c.synonyms):
                 self._words.setdefault(fold(word), c.id)
-        self._rules = [(c.id, re.compile(p, re.IGNORECASE)) for c in self.categories
+        self._rules = [(c.id, p, compile_keyword(p)) for c in self.categories
                        for p in c.keywords]
 
     @property
@@ -89,7 +90,7 @@ class Taxonomy:
         reasons = [(cid, f"category word {word!r}") for word, cid in
                    self.word_matches(entry.raw_categories, source)]
         text = f"{entry.title} {plain_text(entry.summary or entry.content or '', True)}"
-        reasons += [(cid, f"keyword rule {rule.pattern!r}") for cid, rule in self._rules
+        reasons += [(cid, f"keyword rule {pattern!r}") for cid, pattern, rule in self._rules
                     if rule.search(text)]
         if not reasons:
             reasons = [(cid, "default category of the source") for cid in source.categories]

@@ -19,6 +19,7 @@ from aggregator.config import Settings, SourceSettings
 from aggregator.config.taxonomy import Taxonomy, primary_language
 from aggregator.dates import FUTURE_TOLERANCE
 from aggregator.ingest.language import LanguageChooser
+from aggregator.ingest.limits import over_caps
 from aggregator.models import SCRAPED, Fetched, ParsedFeed
 from aggregator.sanitize import plain_text
 
@@ -69,7 +70,8 @@ def findings(fetched: Fetched, parsed: ParsedFeed, source: SourceSettings, reade
     language = _language(parsed, source, reader.languages) if detect_language else []
     return [_format(parsed), *_ids(parsed, earlier_ids), *_dates(parsed, now),
             *_categories(parsed, source, reader.taxonomy), *language,
-            *_sizes(fetched, parsed, reader.settings), *_caching(fetched),
+            *_sizes(fetched, parsed, reader.settings), *_capped(parsed, reader.settings),
+            *_caching(fetched),
             *_sanitized(parsed)]
 
 
@@ -168,6 +170,22 @@ def _sizes(fetched: Fetched, parsed: ParsedFeed, settings: Settings) -> list[Fin
         out.append(Finding("warning", "entries-capped", f"{len(parsed.entries)} entries; the "
                            f"hub keeps the newest {settings.ingest.max_entries}."))
     return out
+
+
+def _capped(parsed: ParsedFeed, settings: Settings) -> list[Finding]:
+    """Fields over the hub's caps: cut (text) or dropped (URLs), named with the cap."""
+    caps = settings.ingest
+    over = Counter(f for e in parsed.entries for f in over_caps(e, caps))
+    if not over:
+        return []
+    limits = {"id": caps.max_url, "link or media URL": caps.max_url,
+              "author": caps.max_author, "title": caps.max_title,
+              "summary": caps.max_summary, "content": caps.max_content,
+              "category": caps.max_category_length}
+    said = "; ".join(f"{n} {'entry' if n == 1 else 'entries'} with a longer {field} than "
+                     f"{limits[field]:,} characters" for field, n in over.items())
+    return [Finding("warning", "fields-capped", f"{said}. The hub cuts longer text, drops "
+                    "longer URLs and replaces longer ids by their digest.")]
 
 
 def _caching(fetched: Fetched) -> list[Finding]:
