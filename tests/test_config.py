@@ -196,3 +196,55 @@ def test_durations(text: str, seconds: int) -> None:
                                             ("1000", 1000), ("2MB", 2_000_000)])
 def test_sizes(text: str, size: int) -> None:
     assert parse_size(text) == size
+
+
+def test_an_alias_inside_its_own_value_is_an_error_with_its_line(tmp_path: Path) -> None:
+    error = load(tmp_path, GOOD + "x: &r [1, *r]\n")
+    [message] = error.errors
+    assert re.search(r"config.yaml:\d+: invalid YAML: an alias refers to the value that "
+                     r"contains it", message), message
+
+
+def test_output_dir_on_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "feeds").write_text("not a directory")
+    error = load(tmp_path, GOOD + "output:\n  dir: feeds/site\n")
+    [message] = [e for e in error.errors if "output.dir" in e]
+    assert "is a file, not a directory" in message and "config.yaml:14: output.dir" in message
+
+
+@pytest.mark.parametrize("special", ["fifo", "device", "huge"])
+def test_a_config_that_is_no_regular_file_or_huge_is_refused_at_once(
+        tmp_path: Path, special: str) -> None:
+    import os
+    import time
+    path = tmp_path / "config.yaml"
+    if special == "fifo":
+        os.mkfifo(path)  # nobody writes: reading it would wait for ever
+    elif special == "device":
+        path = Path("/dev/zero")
+    else:
+        with open(path, "wb") as f:
+            f.truncate(2 * 2**30)  # 2 GB, sparse
+    start = time.monotonic()
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert time.monotonic() - start < 5
+    expected = "larger than 32 MiB" if special == "huge" else "not a regular file"
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize("size", ["0", "512", "2GiB"])
+def test_max_bytes_out_of_range_is_refused(tmp_path: Path, size: str) -> None:
+    error = load(tmp_path, GOOD + f"poll:\n  max_bytes: {size}\n")
+    [message] = error.errors
+    assert "poll.max_bytes" in message and "between 1KiB and 1GiB" in message
+
+
+@pytest.mark.parametrize("url", ['"https://example.org/a feed.xml"',
+                                 '"https://example.org/feed.xml\\r\\nHost: evil"',
+                                 '"https://exa\\tmple.org/feed.xml"'])
+def test_a_url_with_spaces_or_line_breaks_is_refused(tmp_path: Path, url: str) -> None:
+    error = load(tmp_path, GOOD.replace('"https://example.org/feed.xml"', url))
+    [message] = error.errors
+    assert re.search(r"config.yaml:\d+: sources\[0\]\.url: must be an http or https URL "
+                     r"without spaces or line breaks", message), message

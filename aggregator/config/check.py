@@ -33,6 +33,7 @@ from aggregator.config.model import (
     parse_size,
 )
 
+MIN_MAX_BYTES, MAX_MAX_BYTES = 2**10, 2**30  # poll.max_bytes: a feed fits; memory too
 _SOURCE_ID = re.compile(r"^[a-z0-9-]+$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -189,8 +190,13 @@ class Checker:
 
     def output(self, data: Any) -> OutputSettings:
         d = self.mapping(data, "output", keys(OutputSettings))
+        out = self.base / (self.string(d, "output", "dir", OUTPUT_DIR) or "")
+        blocked = next((p for p in (out, *out.parents) if p.exists()), None)
+        if blocked is not None and not blocked.is_dir():
+            self.error("output.dir", f"{blocked} is a file, not a directory: the outputs "
+                       "need a directory there")
         return OutputSettings(
-            dir=self.base / (self.string(d, "output", "dir", OUTPUT_DIR) or ""),
+            dir=out,
             entries_per_feed=self.integer(d, "output", "entries_per_feed",
                                           OutputSettings.entries_per_feed, 1, 10000))
 
@@ -202,6 +208,10 @@ class Checker:
             self.error("poll.proxy", f"must be an http or https URL (got {proxy!r})")
         allow_hosts = self.allow_hosts(d)
         max_bytes = self.size(d, k, "max_bytes", PollSettings.max_bytes)
+        if not MIN_MAX_BYTES <= max_bytes <= MAX_MAX_BYTES:
+            self.error("poll.max_bytes", f"must be between 1KiB and 1GiB (got {max_bytes:,} "
+                       "bytes): it caps every body read, compressed and decoded")
+            max_bytes = PollSettings.max_bytes
         return PollSettings(
             interval=self.duration(d, k, "interval", None) or PollSettings.interval,
             workers=self.integer(d, k, "workers", PollSettings.workers, 1, 256),
@@ -388,7 +398,8 @@ class Checker:
         if "url" in d:
             url = self.string(d, key, "url")
             if url is not None and not _is_http_url(url):
-                self.error(f"{key}.url", f"must be an http or https URL (got {url!r})")
+                self.error(f"{key}.url", f"must be an http or https URL without spaces or "
+                           f"line breaks (got {url!r})")
             return url, None
         raw = self.string(d, key, "path") or ""
         path = (self.base / raw).resolve()
@@ -415,6 +426,10 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _is_http_url(url: str) -> bool:
+    """An http(s) URL as written: no whitespace or control character anywhere (urllib
+    drops CR, LF and tabs silently, and another URL would be fetched)."""
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return False
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- raises on a port that is not one

@@ -7,6 +7,8 @@ file are collected, so an operator fixes them in one go.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,25 @@ def load_settings(path: Path | str) -> Settings:
     """Read and validate a config file; raise ConfigError listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_config_text(path)
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: config file not found") from e
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read config file: {e}") from e
     return parse_settings(text, path)
+
+
+def read_config_text(path: Path) -> str:
+    """The file's text: a regular file of at most MAX_BYTES (a FIFO would hang the read,
+    /dev/zero or a 2 GB file would fill the memory)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{path}: not a regular file (a config is a YAML file)")
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a config file")
+    return data.decode("utf-8")
 
 
 def parse_settings(text: str, path: Path) -> Settings:
@@ -46,6 +61,7 @@ def parse_settings(text: str, path: Path) -> Settings:
     return settings
 
 
+MAX_BYTES = 32 * 2**20  # a config of 2,000 sources is about 0.4 MB
 MAX_DEPTH = 64  # nesting levels; a config needs five
 MAX_LINES = 500_000  # keys whose line numbers are remembered for error messages
 MAX_VALUES = 1_000_000  # values once aliases are expanded: an alias bomb stops here
@@ -120,10 +136,15 @@ def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     """How many values the document holds with every alias expanded (each node counted
-    once per reference, computed once per node: linear in the document)."""
+    once per reference, computed once per node: linear in the document). A node that
+    contains an alias of itself (``x: &r [1, *r]``) is an error, not a recursion."""
     known = sizes.get(id(node))
     if known is not None:
+        if known < 0:
+            raise yaml.composer.ComposerError(
+                None, None, "an alias refers to the value that contains it", node.start_mark)
         return known
+    sizes[id(node)] = -1  # being counted
     size = 1
     if isinstance(node, yaml.MappingNode):
         size += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
