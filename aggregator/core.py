@@ -97,10 +97,24 @@ class Aggregator:
             else parse_processes
         self._parsers: ParsePool | None = None  # started by the first poll
         self.languages = LanguageChooser(settings.hub.languages, settings.hub.language)
+        if not readonly:
+            self._remove_orphans()
         self.websub: WebSubPublisher | None = None
         if settings.hub.websub_hub:
             from aggregator.publish.websub import WebSubPublisher
             self.websub = WebSubPublisher(settings.hub.websub_hub, clock)
+
+    def _remove_orphans(self) -> None:
+        """What a writer killed mid-publish left: hidden temp files among the outputs, the
+        search index's staging folder in memory (the store cleans its own on opening)."""
+        from aggregator.files import remove_orphan_temporaries
+        from aggregator.publish.search import remove_orphan_staging
+
+        files = remove_orphan_temporaries(self.settings.output.dir)
+        folders = remove_orphan_staging()
+        if files or folders:
+            log.info("removed %d temp files and %d search staging folders left by a writer "
+                     "that was stopped mid-write", files, folders)
 
     @classmethod
     def from_config(cls, path: Path | str, readonly: bool = False) -> Aggregator:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,6 +31,38 @@ def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+_TEMP = re.compile(r"\..+\.(\d+)\.tmp")  # atomic_write's .<name>.<pid>.tmp
+
+
+def remove_orphan_temporaries(root: Path) -> int:
+    """Temp files atomic_write left under ``root`` when its process was killed mid-write
+    (the pid in the name is no live process here); how many were removed."""
+    removed = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            found = _TEMP.fullmatch(name)
+            if found and not pid_alive(int(found[1])):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except OverflowError:
+        return False
+    return True
 
 
 def _create(tmp: Path) -> BinaryIO:

@@ -7,11 +7,13 @@ all-languages tree): a stable address on the hub, where its provenance is shown.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,7 @@ from html import escape
 from pathlib import Path
 
 from aggregator.config.taxonomy import Taxonomy, primary_language
+from aggregator.files import pid_alive
 from aggregator.models import StoredEntry
 from aggregator.render import display_title
 from aggregator.render.site.i18n import words
@@ -29,6 +32,7 @@ from aggregator.sanitize import plain_text
 log = logging.getLogger("aggregator.search")
 
 BUNDLE = "pagefind"  # the folder of the index in the output dir
+STAGING = "aggregator-search-"  # + pid: the record files of one index build, in memory
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,8 @@ def build_index(found: list[Record], language: str, bundle: Path, timeout: float
     if importlib.util.find_spec("pagefind") is None:
         log.warning("search index skipped: pagefind is not installed")
         return False
-    with tempfile.TemporaryDirectory(prefix="aggregator-search-", dir=_scratch()) as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{STAGING}{os.getpid()}-",
+                                     dir=_scratch()) as folder:
         site = Path(folder, "records")
         site.mkdir()
         for i, r in enumerate(found):
@@ -122,6 +127,20 @@ def build_index(found: list[Record], language: str, bundle: Path, timeout: float
             log.warning("search index skipped: pagefind exited %d: %s", done.returncode, detail)
             return False
         return True
+
+
+def remove_orphan_staging() -> int:
+    """Record folders of indexers killed mid-build (their pid is no live process; the
+    folders of versions that did not name the pid, whatever their owner); how many."""
+    removed = 0
+    for parent in {_scratch() or tempfile.gettempdir(), tempfile.gettempdir()}:
+        with contextlib.suppress(OSError):
+            for folder in Path(parent).glob(f"{STAGING}*"):
+                pid = folder.name.removeprefix(STAGING).split("-", 1)[0]
+                if folder.is_dir() and not (pid.isdigit() and pid_alive(int(pid))):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+    return removed
 
 
 def _scratch() -> str | None:
