@@ -47,6 +47,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._last_cycle_at: float | None = None
         self._store_ok = True
+        self.store_trouble: str | None = None  # the store lock lost to another writer
 
     def cycle(self, report: CycleReport) -> None:
         for r in report.results:
@@ -90,6 +91,8 @@ class Metrics:
             last, store_ok = self._last_cycle_at, self._store_ok
         if not store_ok:
             return False, "store unreadable\n"
+        if self.store_trouble:
+            return False, f"not storing: {self.store_trouble}\n"
         if last is None:
             return False, "no poll cycle completed yet\n"
         age = time.time() - last

@@ -110,3 +110,46 @@ def test_readiness_needs_a_recent_tick_and_a_readable_store() -> None:
     assert m.ready(60)[0] and not m.ready(-1)[0]
     m.health([], None)
     assert m.ready(60) == (False, "store unreadable\n")
+
+
+def _readyz(base: str) -> str:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(base + "readyz", timeout=5) as r:
+            return str(r.read().decode())
+    except urllib.error.HTTPError as e:
+        return str(e.read().decode())
+
+
+def test_a_lock_file_removed_under_run_is_taken_again(service: Service) -> None:
+    import fcntl
+    import os
+
+    from aggregator.errors import StoreLocked
+    from aggregator.store import open_store
+    _, config, base = service
+    store = config.parent / "data" / "store.json"
+    lock = store.with_name("store.json.lock")
+    lock.unlink()  # an operator "cleaning up"
+    wait_for(lambda: lock.exists())  # the service made it again and took it
+    with pytest.raises(StoreLocked):
+        open_store(store)  # a concurrent poll is refused again
+    while True:  # now another process gets a new lock file first and keeps it
+        lock.unlink(missing_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            os.close(fd)
+    try:
+        wait_for(lambda: _readyz(base).startswith("not storing: the lock file"))
+        status = cli("status", "--config", str(config))
+        assert "warning: the running service is not storing: the lock file" in status.stderr
+    finally:
+        os.close(fd)  # it lets go: the service takes the lock again by itself
+    wait_for(lambda: "not storing" not in _readyz(base))
+    assert "storing again" in _peek(config)
+    status = cli("status", "--config", str(config))
+    assert "not storing" not in status.stderr

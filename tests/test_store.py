@@ -237,16 +237,35 @@ def test_a_removed_lock_file_never_lets_two_writers_overwrite_each_other(tmp_pat
         path.with_name("store.json.lock").unlink()  # an operator "cleaning up"
         second = open_store(path)  # a new lock file: the second writer gets in
         second.apply([entry("b:1")], [])
+        assert "another process holds the new one" in (first.hold_lock() or "")
+        with pytest.raises(StoreLocked, match=r"lock file .* was removed or replaced"):
+            first.apply([entry("a:2")], [])  # refused while the other holds it
         second.close()
-        with pytest.raises(StoreLocked, match=r"lock file .* was removed"):
-            first.apply([entry("a:2")], [])
+        with pytest.raises(StoreError, match="changed by another process"):
+            first.apply([entry("a:2")], [])  # the lock taken again; the files read again
+        first.apply([entry("a:2")], [])  # and on it goes, without a restart
     finally:
         first.close()
     again = open_store(path)
     try:
-        assert [e.key for e in again.entries()] == ["a:1", "b:1"]  # the second's write kept
+        assert [e.key for e in again.entries()] == ["a:1", "a:2", "b:1"]  # nothing lost
     finally:
         again.close()
+
+
+def test_a_removed_lock_file_is_taken_again_before_another_writer_gets_in(tmp_path: Path
+                                                                         ) -> None:
+    path = tmp_path / "store.json"
+    first = open_store(path)
+    try:
+        path.with_name("store.json.lock").unlink()
+        assert first.hold_lock() is None  # made again and taken
+        assert path.with_name("store.json.lock").exists()
+        with pytest.raises(StoreLocked, match="open for writing by another"):
+            open_store(path)  # a concurrent poll is refused again
+        first.apply([entry("a:1")], [])
+    finally:
+        first.close()
 
 
 def test_a_store_changed_on_disk_is_not_overwritten(tmp_path: Path) -> None:

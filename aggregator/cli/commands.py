@@ -292,10 +292,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from aggregator.run.control import service_trouble
+
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
         health = agg.status()
         if args.categories:
             return print_unmapped(agg, args.json)
+        store_path = agg.settings.store.path
+    trouble = service_trouble(store_path) if store_path else None
+    if trouble:
+        print(f"warning: the running service is not storing: {trouble}", file=sys.stderr)
     if args.json:
         print(json.dumps([asdict(h) for h in health], ensure_ascii=False, indent=2))
     else:

@@ -36,11 +36,23 @@ def spool(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".requests")
 
 
-def announce(store_path: Path) -> Path:
-    """`run` says it takes requests (its pid in ``<store>.service``); remove when it stops."""
+def announce(store_path: Path, trouble: str | None = None) -> Path:
+    """`run` says it takes requests (its pid in ``<store>.service``, and on the next line
+    what keeps it from storing, if anything); remove when it stops."""
     marker = store_path.with_name(store_path.name + ".service")
-    atomic_write(marker, str(os.getpid()).encode())
+    atomic_write(marker, f"{os.getpid()}\n{trouble or ''}".strip().encode())
     return marker
+
+
+def service_trouble(store_path: Path) -> str | None:
+    """What the running service said keeps it from storing (announce), if it runs."""
+    marker = store_path.with_name(store_path.name + ".service")
+    try:
+        pid, _, trouble = marker.read_text().partition("\n")
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return None
+    return trouble.strip() or None
 
 
 def service_running(store_path: Path) -> bool:
@@ -48,7 +60,7 @@ def service_running(store_path: Path) -> bool:
     the lock is not one: the caller then meets the lock and says so at once)."""
     marker = store_path.with_name(store_path.name + ".service")
     try:
-        pid = int(marker.read_text().strip())
+        pid = int(marker.read_text().split()[0])
         os.kill(pid, 0)
     except (OSError, ValueError):
         return False

@@ -128,12 +128,29 @@ class Service:
                 self._reload_wanted.clear()
                 self.reload()
             store_path = self.aggregator.settings.store.path
+            self._hold_store_lock(store_path)
             for request in control.take(store_path) if store_path else []:
                 control.answer(store_path, request.id, **self._carry_out(request))
             try:
                 self.subscriptions.upkeep()
             except AggregatorError as e:
                 log.error("WebSub subscriptions: %s", e)
+
+    def _hold_store_lock(self, store_path: Path | None) -> None:
+        """A lock file removed under the service is taken again at once; while another
+        process holds a new one, /readyz, `status` and the log say so (once)."""
+        hold = getattr(self.aggregator.store, "hold_lock", None)
+        trouble = hold() if hold is not None else None
+        metrics = self.aggregator.metrics
+        if trouble == metrics.store_trouble:
+            return
+        if trouble:
+            log.error("not storing: %s", trouble)
+        else:
+            log.warning("storing again: the store lock is held again")
+        metrics.store_trouble = trouble
+        if store_path is not None:
+            control.announce(store_path, trouble)
 
     def reload(self) -> list[str] | None:
         self._config_seen = _mtime(self.aggregator.settings.config_path)

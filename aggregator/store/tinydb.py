@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,8 @@ from aggregator.store.codec import (
     state_to_dict,
 )
 from aggregator.store.memory import MAX_EVENTS, MemoryStore
+
+log = logging.getLogger("aggregator.store")
 
 ENTRIES, SOURCES, EVENTS, TOMBSTONES, META = "entries", "sources", "events", "tombstones", "meta"
 
@@ -75,6 +78,8 @@ class TinyDBStore:
             os.close(fd)
             raise StoreLocked(f"{self.path}: the store is open for writing by another "
                               f"aggregator process (lock file {lock_path})") from e
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # the lock of a file that is gone
         self._lock_fd = fd
 
     def _read_main(self) -> None:
@@ -165,7 +170,7 @@ class TinyDBStore:
     def clear_dirty(self, published: Dirty) -> None:
         if self.readonly or not published:
             return  # a reader's publish leaves the markers for the writer's
-        self._check_still_ours()
+        self._lock_again()
         self._index.clear_dirty(published)
         self._write(set())
 
@@ -236,7 +241,7 @@ class TinyDBStore:
         index = self._read_entries() if entries or removed else self._index
         touched = {e.source_id for e in entries}
         touched |= {gone.source_id for gone in map(index.get, removed) if gone is not None}
-        self._check_still_ours()
+        self._lock_again()
         index.apply(entries, states, events, removed, forgotten)
         if entries or removed:
             self._revision += 1
@@ -289,21 +294,39 @@ class TinyDBStore:
         self._entries_read = False
         self._read_main()
 
-    def _check_still_ours(self) -> None:
-        """Refuse to write when the lock file was removed (another writer may hold a new
-        one) or the main file changed since this process read or wrote it."""
+    def hold_lock(self) -> str | None:
+        """Make sure this process still holds the store's lock; None when it does. A lock
+        file removed under us (by hand, by a cleaner) is made again and taken at once, so a
+        second writer is refused again; while another process holds a new one, what is
+        wrong, in words (nothing is written until it is free and taken again)."""
+        if self.readonly or self._lock_fd is None:
+            return None
         lock_path = self.path.with_name(self.path.name + ".lock")
-        assert self._lock_fd is not None
         try:
-            same_lock = os.stat(lock_path).st_ino == os.fstat(self._lock_fd).st_ino
+            if os.stat(lock_path).st_ino == os.fstat(self._lock_fd).st_ino:
+                return None
         except FileNotFoundError:
-            same_lock = False
-        if not same_lock:
-            raise StoreLocked(f"{self.path}: the lock file {lock_path} was removed or replaced "
-                              "while this process held it; nothing written (restart it)")
+            pass
+        try:
+            self._lock()
+        except StoreLocked:
+            return (f"the lock file {lock_path} was removed or replaced and another process "
+                    "holds the new one: nothing is stored until it lets go")
+        log.warning("%s: the lock file was removed or replaced; taken again", self.path)
+        return None
+
+    def _lock_again(self) -> None:
+        """Before a write: take the lock again if it was lost (hold_lock), then make sure
+        the files are still the ones this process read; if another writer got in
+        meanwhile, read them again (this batch is refused; the next one is written)."""
+        problem = self.hold_lock()
+        if problem is not None:
+            raise StoreLocked(f"{self.path}: {problem}")
         if disk.identity(self.path) != self._seen:
+            self._reopen()
             raise StoreError(f"{self.path}: the store file was changed by another process "
-                             "since it was read; nothing written (restart to read it again)")
+                             "since it was read; this batch is not written (read again: the "
+                             "next one is)")
 
     def close(self) -> None:
         if self._lock_fd is not None:
