@@ -79,6 +79,8 @@ class ReadNotes:
     dates_unreadable: tuple[str, ...] = ()  # date texts no reader understood (first few)
     dates_ours: int = 0  # dates only our own reader reads (27/05/2021, "27 mai 2021")
     sanitized: int = 0  # entries whose HTML had scripts, frames or event handlers removed
+    refused: int = 0  # items left out, the rest of the feed read (a JSON Feed item of wrong types)
+    refused_why: tuple[str, ...] = ()  # why, for the first few
 
 
 @dataclass(frozen=True)

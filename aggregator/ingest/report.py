@@ -72,7 +72,7 @@ def findings(fetched: Fetched, parsed: ParsedFeed, source: SourceSettings, reade
             *_categories(parsed, source, reader.taxonomy), *language,
             *_sizes(fetched, parsed, reader.settings), *_capped(parsed, reader.settings),
             *_caching(fetched),
-            *_sanitized(parsed)]
+            *_sanitized(parsed), *_refused(parsed)]
 
 
 def failed(code: str, message: str) -> Finding:
@@ -206,6 +206,19 @@ def _sanitized(parsed: ParsedFeed) -> list[Finding]:
     return [Finding("warning", "content-sanitized", f"{parsed.notes.sanitized} entries carry "
                     "scripts, frames or event handlers; the hub removes them. Publish plain "
                     "HTML.")]
+
+
+def _refused(parsed: ParsedFeed) -> list[Finding]:
+    notes = parsed.notes
+    if not notes.refused:
+        return []
+    return [Finding("warning", "items-refused", refused_text(notes.refused, notes.refused_why)
+                    + ". Fix those items: the hub reads the others.")]
+
+
+def refused_text(count: int, why: Sequence[str]) -> str:
+    return (f"{count} {'item' if count == 1 else 'items'} left out"
+            + (f" ({why[0]}{', ...' if count > 1 else ''})" if why else ""))
 
 
 def summary(found: Sequence[Finding]) -> str:

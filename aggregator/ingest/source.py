@@ -27,7 +27,7 @@ from aggregator.ingest.language import LanguageChooser
 from aggregator.ingest.limits import cap_feed
 from aggregator.ingest.parse.pool import ParsePool
 from aggregator.ingest.parse.scrape import scrape_page
-from aggregator.ingest.report import Reader, findings
+from aggregator.ingest.report import Reader, findings, refused_text
 from aggregator.ingest.undated import place_undated
 from aggregator.models import EntryData, FeedMeta, Fetched, NotModified, ParsedFeed, SourceState
 from aggregator.outcome import ErrorKind, SourceError, SourceOutcome
@@ -105,6 +105,10 @@ def read_document(source: SourceSettings, state: SourceState | None, tools: Tool
     log.info("source %s: %d entries (%s)", source.id, len(parsed.entries), parsed.format,
              extra=logs.source(source.id, entries=len(parsed.entries), format=parsed.format,
                                parser=parsed.parser))
+    if parsed.notes.refused:  # status shows it beside the source until a poll reads it all
+        refused = refused_text(parsed.notes.refused, parsed.notes.refused_why)
+        log.warning("source %s: %s", source.id, refused, extra=logs.source(source.id))
+        result = replace(result, warning="; ".join(filter(None, (result.warning, refused))))
     return replace(_read(source, state, tools, now, stored_links, result, parsed, url),
                    parse_seconds=time.monotonic() - started)
 

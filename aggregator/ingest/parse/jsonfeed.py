@@ -2,12 +2,15 @@
 
 The released feedparser returns nothing for JSON Feed, so this is our own reader. Wrong types
 are parse errors naming the field (``items[3].tags: expected a list of strings``). What the
-items hold goes to the one normalizer (normalize.py), like every other format.
+items hold goes to the one normalizer (normalize.py), like every other format. One bad item
+is left out and named (ReadNotes.refused), the others are read; so is an item with no
+title, no link and no content. A feed whose every item is bad is a parse error.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from aggregator.errors import ParseError
@@ -42,7 +45,12 @@ def parse_json_feed(body: bytes, http_base: str | None) -> ParsedFeed:
     if version is None:
         raise ParseError("not a feed: JSON document is not a JSON Feed "
                          f"(version {doc.get('version')!r})")
-    return normalize(_Reader(http_base).feed(doc, version))
+    reader = _Reader(http_base)
+    parsed = normalize(reader.feed(doc, version))
+    if not reader.refused:
+        return parsed
+    return replace(parsed, notes=replace(parsed.notes, refused=len(reader.refused),
+                                         refused_why=tuple(reader.refused[:5])))
 
 
 class _Reader:
@@ -50,6 +58,7 @@ class _Reader:
 
     def __init__(self, http_base: str | None) -> None:
         self.base = http_base
+        self.refused: list[str] = []  # why each left-out item was
 
     def feed(self, doc: dict[str, Any], version: str) -> RawFeed:
         items = doc.get("items")
@@ -59,13 +68,29 @@ class _Reader:
         feed_url = _string(doc, "feed_url")
         base = self.base or safe_url(home) or safe_url(feed_url)
         authors = _authors(doc, "")
+        entries = tuple(e for i, item in enumerate(items)
+                        if (e := self.item_or_none(item, f"items[{i}]")) is not None)
+        if items and not entries:
+            raise ParseError(self.refused[0])
         return RawFeed(
-            format=version, base=base,
-            entries=tuple(self.item(item, f"items[{i}]") for i, item in enumerate(items)),
+            format=version, base=base, entries=entries,
             id=safe_url(feed_url, base) or safe_url(home, base),
             title=RawText(_string(doc, "title", "") or "", "html"), link=home,
             self_link=feed_url, language=_string(doc, "language"), hub=_hub(doc),
             author=authors[0] if authors else None)
+
+    def item_or_none(self, item: Any, where: str) -> RawEntry | None:
+        """The item, or None (and why, in ``refused``) when it cannot be read or is empty."""
+        try:
+            entry = self.item(item, where)
+        except ParseError as e:
+            self.refused.append(str(e))
+            return None
+        if not ((entry.title and entry.title.value.strip()) or entry.link or entry.content
+                or entry.summary):
+            self.refused.append(f"{where}: no title, no url and no content")
+            return None
+        return entry
 
     def item(self, item: Any, where: str) -> RawEntry:
         if not isinstance(item, dict):
