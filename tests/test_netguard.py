@@ -36,6 +36,8 @@ FEED = (EXAMPLES / "durban-member-rss1.xml").read_bytes()
     ("fe80::1", "link-local"), ("64:ff9b::a9fe:a9fe", "NAT64"), ("ff02::1", "multicast"),
     ("::ffff:127.0.0.1", "loopback"), ("::ffff:169.254.169.254", "link-local"),
     ("::ffff:10.0.0.1", "private"),
+    ("::127.0.0.1", "loopback"), ("::10.0.0.1", "private"),  # IPv4-compatible
+    ("2002:7f00:1::1", "loopback"), ("2002:a9fe:a9fe::1", "link-local"),  # 6to4
 ])
 def test_denied_addresses(address: str, reason: str) -> None:
     denial = NetworkPolicy().denial("feeds.example", ipaddress.ip_address(address))
@@ -43,7 +45,7 @@ def test_denied_addresses(address: str, reason: str) -> None:
 
 
 @pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700::1111",
-                                     "::ffff:93.184.216.34"])
+                                     "::ffff:93.184.216.34", "2002:808:808::1"])
 def test_public_addresses_allowed(address: str) -> None:
     assert NetworkPolicy().denial("feeds.example", ipaddress.ip_address(address)) is None
 
@@ -154,3 +156,41 @@ def test_the_harness_refuses_outside_loopback(tmp_path: Path,
     assert connect_attempts == [("10.0.0.1", 80)]
     with pytest.raises(OutsideLoopback):
         socket.create_connection(("192.0.2.1", 9), timeout=1)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0x7f000001", "2130706433", "0177.0.0.1",
+                                  "127.1", "0x7f.1", "localhost", "[::1]",
+                                  "[::ffff:127.0.0.1]", "[::127.0.0.1]", "[2002:7f00:1::1]",
+                                  "0xa9fea9fe", "2852039166", "10.1", "[::ffff:a9fe:a9fe]"])
+def test_check_config_warns_for_every_spelling_of_an_internal_address(
+        tmp_path: Path, host: str) -> None:
+    from aggregator.operations import check_config
+    config = write_config(tmp_path, [{"id": "s", "kind": "member",
+                                      "url": f"http://{host}:8080/feed"}], poll={})
+    _, warnings = check_config(config)
+    assert len(warnings) == 1 and "every fetch will be refused" in warnings[0], warnings
+
+
+def test_allow_hosts_may_name_a_port(tmp_path: Path, listener: ScriptedServer) -> None:
+    listener.routes["/f"] = Reply(200, FEED)
+    assert poll(tmp_path, listener.url("/f"), allow_hosts=[f"127.0.0.1:{listener.port}"]
+                ) is None
+    other = ScriptedServer()
+    try:
+        error = poll(tmp_path, other.url("/f"), allow_hosts=[f"127.0.0.1:{listener.port}"])
+        assert error is not None and "blocked by the network guard" in error
+        assert other.connections == 0
+    finally:
+        other.close()
+    policy = NetworkPolicy.from_settings(False, ["feeds.local:8080", "[fd00::5]:8443"])
+    assert policy.denial("feeds.local", ipaddress.ip_address("10.0.0.9"), 8080) is None
+    assert policy.denial("feeds.local", ipaddress.ip_address("10.0.0.9"), 80) is not None
+    assert policy.denial("x", ipaddress.ip_address("fd00::5"), 8443) is None
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1:99999", "127.0.0.1:http", ":8080"])
+def test_allow_hosts_ports_are_checked(tmp_path: Path, entry: str) -> None:
+    from aggregator.errors import ConfigError
+    config = write_config(tmp_path, [], poll={"allow_hosts": [entry]})
+    with pytest.raises(ConfigError, match=r"poll.allow_hosts\[0\]: not a valid host:port"):
+        load_settings(config)

@@ -255,7 +255,11 @@ class Checker:
     def allow_hosts(self, d: dict[str, Any]) -> tuple[str, ...]:
         hosts = self.strings(d, "poll", "allow_hosts")
         for i, entry in enumerate(hosts):
-            if "/" in entry:
+            host, colon, port = entry.rpartition(":")
+            if colon and (entry.count(":") == 1 or host.endswith("]")):  # "host:port"
+                if not (host and port.isdigit() and 0 < int(port) < 65536):
+                    self.error(f"poll.allow_hosts[{i}]", f"not a valid host:port: {entry!r}")
+            elif "/" in entry:
                 try:
                     ipaddress.ip_network(entry, strict=False)
                 except ValueError:
