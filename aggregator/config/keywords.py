@@ -12,15 +12,11 @@ which is all a rule asks.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-import re2
-
-_OPTIONS = re2.Options()
-_OPTIONS.case_sensitive = False
-_OPTIONS.log_errors = False  # refused patterns are reported by check-config, not on stderr
-_OPTIONS.max_mem = 8 << 20  # a pattern's automaton; a larger one is refused
+MAX_MEM = 8 << 20  # a pattern's automaton; a larger one is refused
 
 _BEFORE = r"(?:^|[^\pL\pN_])"  # a Unicode word boundary, the word on the right
 _AFTER = r"(?:[^\pL\pN_]|$)"  # the word on the left
@@ -35,10 +31,23 @@ class KeywordError(ValueError):
 
 def compile_keyword(pattern: str) -> Any:  # an re2 pattern (search)
     """The rule for ``pattern``, matched case-insensitively; KeywordError if refused."""
+    import re2  # here: parser processes, bounded in address space, never load it
+
     rewritten = _TRAILING.sub(lambda _: _AFTER, _LEADING.sub(lambda _: _BEFORE, pattern))
     try:
-        return re2.compile(rewritten, _OPTIONS)
+        return re2.compile(rewritten, _options())
     except re2.error as e:
         reason = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
         raise KeywordError(f"{reason} (keyword rules run on RE2, in linear time: no "
                            "lookaround, no backreferences)") from e
+
+
+@functools.cache
+def _options() -> Any:
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # refused patterns are reported by check-config, not stderr
+    options.max_mem = MAX_MEM
+    return options
