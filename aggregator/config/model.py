@@ -80,7 +80,7 @@ class IngestSettings:
     max_categories: int = 20
     max_category_length: int = 100
     max_url: int = 2_048  # links, ids, enclosure and picture URLs: a longer one is dropped
-    max_author: int = 200  # characters per author name; 10 names per entry
+    max_author: int = 500  # characters per author name (a "A, B, C..." list of a paper); 10 names
     parse_timeout: timedelta = timedelta(seconds=20)
     parse_memory: int = 2**30  # bytes of address space for a parser process
 
