@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,28 @@ def edit_config(path: Path) -> Iterator[Any]:
     out = io.StringIO()
     yaml.dump(doc, out)
     parse_settings(out.getvalue(), path)  # raises ConfigError: the file stays untouched
-    atomic_write(path, out.getvalue().encode("utf-8"))
+    try:
+        atomic_write(path, out.getvalue().encode("utf-8"))
+    except OSError as e:
+        raise ConfigError(_cannot_write(path, e)) from e
+
+
+def _cannot_write(path: Path, error: OSError) -> str:
+    """Who owns what, and what to run instead, for a config this user cannot write."""
+    import pwd
+
+    def name(uid: int) -> str:
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return str(uid)
+    try:
+        owner = name(path.parent.stat().st_uid)
+    except OSError:
+        owner = "?"
+    return (f"{path}: cannot write the config: {error.strerror or error} (its folder "
+            f"{path.parent} belongs to {owner}; this command runs as {name(os.geteuid())}): "
+            f"run it as {owner} (sudo -u {owner} aggregator ...); the file is unchanged")
 
 
 def source_at(doc: Any, source_id: str) -> int:

@@ -7,22 +7,38 @@ written atomically) into ``<store>.requests/``; the service takes requests betwe
 which the command waits for and prints. Files, not a socket: nothing to bind or secure
 beyond the store directory's own permissions, and a request made while the service is
 restarting is still there when it comes back.
+
+Users: the spool belongs to the service's user (it makes the folder when it starts). A
+command run as root (`sudo aggregator poll`) hands its request over as that user (the
+file and, if needed, the folder are given to it); any other user who cannot write the
+folder is told so at once, with what to run instead. The service never loops on a request
+it cannot take: it sets it aside and says so once.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import pwd
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aggregator.files import atomic_write
+from aggregator.errors import AggregatorError
+from aggregator.files import atomic_write, pid_alive
+
+log = logging.getLogger("aggregator.service")
 
 WAIT = 0.05  # seconds between looks for an answer
+_said: set[str] = set()  # troubles with the spool already logged (once each)
+
+
+class ChannelError(AggregatorError):
+    """A request cannot be handed to the running service (who owns what, what to run)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,7 @@ def announce(store_path: Path, trouble: str | None = None) -> Path:
     what keeps it from storing, if anything); remove when it stops."""
     marker = store_path.with_name(store_path.name + ".service")
     atomic_write(marker, f"{os.getpid()}\n{trouble or ''}".strip().encode())
+    spool(store_path).mkdir(exist_ok=True)  # the service's own: others write into it
     return marker
 
 
@@ -49,10 +66,10 @@ def service_trouble(store_path: Path) -> str | None:
     marker = store_path.with_name(store_path.name + ".service")
     try:
         pid, _, trouble = marker.read_text().partition("\n")
-        os.kill(int(pid), 0)
+        alive = pid_alive(int(pid))
     except (OSError, ValueError):
         return None
-    return trouble.strip() or None
+    return (trouble.strip() or None) if alive else None
 
 
 def service_running(store_path: Path) -> bool:
@@ -61,10 +78,9 @@ def service_running(store_path: Path) -> bool:
     marker = store_path.with_name(store_path.name + ".service")
     try:
         pid = int(marker.read_text().split()[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return False
-    return _locked(store_path)
+    return pid_alive(pid) and _locked(store_path)  # another user's service is one too
 
 
 def _locked(store_path: Path) -> bool:
@@ -83,10 +99,57 @@ def _locked(store_path: Path) -> bool:
 
 
 def submit(store_path: Path, kind: str, **args: Any) -> str:
+    """Drop a request for the service; ChannelError, at once, when this user cannot."""
     request_id = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
-    atomic_write(spool(store_path) / f"{request_id}.json",
-                 json.dumps({"kind": kind, "args": args}).encode())
+    folder, data = spool(store_path), json.dumps({"kind": kind, "args": args}).encode()
+    owner = _service_owner(store_path)
+    if os.geteuid() == 0 and owner not in (None, 0):  # sudo: hand it over as the service
+        assert owner is not None
+        gid = pwd.getpwuid(owner).pw_gid if _known(owner) else owner
+        folder.mkdir(exist_ok=True)
+        if folder.stat().st_uid != owner:
+            os.chown(folder, owner, gid)  # a folder an earlier root command made
+        path = folder / f"{request_id}.json"
+        atomic_write(path, data)
+        os.chown(path, owner, gid)
+        return request_id
+    if not os.access(folder if folder.is_dir() else folder.parent, os.W_OK | os.X_OK):
+        raise ChannelError(_cannot_write(folder, owner))
+    atomic_write(folder / f"{request_id}.json", data)
     return request_id
+
+
+def _service_owner(store_path: Path) -> int | None:
+    try:
+        return store_path.with_name(store_path.name + ".service").stat().st_uid
+    except OSError:
+        return None
+
+
+def _known(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
+
+
+def user_name(uid: int | None) -> str:
+    if uid is None:
+        return "?"
+    return pwd.getpwuid(uid).pw_name if _known(uid) else str(uid)
+
+
+def _cannot_write(folder: Path, owner: int | None) -> str:
+    me, service = user_name(os.geteuid()), user_name(owner)
+    try:
+        holder = user_name(folder.stat().st_uid if folder.exists() else folder.parent.stat(
+        ).st_uid)
+    except OSError:
+        holder = "?"
+    return (f"the running service (user {service}) takes requests in {folder}, which "
+            f"belongs to {holder} and which user {me} cannot write: run the command as "
+            f"{service} (sudo -u {service} aggregator ...) or as root")
 
 
 def wait(store_path: Path, request_id: str, timeout: float) -> dict[str, Any] | None:
@@ -106,20 +169,54 @@ def wait(store_path: Path, request_id: str, timeout: float) -> dict[str, Any] | 
 
 
 def take(store_path: Path) -> list[Request]:
-    """Pending requests, oldest first; each is removed from the spool as it is taken."""
+    """Pending requests, oldest first; each is removed from the spool as it is taken. A
+    request that cannot be read or removed is left where it is and logged once."""
     folder = spool(store_path)
-    if not folder.is_dir():
+    try:
+        paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    except OSError as e:
+        _say_once(f"cannot read the request folder {folder}: {e.strerror or e} "
+                  f"(it belongs to {_holder(folder)}; the service runs as "
+                  f"{user_name(os.geteuid())})")
         return []
     out = []
-    for path in sorted(folder.glob("*.json")):
+    for path in paths:
         try:
             doc = json.loads(path.read_text())
-            out.append(Request(path.stem, str(doc["kind"]), dict(doc.get("args") or {})))
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # a broken request file is dropped, not retried forever
-        path.unlink(missing_ok=True)
+            request = Request(path.stem, str(doc["kind"]), dict(doc.get("args") or {}))
+        except (ValueError, KeyError, TypeError):
+            request = None  # a broken request file is dropped, not retried forever
+        except OSError as e:
+            _say_once(f"request {path.name} set aside: cannot read it: {e.strerror or e} "
+                      f"(it belongs to {_holder(path)})")
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as e:
+            _say_once(f"request {path.name} set aside: cannot remove it from {folder}: "
+                      f"{e.strerror or e} (the folder belongs to {_holder(folder)}; the "
+                      f"service runs as {user_name(os.geteuid())}: chown the folder)")
+            continue
+        if request is not None:
+            out.append(request)
     return out
 
 
+def _holder(path: Path) -> str:
+    try:
+        return user_name(path.stat().st_uid)
+    except OSError:
+        return "?"
+
+
+def _say_once(message: str) -> None:
+    if message not in _said:
+        _said.add(message)
+        log.error("%s", message)
+
+
 def answer(store_path: Path, request_id: str, **reply: Any) -> None:
-    atomic_write(spool(store_path) / f"{request_id}.done", json.dumps(reply).encode())
+    try:
+        atomic_write(spool(store_path) / f"{request_id}.done", json.dumps(reply).encode())
+    except OSError as e:
+        _say_once(f"cannot answer request {request_id}: {e.strerror or e}")

@@ -130,6 +130,7 @@ class Service:
             store_path = self.aggregator.settings.store.path
             self._hold_store_lock(store_path)
             for request in control.take(store_path) if store_path else []:
+                assert store_path is not None
                 control.answer(store_path, request.id, **self._carry_out(request))
             try:
                 self.subscriptions.upkeep()

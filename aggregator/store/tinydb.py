@@ -71,7 +71,13 @@ class TinyDBStore:
     def _lock(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError as e:
+            raise StoreError(f"{self.path}: cannot open the store for writing: "
+                             f"{e.strerror} on {lock_path} (it belongs to {_owner(lock_path)}"
+                             f"; this command runs as {_user(os.geteuid())}): run it as "
+                             f"{_owner(lock_path)}") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
@@ -332,6 +338,21 @@ class TinyDBStore:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor releases the flock
             self._lock_fd = None
+
+
+def _owner(path: Path) -> str:
+    for where in (path, path.parent):
+        with contextlib.suppress(OSError):
+            return _user(where.stat().st_uid)
+    return "?"
+
+
+def _user(uid: int) -> str:
+    import pwd
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 @contextlib.contextmanager
