@@ -244,6 +244,40 @@ class Aggregator:
 
         return explain(self.settings, self.store, ref)
 
+    def remove_entry(self, ref: str) -> list[str]:
+        """Operator takedown of an entry (key, id or link) and its copies: out of every
+        output at the next publish, and never stored again (stories/takedown.py)."""
+        from aggregator.explain import find_entry
+        from aggregator.stories.takedown import plan_takedown
+
+        found = find_entry(self.store, ref)
+        primary = self.store.get(found.duplicate_of) if found.duplicate_of else found
+        story = [primary or found, *self.store.copies_of((primary or found).key)]
+        plan = plan_takedown(list({e.key: e for e in story}.values()), self.clock())
+        self.store.apply([], [], plan.events, removed=plan.removed, tombstones=plan.tombstones)
+        return [f"removed {e.key} ({e.source_id}): {e.title}" for e in story]
+
+    def removed_entries(self) -> list[str]:
+        """What takedowns keep out: entry keys, and links after "takedown:"."""
+        from aggregator.stories.retention import is_takedown
+
+        return sorted(k for k, when in self.store.tombstones().items() if is_takedown(when))
+
+    def purge_source(self, source_id: str) -> list[str]:
+        """Remove a source's entries from the store (and so from every output); other
+        sources' copies of its stories stay, as their stories' entries."""
+        from aggregator.stories.takedown import plan_purge
+
+        own = self.store.entries(source_id=source_id, include_duplicates=True)
+        copies = {e.key: self.store.copies_of(e.key) for e in own if e.duplicate_of is None}
+        plan = plan_purge(source_id, own, copies, self.clock())
+        self.store.apply(list(plan.kept), [], plan.events, removed=plan.removed)
+        if source_id not in {s.id for s in self.settings.sources}:
+            from aggregator.publish.site import remove_source_pages
+            remove_source_pages(self.settings, self.sink, source_id)
+        return [f"{source_id}: {len(plan.removed)} entries removed from the store"
+                + (f"; {len(plan.kept)} copies from other sources kept" if plan.kept else "")]
+
     def unmapped(self) -> dict[str, dict[str, int]]:
         """Per source, its category words that map to no hub category, with counts."""
         states = self.store.source_states()
@@ -294,8 +328,8 @@ class Aggregator:
     def _check_filters(self, category: str | None, source_id: str | None) -> None:
         if category is not None and category not in Taxonomy(self.settings.categories).ids:
             raise ConfigError(f"unknown category id {category!r}")
-        if source_id is not None:
-            self.settings.source(source_id)
+        if source_id is not None and source_id not in self.store.count_by_source():
+            self.settings.source(source_id)  # a removed source's entries stay listable
 
     def _select(self, source_ids: list[str], due_only: bool) -> list[SourceSettings]:
         if source_ids:

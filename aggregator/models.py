@@ -15,7 +15,7 @@ SourceKind = Literal["member", "partner"]
 SCRAPED = "html-scrape"  # ParsedFeed.format of a page read by scrape: selectors
 Outcome = Literal["updated", "not_modified", "error", "deferred"]
 EventKind = Literal["failing", "recovered", "moved", "gone", "re-enabled",
-                   "selectors-broken"]
+                   "selectors-broken", "removed", "purged"]
 
 
 @dataclass(frozen=True)

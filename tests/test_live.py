@@ -153,3 +153,20 @@ def test_a_lock_file_removed_under_run_is_taken_again(service: Service) -> None:
     assert "storing again" in _peek(config)
     status = cli("status", "--config", str(config))
     assert "not storing" not in status.stderr
+
+
+def test_takedown_and_purge_while_the_service_runs(service: Service) -> None:
+    _, config, base = service
+    listed = json.loads(cli("entries", "--json", "--config", str(config)).stdout)
+    victim = listed[0]
+    assert victim["title"].encode() in (get(base + "all.atom") or b"")
+    removed = cli("entries", "remove", victim["link"], "--config", str(config))
+    assert removed.returncode == 0, removed.stderr
+    assert "the running service answered" in removed.stdout and victim["key"] in removed.stdout
+    assert victim["title"].encode() not in (get(base + "all.atom") or b"")
+    assert b"taken down by an operator" in (get(base + "status.atom") or b"")
+    purged = cli("sources", "remove", "durban", "--purge", "--config", str(config))
+    assert purged.returncode == 0 and "durban: 3 entries removed" in purged.stdout, purged
+    left = json.loads(cli("entries", "--json", "--config", str(config)).stdout)
+    assert "durban" not in {e["source"] for e in left}
+    assert get(base + "source/durban.html") is None

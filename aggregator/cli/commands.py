@@ -262,8 +262,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     path = config_path(args)
     remove_source(path, args.source_id)
-    print(f"{args.source_id}: removed from {path}; its stored entries age out with retention")
+    print(f"{args.source_id}: removed from {path}; " + (
+        "its stored entries are removed too" if args.purge else
+        "its stored entries age out with retention (--purge removes them now)"))
     _by_the_service(args, "reload")
+    if args.purge and not _by_the_service(args, "purge", source=args.source_id):
+        with Aggregator.from_config(path) as agg:
+            lines = agg.purge_source(args.source_id)
+            agg.publish()
+        print("\n".join(lines))
     return EXIT_OK
 
 
@@ -323,6 +330,12 @@ def print_unmapped(agg: Aggregator, as_json: bool) -> int:
 
 
 def cmd_entries(args: argparse.Namespace) -> int:
+    if args.action == "remove":
+        return cmd_entries_remove(args)
+    if args.removed:
+        with Aggregator.from_config(config_path(args), readonly=True) as agg:
+            print("\n".join(agg.removed_entries()) or "(no entry taken down)")
+        return EXIT_OK
     with Aggregator.from_config(config_path(args), readonly=True) as agg:
         if args.count and not args.include_duplicates:  # the store keeps counts
             print(agg.count_entries(category=args.category, source_id=args.source))
@@ -338,6 +351,19 @@ def cmd_entries(args: argparse.Namespace) -> int:
             copy = f"  [copy of {e.duplicate_of}]" if e.duplicate_of else ""
             print(f"{e.published:%Y-%m-%d}  {e.source_id:<16}  {','.join(e.categories):<24}  "
                   f"{e.title}  <{e.link or '-'}>{copy}")
+    return EXIT_OK
+
+
+def cmd_entries_remove(args: argparse.Namespace) -> int:
+    """A takedown: the entry and its copies leave every output and never come back."""
+    if not args.target:
+        raise ConfigError("entries remove: give the entry's key, id or link")
+    if _by_the_service(args, "remove-entry", entry=args.target):
+        return EXIT_OK
+    with Aggregator.from_config(config_path(args)) as agg:
+        lines = agg.remove_entry(args.target)
+        agg.publish()
+    print("\n".join(lines))
     return EXIT_OK
 
 

@@ -115,7 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="every column and the whole notes (wider than 100 columns)")
     status.add_argument("--categories", action="store_true",
                         help="show the category words of each source that map to nothing")
-    entries = add("entries", cmd_entries, "list or count stored entries")
+    entries = add("entries", cmd_entries, "list or count stored entries; `entries remove "
+                  "ENTRY` takes one down")
+    entries.add_argument("action", nargs="?", choices=["remove"],
+                         help="remove: take the entry (and its copies) out of every output "
+                              "for good")
+    entries.add_argument("target", nargs="?", metavar="ENTRY",
+                         help="with remove: the entry's key, published id or link")
+    entries.add_argument("--removed", action="store_true",
+                         help="list what takedowns keep out (keys, and links)")
     entries.add_argument("--category", metavar="ID", help="only entries in this category")
     entries.add_argument("--source", metavar="ID", help="only entries from this source")
     entries.add_argument("--count", action="store_true", help="print the number alone")
@@ -147,8 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     adder.add_argument("--kind", choices=["member", "partner"], default="member")
     adder.add_argument("--category", metavar="ID", help="default category of its entries")
     act("list", "list the configured sources")
-    act("remove", "take a source out of the config",
-        "its stored entries age out with retention").add_argument("source_id", metavar="ID")
+    remover = act("remove", "take a source out of the config",
+                  "its stored entries age out with retention, or go now with --purge")
+    remover.add_argument("source_id", metavar="ID")
+    remover.add_argument("--purge", action="store_true",
+                         help="also remove its entries from the store and every output")
     importer = act("import", "add the feeds of an OPML file to the config",
                    "comments and order are kept")
     importer.add_argument("opml", metavar="FILE.opml", type=Path)

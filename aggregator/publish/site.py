@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 from aggregator.config import Settings
 from aggregator.config.taxonomy import Taxonomy, primary_language
 from aggregator.dates import from_iso
 from aggregator.models import SourceHealth, StoredEntry
 from aggregator.publish.plan import RenderPlan
+from aggregator.publish.sink import Sink
 from aggregator.render.site.i18n import translations, words
 from aggregator.render.site.layout import River, Sheet, Tree, anchor, month_of, months, pages
 from aggregator.render.site.pages import (
@@ -36,6 +38,15 @@ def trees(settings: Settings) -> list[Tree]:
     languages = dict.fromkeys(primary_language(x) for x in hub.languages)
     return [Tree("", primary_language(hub.language), None)] + [
         Tree(f"{lang}/", lang, lang) for lang in languages]
+
+
+def remove_source_pages(settings: Settings, sink: Sink, source_id: str) -> None:
+    """A purged source's pages and member reports, in every tree (publishing no longer
+    renders them, so nothing else would take them down)."""
+    for tree in trees(settings):
+        sink.remove(PurePosixPath(f"{tree.prefix}source/{source_id}.html"))
+        sink.remove_folder(f"{tree.prefix}source/{source_id}")
+        sink.remove(PurePosixPath(f"{tree.prefix}members/{source_id}.html"))
 
 
 @dataclass

@@ -9,6 +9,7 @@ writes the full ``atom:source``, the entry's ``xml:lang`` and its ``rel=via`` an
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -217,7 +218,8 @@ def _source(origin: FeedMeta, e: StoredEntry, settings: Settings,
 
 _EVENT_TITLES = {"failing": "is failing", "recovered": "recovered", "moved": "moved",
                  "gone": "is gone (HTTP 410)", "re-enabled": "was re-enabled",
-                 "selectors-broken": "page matches its selectors no more"}
+                 "selectors-broken": "page matches its selectors no more",
+                 "removed": "had an entry taken down", "purged": "was purged"}
 
 
 def render_status_atom(events: Sequence[SourceEvent], settings: Settings,
@@ -236,7 +238,10 @@ def render_status_atom(events: Sequence[SourceEvent], settings: Settings,
     for event in events:
         name = source_names.get(event.source_id, event.source_id)
         fe = fg.add_entry(order="append")
-        fe.id(f"{hub.id}status/{event.source_id}/{event.kind}/{event.at:%Y%m%dT%H%M%SZ}")
+        which = f"/{hashlib.sha1(event.detail.encode()).hexdigest()[:10]}" \
+            if event.kind == "removed" else ""  # several takedowns in one second
+        fe.id(f"{hub.id}status/{event.source_id}/{event.kind}/{event.at:%Y%m%dT%H%M%SZ}"
+              f"{which}")
         fe.title(f"{name} {_EVENT_TITLES.get(event.kind, event.kind)}")
         fe.updated(event.at)
         fe.content(event.detail or event.kind, type="text")

@@ -196,6 +196,15 @@ class Service:
                 agg.publish()
                 return {"ok": True, "lines": [f"{r.source_id}  {r.outcome}  {r.error or ''}"
                                               for r in report.results]}
+            if request.kind == "remove-entry":
+                lines = agg.remove_entry(str(request.args["entry"]))
+                agg.publish()
+                return {"ok": True, "lines": lines}
+            if request.kind == "purge":
+                self.reload()  # `sources remove` edited the config first
+                lines = agg.purge_source(str(request.args["source"]))
+                agg.publish()
+                return {"ok": True, "lines": lines}
             if request.kind == "build":
                 return {"ok": True, "lines": [f"{len(agg.publish(full=True))} file(s) written "
                                               "by the running service"]}

@@ -159,9 +159,11 @@ class Store(Protocol):
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
-              forgotten: Sequence[str] = ()) -> None:
+              forgotten: Sequence[str] = (), tombstones: Mapping[str, datetime] | None = None
+              ) -> None:
         """Write a batch: entries and states upserted, events appended, ``removed`` entry
-        keys deleted and kept as tombstones, ``forgotten`` tombstones dropped."""
+        keys deleted and kept as tombstones, ``forgotten`` tombstones dropped, then
+        ``tombstones`` set as given (a takedown's keys and links, retention.TAKEDOWN)."""
         ...
 
     def close(self) -> None: ...
@@ -184,8 +186,8 @@ class ClaimingStore(Protocol):
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
-              forgotten: Sequence[str] = (), fence: Mapping[str, str] | None = None
-              ) -> None:
+              forgotten: Sequence[str] = (), tombstones: Mapping[str, datetime] | None = None,
+              fence: Mapping[str, str] | None = None) -> None:
         """``Store.apply``; with ``fence`` (source id -> claim token), only while every one
         of those claims holds, else nothing is written and ClaimLost is raised."""
         ...

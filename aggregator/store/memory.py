@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,7 +152,8 @@ class MemoryStore:
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
-              forgotten: Sequence[str] = ()) -> None:
+              forgotten: Sequence[str] = (), tombstones: Mapping[str, datetime] | None = None
+              ) -> None:
         if entries or removed:
             self._revision += 1
             before = (self._entries.get(k) for k in [*(e.key for e in entries), *removed])
@@ -168,6 +169,7 @@ class MemoryStore:
                 self._tombstones[key] = gone.published
         for key in forgotten:
             self._tombstones.pop(key, None)
+        self._tombstones.update(tombstones or {})
         for s in states:
             self._schedule_state(s)
             self._states[s.source_id] = s

@@ -36,6 +36,7 @@ from aggregator.store.codec import (
 )
 from aggregator.store.memory import MAX_EVENTS
 from aggregator.stories.order import NEWEST_FIRST_SQL
+from aggregator.stories.retention import TAKEDOWN_LINK, takedown_link
 from aggregator.stories.similarity import bucket_item, bucket_keys
 
 if TYPE_CHECKING:
@@ -153,7 +154,8 @@ class PostgresStore:
         """Sources whose entries were all pruned count 0 (like the other backends)."""
         return dict(self._rows(
             "SELECT s, sum(n)::int FROM (SELECT source_id AS s, count(*) AS n FROM entries "
-            "GROUP BY source_id UNION ALL SELECT split_part(key, ':', 1), 0 FROM tombstones) "
+            "GROUP BY source_id UNION ALL SELECT split_part(key, ':', 1), 0 FROM tombstones "
+            f"WHERE key NOT LIKE '{TAKEDOWN_LINK}%%') "
             "AS found GROUP BY s ORDER BY s"))
 
     def count_by_category(self) -> dict[str, int]:
@@ -213,9 +215,11 @@ class PostgresStore:
         if len(rows) > PREFETCH_LIMIT:  # a fingerprint too common to fetch whole
             return Lookups(self.get, self.by_canonical, self.by_story, self.by_fingerprint,
                            self.is_tombstone)
+        asked = keys + [takedown_link(link) for link in links]
         tombs = {k for (k,) in self._rows("SELECT key FROM tombstones WHERE key = ANY(%s)",
-                                          [keys])}
-        return _Prefetched(self, rows, set(keys), set(links), set(prints), tombs).lookups()
+                                          [asked])}
+        return _Prefetched(self, rows, set(keys), set(links), set(prints), tombs,
+                           set(asked)).lookups()
 
     def holds(self, source_id: str, token: str) -> bool:
         """Whether the claim ``token`` on the source still holds (not claimed again since)."""
@@ -254,7 +258,8 @@ class PostgresStore:
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
-              forgotten: Sequence[str] = (), fence: Mapping[str, str] | None = None) -> None:
+              forgotten: Sequence[str] = (), tombstones: Mapping[str, datetime] | None = None,
+              fence: Mapping[str, str] | None = None) -> None:
         from psycopg.types.json import Jsonb
         with self._transaction() as conn:
             cur = conn.cursor()
@@ -286,6 +291,9 @@ class PostgresStore:
                 cur.execute("DELETE FROM entries WHERE key = ANY(%s)", [list(removed)])
             if forgotten:
                 cur.execute("DELETE FROM tombstones WHERE key = ANY(%s)", [list(forgotten)])
+            cur.executemany("INSERT INTO tombstones VALUES (%s, %s) ON CONFLICT (key) DO "
+                            "UPDATE SET published = EXCLUDED.published",
+                            sorted((tombstones or {}).items()))
             cur.executemany(
                 "INSERT INTO sources VALUES (%s, %s, %s, NULL, %s) ON CONFLICT (source_id) DO "
                 "UPDATE SET next_check_at = EXCLUDED.next_check_at, gone = EXCLUDED.gone, "
@@ -342,9 +350,10 @@ class _Prefetched:
     links and fingerprints they were fetched by."""
 
     def __init__(self, store: PostgresStore, rows: list[StoredEntry], keys: set[str],
-                 links: set[str], prints: set[str], tombstones: set[str]) -> None:
+                 links: set[str], prints: set[str], tombstones: set[str],
+                 asked: set[str]) -> None:
         self.store, self.keys, self.links, self.prints = store, keys, links, prints
-        self.tombstones = tombstones
+        self.tombstones, self.asked = tombstones, asked  # found of asked: keys, takedowns
         self.by_key = {e.key: e for e in rows}
         self.canonical: dict[str, list[StoredEntry]] = {}
         self.printed: dict[str, list[StoredEntry]] = {}
@@ -379,7 +388,7 @@ class _Prefetched:
         return [by_key[k] for k in bucket_keys(bucket, low, high, title_bits)]
 
     def is_tombstone(self, key: str) -> bool:
-        if key in self.keys:
+        if key in self.asked:
             return key in self.tombstones
         return self.store.is_tombstone(key)
 

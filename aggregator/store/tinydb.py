@@ -19,7 +19,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -239,16 +239,17 @@ class TinyDBStore:
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
-              forgotten: Sequence[str] = ()) -> None:
+              forgotten: Sequence[str] = (), tombstones: Mapping[str, datetime] | None = None
+              ) -> None:
         if self.readonly:
             raise StoreError(f"{self.path}: store opened read-only")
-        if not (entries or states or events or removed or forgotten):
+        if not (entries or states or events or removed or forgotten or tombstones):
             return
         index = self._read_entries() if entries or removed else self._index
         touched = {e.source_id for e in entries}
         touched |= {gone.source_id for gone in map(index.get, removed) if gone is not None}
         self._lock_again()
-        index.apply(entries, states, events, removed, forgotten)
+        index.apply(entries, states, events, removed, forgotten, tombstones)
         if entries or removed:
             self._revision += 1
         self._write(touched)

@@ -26,6 +26,7 @@ from aggregator.dates import plausible
 from aggregator.models import EntryData, FeedMeta, SourceKind, StoredEntry
 from aggregator.stories import similarity
 from aggregator.stories.identity import canonical_url, content_hash, digest
+from aggregator.stories.retention import takedown_link
 
 MAX_REVISIONS = 3  # content changes per entry per CHURN_WINDOW before it is frozen
 CHURN_WINDOW = timedelta(days=1)
@@ -115,8 +116,8 @@ class _Planner:
 
     def add(self, c: Candidate) -> None:
         key, old = self._existing(c)
-        if old is None and self.lookups.is_tombstone(key):
-            return  # pruned by retention: a feed that still lists it cannot bring it back
+        if old is None and (self.lookups.is_tombstone(key) or self._taken_down(c)):
+            return  # pruned or taken down: a feed that still lists it cannot bring it back
         entry = _merge(c, key, old, self.id_prefix, self.now)
         if entry is None:
             return
@@ -125,6 +126,11 @@ class _Planner:
         counter = self.changed if old else self.new
         counter[c.source_id] = counter.get(c.source_id, 0) + 1
         self.batch.put(entry)
+
+    def _taken_down(self, c: Candidate) -> bool:
+        """An operator removed an entry with this link (entries remove): from any source."""
+        link = canonical_url(c.data.link)
+        return link is not None and self.lookups.is_tombstone(takedown_link(link))
 
     def _existing(self, c: Candidate) -> tuple[str, StoredEntry | None]:
         old = self.batch.entries.get(c.key) or self.lookups.get(c.key)

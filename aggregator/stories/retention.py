@@ -38,6 +38,18 @@ def cutoff(settings: RetentionSettings, now: datetime) -> datetime:
     return now - settings.max_age if settings.max_age else datetime.min.replace(tzinfo=UTC)
 
 
+TAKEDOWN = datetime(9999, 1, 1, tzinfo=UTC)  # the date of a takedown's tombstones
+TAKEDOWN_LINK = "takedown:"  # + a canonical link: no source brings that link back
+
+
+def takedown_link(canonical: str) -> str:
+    return TAKEDOWN_LINK + canonical
+
+
+def is_takedown(published: datetime) -> bool:
+    return published >= TAKEDOWN
+
+
 def plan_pruning(store: Stored, categories: tuple[str, ...], settings: RetentionSettings,
                  now: datetime) -> Pruning:
     oldest = cutoff(settings, now)
@@ -54,7 +66,8 @@ def plan_pruning(store: Stored, categories: tuple[str, ...], settings: Retention
     stones = {**store.tombstones(), **{k: e.published for k in removed
                                        if (e := store.get(k)) is not None}}
     forgotten = {k for k, published in stones.items() if published < oldest}
-    kept = sorted((k for k in stones if k not in forgotten), key=lambda k: (stones[k], k))
+    kept = sorted((k for k in stones if k not in forgotten and stones[k] < TAKEDOWN),
+                  key=lambda k: (stones[k], k))  # a takedown's are never forgotten
     forgotten.update(kept[:max(0, len(kept) - settings.max_tombstones)])
     forgotten &= set(store.tombstones())  # a key being removed now becomes a tombstone first
     return Pruning(tuple(sorted(removed)), tuple(sorted(forgotten)))
