@@ -58,6 +58,18 @@ def test_contract_lookups(store: Store) -> None:
     assert store.count_by_source() == {"a": 2, "b": 2}
 
 
+def test_contract_takedown_tombstones_are_kept_as_given(store: Store) -> None:
+    from aggregator.stories.retention import TAKEDOWN, takedown_link
+    store.apply([entry("a:1", link="https://x.org/1"), entry("a:2")], [])
+    store.apply([], [], removed=["a:1"], tombstones={
+        "a:1": TAKEDOWN, takedown_link("https://x.org/1"): TAKEDOWN})
+    assert store.get("a:1") is None and store.is_tombstone("a:1")
+    assert store.is_tombstone(takedown_link("https://x.org/1"))
+    assert store.tombstones()["a:1"] == TAKEDOWN
+    assert store.count_by_source() == {"a": 1}  # a takedown's link is no source
+    assert store.oldest() == T0  # nor the oldest date
+
+
 def test_contract_update_in_place_reindexes(store: Store) -> None:
     store.apply([entry("a:1", categories=("x",))], [])
     store.apply([replace(entry("a:1", categories=("y",)), title="new")], [])
@@ -539,3 +551,15 @@ def test_a_key_read_twice_in_a_first_load_keeps_only_its_later_date() -> None:
     loaded.load(entries=[old, other, new])
     assert loaded.published_between(T0 + timedelta(days=9), T0 + timedelta(days=11)) == []
     assert loaded.published_between(T0, T0 + timedelta(days=30)) == [other, new]
+
+
+def test_retention_never_forgets_a_takedown() -> None:
+    from aggregator.config import RetentionSettings
+    from aggregator.stories.retention import TAKEDOWN, plan_pruning, takedown_link
+    store = MemoryStore()
+    store.apply([entry("a:1", days=-400), entry("a:2", days=-300)], [])
+    store.apply([], [], removed=["a:1", "a:2"],
+                tombstones={"a:1": TAKEDOWN, takedown_link("https://x.org/1"): TAKEDOWN})
+    pruning = plan_pruning(store, ("x",), RetentionSettings(max_age=timedelta(days=30),
+                                                            max_tombstones=0), T0)
+    assert pruning.forgotten == ("a:2",)  # the old retention tombstone goes, not the others
