@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aggregator.config import Settings
+from aggregator.config.rules import rules_for
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.errors import NotFound
 from aggregator.models import EntryData, StoredEntry
@@ -29,7 +30,13 @@ def find_entry(store: Store, ref: str) -> StoredEntry:
 
 
 def explain(settings: Settings, store: Store, ref: str) -> dict[str, Any]:
-    entry = find_entry(store, ref)
+    try:
+        entry = find_entry(store, ref)
+    except NotFound:
+        left_out = blocked_entry(store, ref)
+        if left_out is None:
+            raise
+        return left_out
     taxonomy = Taxonomy(settings.categories)
     source = settings.source(entry.source_id)
     data = EntryData(guid=entry.guid, link=entry.link, title=entry.title,
@@ -53,10 +60,24 @@ def explain(settings: Settings, store: Store, ref: str) -> dict[str, Any]:
         "own_categories": [{"category": cid, "why": why}
                            for cid, why in taxonomy.explain(data, source)],
         "raw_categories": list(entry.raw_categories),
+        "rules": rules_for(settings, source).verdict(data)[1],
     }
 
 
+def blocked_entry(store: Store, ref: str) -> dict[str, Any] | None:
+    """An entry a keep or block rule left out at its source's last poll (not stored)."""
+    wanted = {ref, canonical_url(ref) or ref}
+    for source_id, state in sorted(store.source_states().items()):
+        for what, why in state.blocked:
+            if what in wanted or (canonical_url(what) or what) in wanted:
+                return {"key": None, "left_out": what, "source": source_id, "rules": why}
+    return None
+
+
 def as_text(info: dict[str, Any]) -> str:
+    if info.get("key") is None:
+        return (f"entry      {info['left_out']}\nsource     {info['source']}\n"
+                f"not stored {info['rules']} (at the source's last poll)")
     lines = [f"entry      {info['key']}  ({info['id']})", f"title      {info['title']}",
              f"link       {info['link'] or '-'}",
              f"source     {info['source']} ({info['kind']}), guid {info['guid']!r}",
@@ -70,4 +91,5 @@ def as_text(info: dict[str, Any]) -> str:
     lines += [f"           - {c['category']}: {c['why']}" for c in info["own_categories"]]
     if info["raw_categories"]:
         lines.append(f"raw words  {', '.join(info['raw_categories'])}")
+    lines.append(f"rules      {info['rules']}")
     return "\n".join(lines)

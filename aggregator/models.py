@@ -207,6 +207,8 @@ class SourceState:
     report_at: datetime | None = None  # when the document the report is about was read
     parser: str | None = None  # which reader read the last document, and why (fast_path.py)
     websub: WebSubState | None = None  # a push subscription (ingest/push.py)
+    blocked: tuple[tuple[str, str], ...] = ()  # its last document's entries left out by a
+    # keep or block rule (config/rules.py): (link or title, which rule), the first few
 
 
 @dataclass(frozen=True)

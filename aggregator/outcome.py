@@ -49,6 +49,7 @@ class SourceOutcome:
     candidates: tuple[Candidate, ...] = ()
     identity_reason: str | None = None  # ids found broken now: identify entries by link
     unmapped: Mapping[str, int] = field(default_factory=dict)  # category words mapped nowhere
+    blocked: tuple[tuple[str, str], ...] = ()  # (link or title, why): left out by a rule
     entries_read: int = 0  # entries in the document (before the age cut-off)
     format: str | None = None  # of the parsed document
     parser: str | None = None  # which reader read it (ParsedFeed.parser)

@@ -79,7 +79,7 @@ def _read_notes(state: SourceState, p: SourceOutcome, now: datetime) -> SourceSt
     if not p.parsed:
         return state
     return replace(state, unmapped=dict(p.unmapped), report=p.report, report_at=now,
-                   parser=p.parser or state.parser)
+                   parser=p.parser or state.parser, blocked=p.blocked)
 
 
 def host_hold(status: int | None, retry_after: float | None, now: datetime

@@ -17,6 +17,7 @@ from aggregator.config.keywords import KeywordError, compile_keyword
 from aggregator.config.model import (
     OUTPUT_DIR,
     STORE_PATH,
+    AuthSettings,
     CategorySettings,
     HubSettings,
     IngestSettings,
@@ -24,6 +25,7 @@ from aggregator.config.model import (
     PollSettings,
     QueueSettings,
     RetentionSettings,
+    RulesSettings,
     ScrapeSettings,
     ServeSettings,
     Settings,
@@ -34,6 +36,9 @@ from aggregator.config.model import (
 )
 
 MIN_MAX_BYTES, MAX_MAX_BYTES = 2**10, 2**30  # poll.max_bytes: a feed fits; memory too
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+_OWN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding",
+                "if-none-match", "if-modified-since", "authorization"}
 _SOURCE_ID = re.compile(r"^[a-z0-9-]+$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -145,7 +150,8 @@ class Checker:
             output=self.output(top.get("output")), poll=self.poll(top.get("poll")),
             serve=self.serve(top.get("serve")), ingest=self.ingest(top.get("ingest")),
             retention=self.retention(top.get("retention")),
-            categories=categories, sources=sources, queue=self.queue(top.get("queue")))
+            categories=categories, sources=sources, queue=self.queue(top.get("queue")),
+            rules=self.top_rules(top.get("rules")))
         return None if self.errors else settings
 
     def hub(self, data: Any) -> HubSettings:
@@ -220,7 +226,9 @@ class Checker:
             max_bytes=max_bytes,
             allow_private_networks=self.boolean(d, k, "allow_private_networks",
                                                 PollSettings.allow_private_networks),
-            allow_hosts=allow_hosts, proxy=proxy)
+            allow_hosts=allow_hosts, proxy=proxy,
+            silent_after=self.duration(d, k, "silent_after", None) or
+            PollSettings.silent_after)
 
     def ingest(self, data: Any) -> IngestSettings:
         k, base = "ingest", IngestSettings()
@@ -348,7 +356,70 @@ class Checker:
             category_map=self.category_map(d.get("category_map"), key, category_ids),
             interval=self.duration(d, key, "interval", None),
             enabled=self.boolean(d, key, "enabled", SourceSettings.enabled),
-            scrape=self.scrape(d["scrape"], f"{key}.scrape") if "scrape" in d else None)
+            scrape=self.scrape(d["scrape"], f"{key}.scrape") if "scrape" in d else None,
+            keep=self.rules(d, key, "keep"), block=self.rules(d, key, "block"),
+            headers=self.headers(d.get("headers"), f"{key}.headers"),
+            user_agent=self.header_value(d, key, "user_agent"),
+            auth=self.auth(d.get("auth"), f"{key}.auth") if "auth" in d else None,
+            silent_after=self.duration(d, key, "silent_after", None))
+
+    def rules(self, d: dict[str, Any], key: str, name: str) -> tuple[str, ...]:
+        """Keep or block rules (config/rules.py), each refused with its reason if RE2
+        cannot run it."""
+        from aggregator.config.rules import split_rule
+        found = self.strings(d, key, name) if name in d else ()
+        for i, text in enumerate(found):
+            try:
+                compile_keyword(split_rule(text)[1])
+            except KeywordError as e:
+                self.error(f"{_join(key, name)}[{i}]", f"regular expression refused: {e}")
+        return found
+
+    def top_rules(self, data: Any) -> RulesSettings:
+        d = self.mapping(data, "rules", keys(RulesSettings))
+        return RulesSettings(keep=self.rules(d, "rules", "keep"),
+                             block=self.rules(d, "rules", "block"))
+
+    def headers(self, data: Any, key: str) -> dict[str, str]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.error(key, "must map header names to values")
+            return {}
+        out = {}
+        for name, value in data.items():
+            if not isinstance(name, str) or not _HEADER_NAME.match(name):
+                self.error(key, f"not a header name: {name!r}")
+            elif name.lower() in _OWN_HEADERS:
+                self.error(f"{key}.{name}", "set by the hub itself (validators, encoding, "
+                           "host, length): not configurable")
+            elif not isinstance(value, str) or not _header_ok(value):
+                self.error(f"{key}.{name}", "must be a string without line breaks or "
+                           "control characters")
+            else:
+                out[name] = value
+        return out
+
+    def header_value(self, d: dict[str, Any], key: str, name: str) -> str | None:
+        value = self.string(d, key, name)
+        if value is not None and not _header_ok(value):
+            self.error(_join(key, name), "must hold no line break or control character")
+            return None
+        return value
+
+    def auth(self, data: Any, key: str) -> AuthSettings | None:
+        d = self.mapping(data, key, keys(AuthSettings), {"username"})
+        username = self.header_value(d, key, "username") or ""
+        if ":" in username:
+            self.error(f"{key}.username", "must hold no colon (basic auth)")
+        env, file = self.string(d, key, "password_env"), self.string(d, key, "password_file")
+        if "password" in (data or {}):
+            self.error(f"{key}.password", "never in the config: use password_env (an "
+                       "environment variable) or password_file")
+        if (env is None) == (file is None):
+            self.error(key, "needs exactly one of password_env or password_file")
+            return None
+        return AuthSettings(username, env, self.base / file if file else None)
 
     def scrape(self, data: Any, key: str) -> ScrapeSettings | None:
         d = self.mapping(data, key, keys(ScrapeSettings), {"item", "title"})
@@ -423,6 +494,10 @@ class Checker:
             elif not isinstance(cid, str) or cid not in category_ids:
                 self.error(f"{key}.category_map.{word}", f"unknown category id {cid!r}")
         return {str(k): str(v) for k, v in data.items()}
+
+
+def _header_ok(value: str) -> bool:
+    return not any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value)
 
 
 def _join(prefix: str, name: str) -> str:

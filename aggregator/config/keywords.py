@@ -29,6 +29,7 @@ class KeywordError(ValueError):
     """A pattern RE2 cannot run (the message says why)."""
 
 
+@functools.lru_cache(maxsize=4096)  # a poll compiles each source's rules once
 def compile_keyword(pattern: str) -> Any:  # an re2 pattern (search)
     """The rule for ``pattern``, matched case-insensitively; KeywordError if refused."""
     import re2  # here: parser processes, bounded in address space, never load it

@@ -67,6 +67,7 @@ class PollSettings:
     allow_private_networks: bool = False
     allow_hosts: tuple[str, ...] = ()
     proxy: str | None = None
+    silent_after: timedelta = timedelta(days=60)  # answers fine, nothing new: flagged
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,40 @@ class ScrapeSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Basic-auth credentials: the password is read when a request is made, from an
+    environment variable or a file, so it is never in config.yaml, outputs, logs or status."""
+
+    username: str
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def password(self) -> str:
+        """The password now; ConfigError naming where it was looked for."""
+        import os
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(f"auth: the environment variable {self.password_env} is "
+                                  "not set")
+            return value
+        assert self.password_file is not None
+        try:
+            return self.password_file.read_text(encoding="utf-8").strip("\r\n")
+        except OSError as e:
+            raise ConfigError(f"auth: cannot read {self.password_file}: "
+                              f"{e.strerror or e}") from e
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    """Hub-wide keep and block rules (config/rules.py), beside each source's own."""
+
+    keep: tuple[str, ...] = ()
+    block: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SourceSettings:
     id: str
     name: str
@@ -140,6 +175,12 @@ class SourceSettings:
     interval: timedelta | None = None
     enabled: bool = True
     scrape: ScrapeSettings | None = None
+    keep: tuple[str, ...] = ()  # rules (config/rules.py): with any, an entry must match one
+    block: tuple[str, ...] = ()  # an entry matching one is not taken (wins over keep)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with each request
+    user_agent: str | None = None  # instead of the hub's
+    auth: AuthSettings | None = None  # HTTP basic auth; the password never in the config
+    silent_after: timedelta | None = None  # instead of poll.silent_after
 
     def location(self, base: Path) -> str:
         """The URL we poll, or ``path:`` and the file relative to ``base`` (the config dir)."""
@@ -161,6 +202,7 @@ class Settings:
     categories: tuple[CategorySettings, ...]
     sources: tuple[SourceSettings, ...]
     queue: QueueSettings = QueueSettings()
+    rules: RulesSettings = RulesSettings()
 
     def source(self, source_id: str) -> SourceSettings:
         for s in self.sources:
@@ -170,6 +212,9 @@ class Settings:
 
     def interval_of(self, source: SourceSettings) -> timedelta:
         return source.interval or self.poll.interval
+
+    def silent_after(self, source: SourceSettings) -> timedelta:
+        return source.silent_after or self.poll.silent_after
 
 
 def parse_duration(value: str) -> timedelta:

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from aggregator import logs
 from aggregator.config import Settings, SourceSettings
+from aggregator.config.rules import rules_for
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.errors import FetchError, ParseError
 from aggregator.ingest.fetch import Fetcher, poll_url
@@ -38,6 +39,7 @@ from aggregator.stories import plan as stories
 log = logging.getLogger("aggregator.ingest")
 
 MAX_UNMAPPED = 200  # unmapped category words remembered per source
+MAX_BLOCKED = 50  # entries left out by rules remembered per source (explain names them)
 
 Parser = Callable[[bytes, str, str | None], ParsedFeed]
 StoredLinks = Callable[[], Mapping[str, str]]  # this source's stored canonical link -> guid
@@ -148,6 +150,7 @@ def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: 
           stored_links: StoredLinks, result: Fetched, parsed: ParsedFeed, url: str | None
           ) -> SourceOutcome:
     entries, placed = _recent(parsed, state, tools, now)
+    entries, placed, blocked = _by_rules(source, tools, entries, placed)
     reason = _ids_broken(source, state, entries, stored_links)
     by_link = reason is not None or (state is not None and state.identity == "link")
     parsed = replace(parsed, meta=replace(  # WebSub discovery: Link headers win (section 4)
@@ -170,9 +173,24 @@ def _read(source: SourceSettings, state: SourceState | None, tools: Tools, now: 
     return SourceOutcome(
         source.id, result, feed=parsed.meta, ttl_minutes=parsed.ttl_minutes,
         status=result.status, polled_url=url, candidates=candidates, identity_reason=reason,
-        unmapped=dict(sorted(unmapped.most_common(MAX_UNMAPPED))),
+        unmapped=dict(sorted(unmapped.most_common(MAX_UNMAPPED))), blocked=blocked,
         entries_read=len(parsed.entries), format=parsed.format, report=report,
         parser=parsed.parser or None)
+
+
+def _by_rules(source: SourceSettings, tools: Tools, entries: list[EntryData],
+              placed: list[datetime | None]
+              ) -> tuple[list[EntryData], list[datetime | None], tuple[tuple[str, str], ...]]:
+    """The entries the keep and block rules take; what they left out, and why."""
+    rules = rules_for(tools.settings, source)
+    if not (rules.keep or rules.block):
+        return entries, placed, ()
+    verdicts = [rules.verdict(e) for e in entries]
+    kept = [(e, d) for (e, d), (ok, _) in zip(zip(entries, placed, strict=True), verdicts,
+                                              strict=True) if ok]
+    blocked = tuple((e.link or e.title, why) for e, (ok, why) in zip(entries, verdicts,
+                                                                   strict=True) if not ok)
+    return [e for e, _ in kept], [d for _, d in kept], blocked[:MAX_BLOCKED]
 
 
 def _recent(parsed: ParsedFeed, state: SourceState | None, tools: Tools, now: datetime
