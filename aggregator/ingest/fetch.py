@@ -12,6 +12,7 @@ Every outcome is a Fetched / NotModified value or a FetchError in plain words.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from aggregator.config import Settings, SourceSettings
-from aggregator.errors import FetchError
+from aggregator.errors import ConfigError, FetchError
 from aggregator.ingest.netguard import NetworkPolicy, Resolver
 from aggregator.ingest.transport import Deadline, GuardedAdapter, deadline
 from aggregator.models import Fetched, NotModified, SourceState
@@ -89,7 +90,8 @@ class Fetcher:
 
     def fetch(self, source: SourceSettings, state: SourceState | None) -> Fetched | NotModified:
         url = poll_url(source, state)
-        result = self._get(url, state) if url else self._read_file(source)
+        result = self._get(url, state, _own_headers(source)) if url else \
+            self._read_file(source)
         if isinstance(result, Fetched) and state and state.body_hash == body_hash(result.body):
             return NotModified(status=result.status, permanent_url=result.permanent_url,
                                max_age=result.max_age, etag=result.etag,
@@ -125,11 +127,12 @@ class Fetcher:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def _get(self, url: str, state: SourceState | None) -> Fetched | NotModified:
+    def _get(self, url: str, state: SourceState | None, own: dict[str, str] | None = None
+             ) -> Fetched | NotModified:
         seconds = self.settings.poll.timeout.total_seconds()
         with deadline(seconds) as d:
             try:
-                return self._follow(url, state, d)
+                return self._follow(url, state, d, own or {})
             except FetchError:
                 raise
             except requests.exceptions.RequestException as e:
@@ -137,16 +140,19 @@ class Fetcher:
             except OSError as e:  # a socket shut down by the deadline, mid-read
                 raise _explain(e, d) from e
 
-    def _follow(self, url: str, state: SourceState | None, d: Deadline
-                ) -> Fetched | NotModified:
+    def _follow(self, url: str, state: SourceState | None, d: Deadline,
+                own: dict[str, str]) -> Fetched | NotModified:
+        """``own``: the source's headers (its user agent, credentials): sent to the
+        configured origin only, never to where a redirect leads elsewhere."""
         headers = _conditional(state)
+        origin = _origin(url)
         seen = {url}
         permanent: str | None = None
         warning: str | None = None
         leading_permanent = True
         for _ in range(MAX_REDIRECTS + 1):
             _check_scheme(url)
-            resp = self._send(url, headers)
+            resp = self._send(url, headers | own if _origin(url) == origin else headers)
             with resp:
                 target = _redirect_target(resp, url)
                 if target is None:
@@ -203,6 +209,30 @@ class Fetcher:
                        permanent_url=permanent, max_age=max_age,
                        hub=resp.links.get("hub", {}).get("url"),
                        topic=resp.links.get("self", {}).get("url"))
+
+
+def _own_headers(source: SourceSettings) -> dict[str, str]:
+    """The source's own request headers; FetchError when its password cannot be read."""
+    own = dict(source.headers)
+    if source.user_agent:
+        own["User-Agent"] = source.user_agent
+    if source.auth is not None:
+        try:
+            password = source.auth.password()
+        except ConfigError as e:
+            raise FetchError(str(e)) from None
+        pair = f"{source.auth.username}:{password}".encode()
+        own["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    return own
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def _conditional(state: SourceState | None) -> dict[str, str]:
