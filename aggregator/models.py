@@ -15,7 +15,7 @@ SourceKind = Literal["member", "partner"]
 SCRAPED = "html-scrape"  # ParsedFeed.format of a page read by scrape: selectors
 Outcome = Literal["updated", "not_modified", "error", "deferred"]
 EventKind = Literal["failing", "recovered", "moved", "gone", "re-enabled",
-                   "selectors-broken", "removed", "purged"]
+                   "selectors-broken", "removed", "purged", "silent", "disabled"]
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,8 @@ class SourceState:
     websub: WebSubState | None = None  # a push subscription (ingest/push.py)
     blocked: tuple[tuple[str, str], ...] = ()  # its last document's entries left out by a
     # keep or block rule (config/rules.py): (link or title, which rule), the first few
+    last_new: datetime | None = None  # when a poll last brought a new entry
+    silent_since: datetime | None = None  # answers fine, nothing new since (silent_after)
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ class SourceHealth:
     warning: str | None = None  # the last poll worked, but look at this
     held_until: str | None = None  # its host asked every source of its to wait until then
     parser: str | None = None  # which reader read its last document, and why (fast_path.py)
+    silent_since: str | None = None  # answers fine, but nothing new since then
 
 
 @dataclass(frozen=True)

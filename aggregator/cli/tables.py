@@ -29,6 +29,8 @@ def notes(h: SourceHealth, wide: bool) -> str:
         parts.append(f"held by host until {local(h.held_until, wide)}")
     if h.adopted_url:
         parts.append(f"moved to {h.adopted_url}")
+    if h.silent_since:
+        parts.append(f"silent: nothing new since {local(h.silent_since, wide)}")
     if h.warning:
         parts.append(f"warning: {h.warning}")
     if h.last_error:

@@ -36,4 +36,5 @@ def _health(source: SourceSettings, location: str, state: SourceState | None, en
         if state else None, warning=state.warning if state else None,
         held_until=iso(state.host_hold) if state and state.host_hold and (
             state.next_check_at is None or state.host_hold >= state.next_check_at) else None,
-        parser=state.parser if state else None)
+        parser=state.parser if state else None,
+        silent_since=iso(state.silent_since) if state and state.silent_since else None)

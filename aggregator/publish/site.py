@@ -250,12 +250,14 @@ class SiteBuild:
         state = self.store.source_state(h.id)
         report, read_at = (state.report, state.report_at) if state else ((), None)
         name = f"{tree.prefix}members/{h.id}.html"
-        if self.fresh(name, (h.url, h.kind, h.state, h.name, report, read_at)):
+        if self.fresh(name, (h.url, h.kind, h.state, h.name, report, read_at,
+                             h.silent_since)):
             return
         heading = self.gettext(tree)("How the hub reads %(name)s") % {"name": h.name}
         self.out[name] = render(
             "member.html", self.chrome(tree, None, f"members/{h.id}.html"), heading,
-            heading=heading, h=h, report=report, checked=read_at)
+            heading=heading, h=h, report=report, checked=read_at,
+            silent=from_iso(h.silent_since))
 
     def search_page(self, tree: Tree) -> None:
         heading = self.gettext(tree)("Search")

@@ -219,7 +219,9 @@ def _source(origin: FeedMeta, e: StoredEntry, settings: Settings,
 _EVENT_TITLES = {"failing": "is failing", "recovered": "recovered", "moved": "moved",
                  "gone": "is gone (HTTP 410)", "re-enabled": "was re-enabled",
                  "selectors-broken": "page matches its selectors no more",
-                 "removed": "had an entry taken down", "purged": "was purged"}
+                 "removed": "had an entry taken down", "purged": "was purged",
+                 "silent": "has published nothing new for a while",
+                 "disabled": "was disabled"}
 
 
 def render_status_atom(events: Sequence[SourceEvent], settings: Settings,

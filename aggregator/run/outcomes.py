@@ -31,6 +31,8 @@ def apply_outcomes(store: Store, outcomes: Sequence[SourceOutcome], settings: Se
     plan = stories.plan(candidates, _lookups(store, candidates),
                         {s.id: s.kind for s in settings.sources}, settings.hub.id, now, fallback)
     states, events = _states(store, outcomes, settings, now)
+    states, heard = _silence(store, outcomes, states, settings, plan, now)
+    events += heard
     if fence:  # only a store that hands out claims can fence a write
         if not isinstance(store, ClaimingStore):
             raise StoreError("a fenced write needs a claiming store (store.url)")
@@ -56,6 +58,38 @@ def _states(store: Store, outcomes: Sequence[SourceOutcome], settings: Settings,
         states.append(state)
         events.extend(found)
     return states, events
+
+
+def _silence(store: Store, outcomes: Sequence[SourceOutcome], states: list[SourceState],
+             settings: Settings, plan: stories.Plan, now: datetime
+             ) -> tuple[list[SourceState], list[SourceEvent]]:
+    """A source that answers but has brought nothing new for its silent_after is flagged
+    (once, with an event); a new entry clears the flag."""
+    polled = {o.source_id: o for o in outcomes}
+    configured = {s.id: s for s in settings.sources}
+    out, events = [], []
+    for state in states:
+        o, source = polled.get(state.source_id), configured.get(state.source_id)
+        if o is None or source is None or o.error is not None or o.deferred_until is not None:
+            out.append(state)
+            continue
+        if plan.new.get(state.source_id):
+            out.append(replace(state, last_new=now, silent_since=None))
+            continue
+        since = state.last_new or _newest_seen(store, state.source_id)
+        quiet = since is not None and now - since >= settings.silent_after(source)
+        if quiet and state.silent_since is None:
+            events.append(SourceEvent(state.source_id, "silent", now,
+                                      f"nothing new since {since:%Y-%m-%d}"))
+        out.append(replace(state, silent_since=(state.silent_since or since) if quiet
+                           else None))
+    return out, events
+
+
+def _newest_seen(store: Store, source_id: str) -> datetime | None:
+    """When the source's newest stored entry was first seen (states from before last_new)."""
+    newest = store.entries(source_id=source_id, include_duplicates=True, limit=1)
+    return newest[0].first_seen if newest else None
 
 
 def _result(o: SourceOutcome, plan: stories.Plan) -> SourceResult:
