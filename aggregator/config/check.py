@@ -155,7 +155,7 @@ class Checker:
         return None if self.errors else settings
 
     def hub(self, data: Any) -> HubSettings:
-        d = self.mapping(data, "hub", keys(HubSettings), {"title", "base_url"})
+        d = self.mapping(data, "hub", keys(HubSettings) - {"titles"}, {"title", "base_url"})
         websub = self.string(d, "hub", "websub_hub")
         if websub is not None and not _is_http_url(websub):
             self.error("hub.websub_hub", f"must be an http or https URL (got {websub!r})")
@@ -167,13 +167,34 @@ class Checker:
         for i, lang in enumerate(languages):
             if not _LANG.match(lang):
                 self.error(f"hub.languages[{i}]", f"must be a language tag (got {lang!r})")
+        language = self.language(d, "hub", "language", HubSettings.language) \
+            or HubSettings.language
+        titles = self.by_language(d, "hub", "title")
+        title = (titles.get(language) or next(iter(titles.values()), None)) if titles else \
+            self.string(d, "hub", "title", "News hub")
         return HubSettings(
-            title=self.string(d, "hub", "title", "News hub") or "", base_url=base_url,
+            title=title or "News hub", titles=titles,
+            description=self.by_language(d, "hub", "description"), base_url=base_url,
             id=self.string(d, "hub", "id", base_url) or base_url,
-            language=self.language(d, "hub", "language", HubSettings.language)
-            or HubSettings.language, languages=languages,
+            language=language, languages=languages,
             contact=self.string(d, "hub", "contact"), rights=self.string(d, "hub", "rights"),
             websub_hub=websub)
+
+    def by_language(self, d: dict[str, Any], key: str, name: str) -> dict[str, str]:
+        """A string, or a mapping of language tags to strings: as the mapping (a plain
+        string is {} for a title, whose default the caller keeps; {"": s} otherwise)."""
+        value = d.get(name)
+        if value is None or (isinstance(value, str) and name == "title"):
+            return {}
+        if isinstance(value, str) and value.strip():
+            return {"": value.strip()}
+        if isinstance(value, dict) and value and all(
+                isinstance(k, str) and _LANG.match(k) and isinstance(v, str) and v.strip()
+                for k, v in value.items()):
+            return {k.lower(): v.strip() for k, v in value.items()}
+        self.error(_join(key, name), "must be a string, or a mapping of language tags to "
+                   "strings (en: ..., fr: ...)")
+        return {}
 
     def store(self, data: Any) -> StoreSettings:
         d = self.mapping(data, "store", keys(StoreSettings))

@@ -31,6 +31,23 @@ class HubSettings:
     contact: str | None = None
     rights: str | None = None
     websub_hub: str | None = None  # WebSub hub to ping when feeds change
+    titles: dict[str, str] = field(default_factory=dict)  # hub.title given by language
+    description: dict[str, str] = field(default_factory=dict)  # hub.description, by language
+
+    def title_in(self, language: str | None) -> str:
+        """The hub's title in ``language`` (its primary subtag), else the default one."""
+        return _by_language(self.titles, language) or self.title
+
+    def description_in(self, language: str | None) -> str:
+        return _by_language(self.description, language) or \
+            f"News from the members and partners of {self.title_in(language)}"
+
+
+def _by_language(values: dict[str, str], language: str | None) -> str | None:
+    if not values or language is None:
+        return None
+    return values.get(language) or values.get(language.split("-")[0].lower()) or \
+        values.get("")  # one text for every language
 
 
 STORE_PATH = "data/store.json"  # store.path, relative to the config file

@@ -57,11 +57,12 @@ def feed_specs(settings: Settings, taxonomy: Taxonomy, language: str | None = No
     lang = language or hub.language
     prefix = f"{language}/" if language else ""
     suffix = f" ({language})" if language else ""
-    specs = [FeedSpec(f"{prefix}all", hub.title + suffix, f"{hub.id}feeds/{prefix}all",
+    title = hub.title_in(language) if language else hub.title
+    specs = [FeedSpec(f"{prefix}all", title + suffix, f"{hub.id}feeds/{prefix}all",
                       f"{hub.base_url}{prefix}all.atom", hub.base_url, lang,
                       only_language=language)]
     for cid in taxonomy.ids:
-        specs.append(FeedSpec(f"{prefix}{cid}", f"{hub.title}: {taxonomy.label(cid, lang)}"
+        specs.append(FeedSpec(f"{prefix}{cid}", f"{title}: {taxonomy.label(cid, lang)}"
                               + suffix, f"{hub.id}feeds/{prefix}{cid}",
                               f"{hub.base_url}{prefix}{cid}.atom", hub.base_url, lang,
                               category=cid, only_language=language))

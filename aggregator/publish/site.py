@@ -243,7 +243,8 @@ class SiteBuild:
         rows = [(h, from_iso(h.last_success)) for h in self.health]
         self.out[tree.prefix + "sources.html"] = render(
             "sources.html", self.chrome(tree, None, "sources.html", "sources"), heading,
-            feed_links(f"{tree.prefix}all", self.settings.hub.title), heading=heading,
+            feed_links(f"{tree.prefix}all", self.settings.hub.title_in(tree.only)),
+            heading=heading,
             rows=rows)
 
     def member_page(self, tree: Tree, h: SourceHealth) -> None:
@@ -294,7 +295,8 @@ class SiteBuild:
             current = f"{river.kind}/{river.ident}"
         elif river is not None and name == river.archive and river.kind == "all":
             current = "archive"
-        return Chrome(self.settings.hub.title, tree.language, up, "../" * name.count("/"),
+        return Chrome(self.settings.hub.title_in(tree.only), tree.language, up,
+                      "../" * name.count("/"),
                       tuple((c, self.taxonomy.label(c, tree.language))
                             for c in self.taxonomy.ids),
                       self.alternates(tree, river, name), current)

@@ -140,9 +140,9 @@ def _build(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,
         fg.hub.archive = spec.archive
     else:
         fg.hub.alternates = others
-    fg.description(f"News from the members and partners of {settings.hub.title}")
+    fg.description(settings.hub.description_in(spec.only_language))
     fg.language(spec.language)
-    fg.author({"name": settings.hub.title, "uri": settings.hub.base_url})
+    fg.author({"name": settings.hub.title_in(spec.only_language), "uri": settings.hub.base_url})
     fg.generator("lrg-aggregator", __version__)
     if settings.hub.rights:
         fg.rights(settings.hub.rights)

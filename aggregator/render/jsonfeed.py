@@ -22,9 +22,10 @@ def render_json_feed(spec: FeedSpec, entries: Sequence[StoredEntry], settings: S
         "title": spec.title,
         "home_page_url": spec.alternate_url,
         "feed_url": format_url(spec, "json"),
-        "description": f"News from the members and partners of {settings.hub.title}",
+        "description": settings.hub.description_in(spec.only_language),
         "language": spec.language,
-        "authors": [{"name": settings.hub.title, "url": settings.hub.base_url}],
+        "authors": [{"name": settings.hub.title_in(spec.only_language),
+                     "url": settings.hub.base_url}],
         # JSON Feed has no field for other formats: an extension carries them, and the
         # spec wants an extension to be an object
         "_alternates": {"about": settings.hub.base_url,
