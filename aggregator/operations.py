@@ -68,7 +68,12 @@ def settings_diff(old: Settings, new: Settings) -> list[str]:
 def check_config(path: Path) -> tuple[Settings, list[str]]:
     """Validate a config file (ConfigError names every bad key); warnings besides."""
     from aggregator.ingest.netguard import NetworkPolicy
+    from aggregator.render.site.pages import theme_problems
     settings = load_settings(path)
+    if settings.output.theme is not None:
+        problems = theme_problems(settings.output.theme)
+        if problems:
+            raise ConfigError([f"{path}: output.theme: {p}" for p in problems])
     policy = NetworkPolicy.from_settings(settings.poll.allow_private_networks,
                                          settings.poll.allow_hosts)
     warnings = []

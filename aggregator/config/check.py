@@ -222,10 +222,20 @@ class Checker:
         if blocked is not None and not blocked.is_dir():
             self.error("output.dir", f"{blocked} is a file, not a directory: the outputs "
                        "need a directory there")
+        theme = self.string(d, "output", "theme")
         return OutputSettings(
+            theme=self.theme(self.base / theme) if theme else None,
             dir=out,
             entries_per_feed=self.integer(d, "output", "entries_per_feed",
                                           OutputSettings.entries_per_feed, 1, 10000))
+
+    def theme(self, folder: Path) -> Path | None:
+        """An operator's theme folder (its templates are checked by check-config:
+        operations.check_config, which may look at the renderer)."""
+        if not folder.is_dir():
+            self.error("output.theme", f"{folder} is not a folder")
+            return None
+        return folder
 
     def poll(self, data: Any) -> PollSettings:
         k = "poll"

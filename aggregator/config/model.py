@@ -72,6 +72,7 @@ class QueueSettings:
 class OutputSettings:
     dir: Path
     entries_per_feed: int = 50
+    theme: Path | None = None  # templates/*.html and style.css overriding the shipped ones
 
 
 @dataclass(frozen=True)

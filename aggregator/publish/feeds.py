@@ -32,6 +32,7 @@ from aggregator.render.atom import render_atom, render_rss, render_status_atom
 from aggregator.render.history import paginate
 from aggregator.render.jsonfeed import render_json_feed
 from aggregator.render.opml import render_feeds_opml, render_sources_opml
+from aggregator.render.site.pages import THEME_CSS, theme_css
 from aggregator.render.status import render_status
 from aggregator.store import Store
 
@@ -84,6 +85,9 @@ def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth]
     out = build.build()
     if not plan.quiet:
         out.update({"favicon.svg": FAVICON, "search.js": SEARCH_JS})
+        css = theme_css(settings.output.theme) if settings.output.theme else None
+        if css is not None:
+            out[THEME_CSS] = css
     return out
 
 

@@ -299,7 +299,8 @@ class SiteBuild:
                       "../" * name.count("/"),
                       tuple((c, self.taxonomy.label(c, tree.language))
                             for c in self.taxonomy.ids),
-                      self.alternates(tree, river, name), current)
+                      self.alternates(tree, river, name), current,
+                      str(self.settings.output.theme) if self.settings.output.theme else None)
 
     def alternates(self, here: Tree, river: River | None, name: str) -> tuple[Alternate, ...]:
         base = self.settings.hub.base_url

@@ -6,9 +6,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    TemplateSyntaxError,
+    pass_context,
+    select_autoescape,
+)
 from jinja2.runtime import Context
 from markupsafe import Markup
 
@@ -91,11 +101,19 @@ class Chrome:
     categories: tuple[tuple[str, str], ...]
     alternates: tuple[Alternate, ...]
     current: str = ""  # which navigation item is this page
+    theme: str | None = None  # the operator's theme folder (config output.theme)
+
+
+THEME_CSS = "theme.css"  # a theme's style.css, published beside the pages
+MAX_THEME_CSS = 2**20
 
 
 @functools.cache  # one per language: the i18n extension binds its catalog to the environment
-def environment(language: str) -> Environment:
-    env = Environment(loader=PackageLoader("aggregator.render.site", "templates"),
+def environment(language: str, theme: str | None = None) -> Environment:
+    shipped = PackageLoader("aggregator.render.site", "templates")
+    loader: BaseLoader = shipped if theme is None else ChoiceLoader(
+        [FileSystemLoader(str(Path(theme) / "templates")), shipped])
+    env = Environment(loader=loader,
                       autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True,
                       auto_reload=False,  # templates ship with the package: no stat a page
@@ -104,6 +122,39 @@ def environment(language: str) -> Environment:
     env.globals["gettext"] = _kept_words(env.globals["gettext"])
     env.globals["article"] = article
     return env
+
+
+def theme_css(theme: Path) -> bytes | None:
+    """The theme's stylesheet, if it has one."""
+    try:
+        return (theme / "style.css").read_bytes()[:MAX_THEME_CSS]
+    except OSError:
+        return None
+
+
+def theme_problems(theme: Path) -> list[str]:
+    """What is wrong with a theme folder, in words (check-config): templates that override
+    nothing, or do not compile; a stylesheet too big."""
+    problems = []
+    shipped = set(PackageLoader("aggregator.render.site", "templates").list_templates())
+    folder = theme / "templates"
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        if path.name not in shipped:
+            problems.append(f"{path}: overrides no template (the shipped ones: "
+                            f"{', '.join(sorted(shipped))})")
+            continue
+        try:
+            Environment(extensions=["jinja2.ext.i18n"]).parse(path.read_text("utf-8"))
+        except TemplateSyntaxError as e:
+            problems.append(f"{path}:{e.lineno}: {e.message}")
+        except (OSError, UnicodeDecodeError) as e:
+            problems.append(f"{path}: cannot read it: {e}")
+    css = theme / "style.css"
+    if css.exists() and css.stat().st_size > MAX_THEME_CSS:
+        problems.append(f"{css}: larger than 1 MiB")
+    if not folder.is_dir() and not css.exists():
+        problems.append(f"{theme}: holds neither templates/ nor style.css")
+    return problems
 
 
 def _kept_words(gettext: Any) -> Any:
@@ -190,8 +241,10 @@ def feed_links(feed: str, title: str) -> list[dict[str, str]]:
 
 def render(template: str, chrome: Chrome, title: str, discovery: Sequence[Mapping[str, str]]
            = (), sheet: Sheet | None = None, **extra: Any) -> bytes:
-    page = environment(chrome.language).get_template(template)
+    page = environment(chrome.language, chrome.theme).get_template(template)
     return page.render(title=title, language=chrome.language, up=chrome.up, home=chrome.home,
+                       theme_css=chrome.theme is not None and theme_css(Path(chrome.theme))
+                       is not None,
                        hub_title=chrome.hub_title, categories=chrome.categories,
                        alternates=chrome.alternates, current=chrome.current,
                        discovery=discovery, sheet=sheet, fmt=words(chrome.language),
