@@ -32,6 +32,11 @@ def test_a_theme_overrides_templates_and_styles(tmp_path: Path) -> None:
         html = (out / page).read_text()
         assert "Run by the network" in html and 'theme.css">' in html, page
     assert (out / "theme.css").read_bytes() == (tmp_path / "theme" / "style.css").read_bytes()
+    base = tmp_path / "theme" / "templates" / "base.html"  # edited: the next publish shows it
+    base.write_text(base.read_text().replace("Run by the network", "Kept by the network"))
+    assert cli("poll", "--config", str(config)).returncode == 0
+    for page in ("index.html", "members/city.html", "source/city.html"):
+        assert "Kept by the network" in (out / page).read_text(), page
 
 
 def test_check_config_names_what_is_wrong_with_a_theme(tmp_path: Path) -> None:

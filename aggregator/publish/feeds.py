@@ -298,7 +298,9 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     not rendered again."""
     plan = plan or RenderPlan(None, settings.hub.language)
     memo = rendered if rendered is not None else {}
-    if not memo:
+    if plan.whole and settings.output.theme is not None:
+        memo.clear()  # a theme's pages: every one rendered again
+    elif not memo:
         memo.update(_load_memo(sink))
     before = dict(memo)
 

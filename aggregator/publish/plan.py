@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from aggregator.config import Settings
 from aggregator.config.taxonomy import primary_language
@@ -28,8 +28,17 @@ FIRST_PAGE = PurePosixPath("index.html")  # missing: the output dir was emptied
 def build_id(settings: Settings) -> bytes:
     """What the outputs depend on besides the entries: the version and the settings."""
     s = settings
-    seen = repr((__version__, s.hub, s.output, s.categories, s.sources, s.retention))
+    seen = repr((__version__, s.hub, s.output, s.categories, s.sources, s.retention,
+                 _theme_files(s.output.theme)))
     return hashlib.sha256(seen.encode()).hexdigest().encode() + b"\n"
+
+
+def _theme_files(theme: Path | None) -> list[tuple[str, int, int]]:
+    """An operator's theme as the pages depend on it: an edited file rebuilds them."""
+    if theme is None:
+        return []
+    return sorted((str(p.relative_to(theme)), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in theme.rglob("*") if p.is_file())
 
 
 @dataclass(frozen=True)
