@@ -116,7 +116,7 @@ def environment(language: str, theme: str | None = None) -> Environment:
     env = Environment(loader=loader,
                       autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=True,
-                      auto_reload=False,  # templates ship with the package: no stat a page
+                      auto_reload=theme is not None,  # shipped ones never change: no stat
                       extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["gettext"] = _kept_words(env.globals["gettext"])
