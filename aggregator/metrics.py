@@ -7,6 +7,7 @@ was recorded, so a scrape never reads the store while a cycle writes it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter as Tally
@@ -19,6 +20,10 @@ from aggregator.models import CycleReport, SourceHealth
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 DURATIONS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# Per-source series: one label value per configured source, for the first MAX_SOURCE_SERIES
+# sources in config order (a network of thousands would flood a Prometheus server); a
+# source taken out of the config loses its series at the next publish.
+MAX_SOURCE_SERIES = 1000
 
 
 class Metrics:
@@ -44,6 +49,17 @@ class Metrics:
                                          buckets=DURATIONS, registry=r)
         self.pushes = Counter("aggregator_websub_pushes", "WebSub content pushes received",
                               ["result"], registry=r)
+        self.source_fetch = Gauge("aggregator_source_fetch_seconds", "Time the source's "
+                                  "last fetch took", ["source"], registry=r)
+        self.source_entries = Gauge("aggregator_source_entries", "Entries stored for the "
+                                    "source, merged copies included", ["source"], registry=r)
+        self.source_failures = Gauge("aggregator_source_failures", "The source's "
+                                     "consecutive failed polls", ["source"], registry=r)
+        self.source_state = Gauge("aggregator_source_state", "1 for the source's state "
+                                  "(active, backing off, gone, disabled, never polled)",
+                                  ["source", "state"], registry=r)
+        self._exported: set[str] = set()  # sources with series
+        self._last_fetch: dict[str, float] = {}
         self._lock = threading.Lock()
         self._last_cycle_at: float | None = None
         self._store_ok = True
@@ -56,6 +72,7 @@ class Metrics:
                 self.statuses.labels(str(r.http_status)).inc()
             if r.fetch_seconds is not None:
                 self.fetch.observe(r.fetch_seconds)
+                self._last_fetch[r.source_id] = r.fetch_seconds  # exported by health()
             if r.parse_seconds is not None:
                 self.parse.observe(r.parse_seconds)
             for change, n in (("new", r.new), ("updated", r.changed), ("merged", r.merged)):
@@ -78,8 +95,30 @@ class Metrics:
             self.sources.labels(state).set(0)
         if stored is not None:
             self.stored.set(stored)
+        self._per_source(sources[:MAX_SOURCE_SERIES])
         with self._lock:
             self._store_ok = stored is not None
+
+    def _per_source(self, sources: Sequence[SourceHealth]) -> None:
+        shown = {h.id for h in sources}
+        for gone in self._exported - shown:
+            for gauge in (self.source_fetch, self.source_entries, self.source_failures):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(gone)
+            self._clear_state(gone)
+        for h in sources:
+            self.source_entries.labels(h.id).set(h.entries)
+            self.source_failures.labels(h.id).set(h.failures)
+            if h.id in self._last_fetch:
+                self.source_fetch.labels(h.id).set(self._last_fetch[h.id])
+            self._clear_state(h.id)
+            self.source_state.labels(h.id, h.state).set(1)
+        self._exported = shown
+
+    def _clear_state(self, source_id: str) -> None:
+        for state in ("active", "backing off", "gone", "disabled", "never polled"):
+            with contextlib.suppress(KeyError):
+                self.source_state.remove(source_id, state)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -170,3 +170,31 @@ def test_takedown_and_purge_while_the_service_runs(service: Service) -> None:
     left = json.loads(cli("entries", "--json", "--config", str(config)).stdout)
     assert "durban" not in {e["source"] for e in left}
     assert get(base + "source/durban.html") is None
+
+
+def test_per_source_metrics(service: Service) -> None:
+    _, _, base = service
+    wait_for(lambda: b'aggregator_source_entries{source="durban"} 3.0' in (
+        get(base + "metrics") or b""))
+    text = (get(base + "metrics") or b"").decode()
+    assert 'aggregator_source_state{source="durban",state="active"} 1.0' in text
+    assert 'aggregator_source_failures{source="barcelona"} 0.0' in text
+    assert 'aggregator_source_fetch_seconds{source="sousse"}' in text
+
+
+def test_per_source_series_are_bounded_and_follow_the_config() -> None:
+    from aggregator.metrics import MAX_SOURCE_SERIES, Metrics
+    from aggregator.models import SourceHealth
+
+    def health(i: int, state: str = "active") -> SourceHealth:
+        return SourceHealth(f"s{i}", f"S{i}", "member", "u", state, None, None, None, 0,
+                            None, None, 3)
+    m = Metrics()
+    m.health([health(i) for i in range(MAX_SOURCE_SERIES + 50)], 10)
+    text = m.render().decode()
+    assert text.count("aggregator_source_entries{") == MAX_SOURCE_SERIES
+    m.health([health(0, "gone")], 3)  # the others left the config; s0 changed state
+    text = m.render().decode()
+    assert text.count("aggregator_source_entries{") == 1
+    assert 'aggregator_source_state{source="s0",state="gone"} 1.0' in text
+    assert 'state="active"}' not in text.split("aggregator_source_state")[-1]
