@@ -198,3 +198,17 @@ def test_per_source_series_are_bounded_and_follow_the_config() -> None:
     assert text.count("aggregator_source_entries{") == 1
     assert 'aggregator_source_state{source="s0",state="gone"} 1.0' in text
     assert 'state="active"}' not in text.split("aggregator_source_state")[-1]
+
+
+def test_sources_add_polls_the_new_source_at_once(service: Service,
+                                                  feed_server: FeedServer) -> None:
+    from conftest import EXAMPLES
+    _, config, base = service
+    url = feed_server.serve_file("/montreal.xml", EXAMPLES / "montreal-member-atom.xml")
+    added = cli("sources", "add", url, "--id", "montreal", "--config", str(config))
+    assert added.returncode == 0, added.stderr
+    assert "source montreal added" in added.stdout
+    # polled by the service now (or a moment before, when --watch-config saw the change)
+    assert "the running service answered:\n  montreal  " in added.stdout
+    listed = cli("entries", "--source", "montreal", "--count", "--config", str(config))
+    assert listed.stdout.strip() == "3"

@@ -227,7 +227,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"source {added} added to {path}" + (
             "; to add another of these feeds: aggregator sources add <its URL>"
             if len(found.feeds) > 1 else ""))
-        _by_the_service(args, "reload")
+        if _by_the_service(args, "reload"):
+            _by_the_service(args, "poll", sources=[added])  # read now, not at the next tick
         return EXIT_OK
     print(f"no feed found at {args.url}. If it is a news listing, read it with selectors:\n"
           + SCRAPE_SUGGESTION.format(url=args.url), file=sys.stderr)
