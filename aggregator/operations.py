@@ -174,19 +174,24 @@ def check_url(config: Path, url: str) -> Report:
     from aggregator.ingest.report import Reader, Report, failed, findings
 
     settings = load_settings(config)
+    if not _is_http(url):
+        return Report(url, None, 0, (failed("not-a-url", f"{url} is not a web address: give "
+                                            "the feed's full address, like "
+                                            "https://example.org/feed.xml"),))
     source = next((s for s in settings.sources if s.url == url), None) or SourceSettings(
         id="check", name=url, kind="member", url=url)
     fetcher = Fetcher.create(settings, None, utcnow)
     pool = ParsePool.from_settings(settings, 1)
     reader = Reader(settings, Taxonomy(settings.categories),
                     LanguageChooser(settings.hub.languages, settings.hub.language))
+    binary: list[str] = []  # the Content-Type of a body that is no text
     try:
-        first = _read_once(source, fetcher, pool, settings)
-        second = _read_once(source, fetcher, pool, settings)
+        first = _read_once(source, fetcher, pool, settings, binary)
+        second = _read_once(source, fetcher, pool, settings, binary)
     except FetchError as e:
         return Report(url, None, 0, (failed("fetch-failed", f"{e}"),))
     except ParseError as e:
-        return Report(url, None, 0, (_not_a_feed(url, e, fetcher),))
+        return Report(url, None, 0, (_not_a_feed(url, e, fetcher, binary),))
     finally:
         pool.close()
         fetcher.close()
@@ -196,8 +201,14 @@ def check_url(config: Path, url: str) -> Report:
                   tuple(findings(fetched, parsed, source, reader, utcnow(), earlier)))
 
 
-def _read_once(source: SourceSettings, fetcher: Any, pool: Any, settings: Settings
-               ) -> tuple[Any, Any]:
+def _is_http(url: str) -> bool:
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _read_once(source: SourceSettings, fetcher: Any, pool: Any, settings: Settings,
+               binary: list[str]) -> tuple[Any, Any]:
     from aggregator.errors import FetchError
     from aggregator.ingest.parse.scrape import scrape_page
     from aggregator.models import Fetched
@@ -205,16 +216,21 @@ def _read_once(source: SourceSettings, fetcher: Any, pool: Any, settings: Settin
     fetched = fetcher.fetch(source, None)
     if not isinstance(fetched, Fetched):
         raise FetchError(f"{source.url}: answered 304 to a request without validators")
+    if b"\x00" in fetched.body[:4096] and not fetched.body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        binary.append(fetched.content_type or "no Content-Type")  # not UTF-16: binary
     parsed = scrape_page(fetched.body, fetched.url, source.scrape, fetched.content_type) \
         if source.scrape else pool.parse(fetched.body, fetched.url, fetched.content_type)
     return fetched, parsed
 
 
-def _not_a_feed(url: str, error: Exception, fetcher: Any) -> Finding:
+def _not_a_feed(url: str, error: Exception, fetcher: Any, binary: list[str]) -> Finding:
     """A page, not a feed: name the feeds it announces, else suggest selectors."""
     from aggregator.ingest.discover import discover
     from aggregator.ingest.report import failed
 
+    if binary:
+        return failed("not-a-feed", f"Not a feed: the address sends binary data "
+                      f"({binary[0]}: a picture, an archive or a program?), not a feed.")
     try:
         feeds = discover(url, fetcher).feeds
     except Exception:

@@ -57,11 +57,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from aggregator.ingest.report import entries, format_name
+
     report = check_url(config_path(args), args.url)
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
-        print(f"{report.url}: {report.format or 'unreadable'}, {report.entries} entries")
+        print(f"{report.url}: {format_name(report.format)}, {entries(report.entries)}")
         for f in report.findings:
             print(f"{f.severity:<8} {f.code:<20} {f.message}")
     return EXIT_OK if report.ok else EXIT_ERROR
@@ -217,11 +219,13 @@ def cmd_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    from aggregator.ingest.report import entries, format_name
+
     path = config_path(args)
     found, added = add_source(path, args.url, args.new_id, args.kind, args.category)
     for i, feed in enumerate(found.feeds):
         mark = "added" if i == 0 and added else "found"
-        print(f"{mark}: {feed.url}  ({feed.format}, {feed.entries} entries, "
+        print(f"{mark}: {feed.url}  ({format_name(feed.format)}, {entries(feed.entries)}, "
               f"{feed.title or 'untitled'})")
     if added:
         print(f"source {added} added to {path}" + (

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -314,7 +315,7 @@ def _explain(e: Exception, d: Deadline) -> FetchError:
     if isinstance(e, requests.exceptions.ContentDecodingError):
         return FetchError(f"cannot decode the compressed body: {_short(e)}", 200)
     if isinstance(e, requests.exceptions.ConnectionError):
-        return FetchError(f"connection failed: {_short(e)}")
+        return FetchError(f"connection failed: {_cause(e)}")
     return FetchError(f"request failed: {_short(e)}")
 
 
@@ -354,6 +355,27 @@ def _http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _cause(e: Exception) -> str:
+    """The root of a connection failure in words: "connection refused", not the repr of
+    urllib3's exception chain."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused (nothing listens at that address and port)"
+        if isinstance(seen, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(seen, socket.gaierror):
+            return f"the host name does not resolve ({seen.strerror})"
+        if isinstance(seen, OSError) and seen.strerror and not isinstance(
+                seen, requests.exceptions.RequestException):
+            return str(seen.strerror).lower()
+        seen = seen.__cause__ or seen.__context__ or (
+            seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+        if isinstance(seen, tuple):
+            break
+    return _short(e)
 
 
 def _short(e: Exception) -> str:

@@ -79,29 +79,62 @@ def failed(code: str, message: str) -> Finding:
     return Finding("error", code, message)
 
 
+FORMAT_NAMES = {"rss20": "RSS 2.0", "rss10": "RSS 1.0", "rss090": "RSS 0.90",
+                "rss091": "RSS 0.91", "rss091u": "RSS 0.91", "rss091n": "RSS 0.91",
+                "rss092": "RSS 0.92", "rss093": "RSS 0.93", "rss094": "RSS 0.94", "rss": "RSS",
+                "atom10": "Atom 1.0", "atom03": "Atom 0.3", "atom": "Atom",
+                "json10": "JSON Feed 1.0", "json11": "JSON Feed 1.1", "cdf": "CDF"}
+
+
+def format_name(code: str | None) -> str:
+    """"RSS 2.0" for rss20: the name a member knows their format by."""
+    if code is None:
+        return "unreadable"
+    if code == SCRAPED:
+        return "a page read by selectors"
+    return FORMAT_NAMES.get(code, code)
+
+
+def entries(n: int, one: str = "entry", many: str = "entries") -> str:
+    """"1 entry", "3 entries"."""
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _have(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
 def _format(parsed: ParsedFeed) -> Finding:
-    kind = "page read by selectors" if parsed.format == SCRAPED else f"{parsed.format} feed"
+    name = format_name(parsed.format)
+    kind = "page read by selectors" if parsed.format == SCRAPED else f"{name} feed"
+    article = "An" if kind[0] in "AEIOUR" else "A"  # "an RSS", "an Atom", "a JSON Feed"
     if not parsed.entries:
-        return Finding("warning", "no-entries", f"A {kind} with no entries: nothing reaches "
-                       "the hub until it lists some.")
-    return Finding("info", "format", f"A {kind} with {len(parsed.entries)} entries.")
+        return Finding("warning", "no-entries", f"{article} {kind} with no entries: nothing "
+                       "reaches the hub until it lists some.")
+    return Finding("info", "format", f"{article} {kind} with {entries(len(parsed.entries))}.")
 
 
 def _ids(parsed: ParsedFeed, earlier: Mapping[str, str] | None) -> list[Finding]:
     out = []
     if parsed.notes.ids_missing and parsed.format != SCRAPED:
-        out.append(Finding("warning", "ids-missing", f"{parsed.notes.ids_missing} entries have "
-                           "no id (guid/id): the hub identifies them by link, so a changed "
-                           "link makes a duplicate. Give every entry a permanent id."))
+        n = parsed.notes.ids_missing
+        out.append(Finding("warning", "ids-missing", f"{entries(n)} {_have(n)} no id "
+                           "(guid/id): the hub identifies them by link, so a changed link "
+                           "makes a duplicate. Give every entry a permanent id."))
     repeated = [g for g, n in Counter(e.guid for e in parsed.entries if e.guid).items() if n > 1]
     if repeated:
-        out.append(Finding("error", "ids-duplicated", f"{len(repeated)} ids are used by more "
-                           f"than one entry (e.g. {repeated[0]!r}): entries would overwrite "
-                           "each other. Each entry needs its own id."))
+        n = len(repeated)
+        out.append(Finding("error", "ids-duplicated", f"{entries(n, 'id', 'ids')} {_are(n)} "
+                           f"used by more than one entry (e.g. {repeated[0]!r}): entries "
+                           "would overwrite each other. Each entry needs its own id."))
     changed = [e for e in parsed.entries if earlier and e.link and e.guid
                and earlier.get(e.link, e.guid) != e.guid]
     if changed:
-        out.append(Finding("error", "ids-changing", f"{len(changed)} entries changed id "
+        out.append(Finding("error", "ids-changing", f"{entries(len(changed))} changed id "
                            "between two reads (same link, new id): each read would look like "
                            "new stories. Keep ids stable."))
     return out
@@ -110,22 +143,25 @@ def _ids(parsed: ParsedFeed, earlier: Mapping[str, str] | None) -> list[Finding]
 def _dates(parsed: ParsedFeed, now: datetime) -> list[Finding]:
     notes, out = parsed.notes, []
     if notes.dates_missing:
-        out.append(Finding("warning", "dates-missing", f"{notes.dates_missing} entries have no "
-                           "date: the hub dates them when it first sees them. Add pubDate / "
+        n = notes.dates_missing
+        out.append(Finding("warning", "dates-missing", f"{entries(n)} {_have(n)} no date: "
+                           "the hub dates them when it first sees them. Add pubDate / "
                            "published."))
     if notes.dates_unreadable:
         out.append(Finding("warning", "dates-unreadable", f"Dates no reader understands, "
                            f"e.g. {notes.dates_unreadable[0]!r}: those entries are dated when "
                            "first seen. Use RFC 822 (RSS) or RFC 3339 (Atom, JSON Feed)."))
     if notes.dates_ours:
-        out.append(Finding("info", "dates-fallback", f"{notes.dates_ours} dates are in a local "
-                           "form (like 27/05/2021) the hub reads day first; standard forms "
-                           "leave no doubt."))
+        n = notes.dates_ours
+        out.append(Finding("info", "dates-fallback", f"{entries(n, 'date', 'dates')} {_are(n)} "
+                           "in a local form (like 27/05/2021) the hub reads day first; "
+                           "standard forms leave no doubt."))
     future = [e for e in parsed.entries if e.published and e.published > now + FUTURE_TOLERANCE]
     if future:
-        out.append(Finding("warning", "dates-future", f"{len(future)} entries are dated in "
-                           "the future: the hub dates them when first seen. Check the time "
-                           "zone of your dates."))
+        n = len(future)
+        out.append(Finding("warning", "dates-future", f"{entries(n)} {_are(n)} dated in the "
+                           "future: the hub dates them when first seen. Check the time zone "
+                           "of your dates."))
     return out
 
 
@@ -167,7 +203,7 @@ def _sizes(fetched: Fetched, parsed: ParsedFeed, settings: Settings) -> list[Fin
     out = [Finding("warning" if size > cap * NEAR_CAP else "info", "size",
                    f"{size:,} bytes of the {cap:,} the hub reads at most.")]
     if len(parsed.entries) > settings.ingest.max_entries:
-        out.append(Finding("warning", "entries-capped", f"{len(parsed.entries)} entries; the "
+        out.append(Finding("warning", "entries-capped", f"{entries(len(parsed.entries))}; the "
                            f"hub keeps the newest {settings.ingest.max_entries}."))
     return out
 
@@ -203,9 +239,10 @@ def _caching(fetched: Fetched) -> list[Finding]:
 def _sanitized(parsed: ParsedFeed) -> list[Finding]:
     if not parsed.notes.sanitized:
         return []
-    return [Finding("warning", "content-sanitized", f"{parsed.notes.sanitized} entries carry "
-                    "scripts, frames or event handlers; the hub removes them. Publish plain "
-                    "HTML.")]
+    n = parsed.notes.sanitized
+    return [Finding("warning", "content-sanitized", f"{entries(n)} "
+                    f"{'carries' if n == 1 else 'carry'} scripts, frames or event handlers; "
+                    "the hub removes them. Publish plain HTML.")]
 
 
 def _refused(parsed: ParsedFeed) -> list[Finding]:
