@@ -335,7 +335,11 @@ class Aggregator:
         if source_ids:
             unknown = [s for s in source_ids if s not in {x.id for x in self.settings.sources}]
             if unknown:
-                raise ConfigError(f"unknown source id(s): {', '.join(unknown)}")
+                import difflib
+                ids = [x.id for x in self.settings.sources]
+                said = [s + "".join(f" (did you mean {n!r}?)" for n in
+                                    difflib.get_close_matches(s, ids, n=1)) for s in unknown]
+                raise ConfigError(f"unknown source id(s): {', '.join(said)}")
             return [s for s in self.settings.sources if s.id in source_ids]
         if due_only:
             return self._due(claim=False)

@@ -121,6 +121,7 @@ def add_source(config: Path, url: str, source_id: str | None = None, kind: str =
     from aggregator.ingest.fetch import Fetcher
 
     settings = load_settings(config)
+    _may_add(settings, source_id, category)  # before any fetch
     fetcher = Fetcher.create(settings, None, utcnow)
     try:
         found = discover(url, fetcher)
@@ -139,6 +140,24 @@ def add_source(config: Path, url: str, source_id: str | None = None, kind: str =
     with edit_config(config) as doc:
         doc["sources"].append(entry)
     return found, new_id
+
+
+def _may_add(settings: Settings, source_id: str | None, category: str | None) -> None:
+    """Refuse a new source's id or category before anything is fetched."""
+    import difflib
+    import re
+    ids = [s.id for s in settings.sources]
+    if source_id is not None and not re.fullmatch(r"[a-z0-9-]+", source_id):
+        raise ConfigError(f"--id {source_id!r}: must match [a-z0-9-]+")
+    if source_id in ids:
+        raise ConfigError(f"--id {source_id!r}: a source with that id is already configured "
+                          "(sources list shows them); choose another")
+    known = Taxonomy(settings.categories).ids
+    if category is not None and category not in known:
+        near = difflib.get_close_matches(category, known, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ConfigError(f"--category {category!r}: no such category{hint}; the "
+                          f"categories: {', '.join(known)}")
 
 
 def remove_source(config: Path, source_id: str) -> None:

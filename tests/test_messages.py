@@ -39,3 +39,36 @@ def test_check_speaks_plainly(config: Path, server: ScriptedServer) -> None:
     assert "1 entry has no date" in said["feed"]
     for text in said.values():
         assert "Error(" not in text and "('" not in text and "rss20" not in text
+
+
+def test_check_config_sorts_errors_by_line_and_suggests(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"id": "city", "kind": "member", "url": "https://c.example/f",
+                                      "categories": ["resilence"], "intervall": "2h"}],
+                          poll={"workers": 0}, serve={"prot": 8080})
+    checked = cli("check-config", "--config", str(config))
+    errors = [line for line in checked.stderr.splitlines() if "config.yaml:" in line]
+    lines = [int(e.split("config.yaml:")[1].split(":")[0]) for e in errors]
+    assert lines == sorted(lines) and len(errors) == 4, checked.stderr
+    assert "sources[0].intervall: unknown key (did you mean 'interval'?)" in checked.stderr
+    assert "unknown category id 'resilence' (did you mean 'resilience'?)" in checked.stderr
+    assert "serve.prot: unknown key (did you mean 'port'?)" in checked.stderr
+    polled = cli("poll", "--source", "citty", "--config", str(write_config(tmp_path, [
+        {"id": "city", "kind": "member", "url": "https://c.example/f"}])))
+    assert "did you mean 'city'?" in polled.stderr
+
+
+def test_sources_add_refuses_a_taken_id_or_unknown_category_before_fetching(
+        tmp_path: Path, server: ScriptedServer) -> None:
+    config = write_config(tmp_path, [{"id": "city", "kind": "member",
+                                      "url": "https://c.example/f"}])
+    taken = cli("sources", "add", server.url("/feed"), "--id", "city", "--config", str(config))
+    assert taken.returncode != 0 and "already configured" in taken.stderr
+    unknown = cli("sources", "add", server.url("/feed"), "--category", "mobilty", "--config",
+                  str(config))
+    assert unknown.returncode != 0 and "did you mean 'mobility'?" in unknown.stderr
+    assert server.seen == []  # nothing fetched
+    server.routes["/page"] = Reply(200, b"<html><body><p>No feed here</p></body></html>",
+                                   {"Content-Type": "text/html"})
+    page = cli("sources", "add", server.url("/page"), "--id", "city-blog", "--config",
+               str(config))
+    assert page.returncode == 1 and "  - id: city-blog\n" in page.stderr

@@ -235,11 +235,12 @@ def cmd_add(args: argparse.Namespace) -> int:
             _by_the_service(args, "poll", sources=[added])  # read now, not at the next tick
         return EXIT_OK
     print(f"no feed found at {args.url}. If it is a news listing, read it with selectors:\n"
-          + SCRAPE_SUGGESTION.format(url=args.url), file=sys.stderr)
+          + SCRAPE_SUGGESTION.format(url=args.url, id=args.new_id or "my-source"),
+          file=sys.stderr)
     return EXIT_ERROR
 
 
-SCRAPE_SUGGESTION = """  - id: my-source
+SCRAPE_SUGGESTION = """  - id: {id}
     name: "..."
     url: "{url}"
     kind: member

@@ -4,6 +4,7 @@ defaults come from the settings records (model.py)."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import re
 from datetime import timedelta
@@ -55,14 +56,20 @@ class Checker:
         self.path = path
         self.base = path.resolve().parent
         self.lines = lines
-        self.errors: list[str] = []
+        self._found: list[tuple[int, int, str]] = []  # (line, order, message)
+
+    @property
+    def errors(self) -> list[str]:
+        """Every error, in the order of the file (errors without a line last)."""
+        return [message for _, _, message in sorted(self._found)]
 
     # -- helpers ---------------------------------------------------------------------------
 
     def error(self, key: str, message: str) -> None:
         line = self.lines.get(key)
         where = f"{self.path}:{line}" if line else str(self.path)
-        self.errors.append(f"{where}: {key or '(top level)'}: {message}")
+        self._found.append((line or 10**9, len(self._found),
+                            f"{where}: {key or '(top level)'}: {message}"))
 
     def mapping(self, data: Any, key: str, known: set[str],
                 required: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
@@ -74,7 +81,8 @@ class Checker:
         for k in data:
             if k not in known:
                 expected = ", ".join(sorted(known))
-                self.error(_join(key, str(k)), f"unknown key (expected one of: {expected})")
+                self.error(_join(key, str(k)), f"unknown key{_did_you_mean(str(k), known)} "
+                           f"(expected one of: {expected})")
         for k in sorted(required - set(data)):
             self.error(_join(key, k), "is required")
         return {k: v for k, v in data.items() if k in known}
@@ -379,7 +387,8 @@ class Checker:
         categories = self.strings(d, key, "categories")
         for j, cid in enumerate(categories):
             if cid not in category_ids:
-                self.error(f"{key}.categories[{j}]", f"unknown category id {cid!r}")
+                self.error(f"{key}.categories[{j}]", f"unknown category id {cid!r}"
+                           f"{_did_you_mean(str(cid), category_ids)}")
         url, path = self.location(d, key)
         return SourceSettings(
             id=sid, name=self.string(d, key, "name", sid) or sid, kind=kind, url=url, path=path,
@@ -523,8 +532,14 @@ class Checker:
             if not isinstance(word, str) or not word.strip():
                 self.error(f"{key}.category_map", f"keys must be category words (got {word!r})")
             elif not isinstance(cid, str) or cid not in category_ids:
-                self.error(f"{key}.category_map.{word}", f"unknown category id {cid!r}")
+                self.error(f"{key}.category_map.{word}", f"unknown category id {cid!r}"
+                           f"{_did_you_mean(str(cid), category_ids)}")
         return {str(k): str(v) for k, v in data.items()}
+
+
+def _did_you_mean(word: str, known: set[str] | frozenset[str]) -> str:
+    near = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def _header_ok(value: str) -> bool:

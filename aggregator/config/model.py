@@ -226,7 +226,10 @@ class Settings:
         for s in self.sources:
             if s.id == source_id:
                 return s
-        raise ConfigError(f"no source with id {source_id!r} in {self.config_path}")
+        import difflib
+        near = difflib.get_close_matches(source_id, [s.id for s in self.sources], n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise ConfigError(f"no source with id {source_id!r} in {self.config_path}{hint}")
 
     def interval_of(self, source: SourceSettings) -> timedelta:
         return source.interval or self.poll.interval
