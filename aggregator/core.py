@@ -189,15 +189,21 @@ class Aggregator:
         return changed
 
     def status(self) -> list[SourceHealth]:
-        return source_health(self.settings, self.store)
+        return source_health(self.settings, self.store, self.clock())
 
-    def enable_source(self, source_id: str) -> SourceState:
-        """Operator action: poll a gone or failing source again from the next tick."""
+    def enable_source(self, source_id: str, was_disabled: bool = False) -> SourceState:
+        """Operator action: poll a gone, failing or disabled source again from the next
+        tick (status.atom says so when it was one of those)."""
         self.settings.source(source_id)
         state = self.store.source_state(source_id) or SourceState(source_id=source_id)
-        state, event = reenable(state, self.clock())
-        self.store.apply([], [state], [event])
+        state, events = reenable(state, self.clock(), was_disabled)
+        self.store.apply([], [state], events)
         return state
+
+    def note_disabled(self, source_id: str) -> None:
+        """Operator action: the source was disabled in the config (status.atom)."""
+        self.store.apply([], [], [SourceEvent(source_id, "disabled", self.clock(),
+                                              "disabled by an operator")])
 
     def reload(self) -> list[str]:
         """Read config.yaml again; a valid config applies from the next tick, an invalid one

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from aggregator.models import FeedMeta, Fetched, NotModified
+from aggregator.models import CycleReport, FeedMeta, Fetched, NotModified
 
 if TYPE_CHECKING:
     from aggregator.stories.plan import Candidate
@@ -60,3 +60,22 @@ class SourceOutcome:
     @property
     def parsed(self) -> bool:
         return self.feed is not None
+
+
+def report_lines(report: CycleReport) -> list[str]:
+    """`poll`'s lines, one per source and a total: the same whoever ran the cycle."""
+    width = max((len(r.source_id) for r in report.results), default=0)
+    lines = []
+    for r in report.results:
+        if r.outcome == "error":
+            detail = r.error or "failed"
+        elif r.outcome == "not_modified":
+            detail = "not modified"
+        elif r.outcome == "deferred":
+            detail = r.error or "deferred"
+        else:
+            detail = f"{r.new} new, {r.changed} updated"
+        lines.append(f"{r.source_id:<{width}}  {r.outcome:<12}  {detail}".rstrip())
+    lines.append(f"total: {len(report.results)} sources, {report.new} new, "
+                 f"{report.updated} updated, {report.failed} failed")
+    return lines

@@ -17,9 +17,14 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from aggregator.models import SCRAPED, Fetched, NotModified, SourceEvent, SourceState
 from aggregator.outcome import SourceOutcome
+
+if TYPE_CHECKING:
+    from aggregator.config import SourceSettings
 
 MAX_INTERVAL = timedelta(days=1)  # ceiling for freshness hints and backoff
 HOST_WIDE_RETRY = {429, 503}  # Retry-After on these applies to every source on the host
@@ -80,6 +85,19 @@ def _read_notes(state: SourceState, p: SourceOutcome, now: datetime) -> SourceSt
         return state
     return replace(state, unmapped=dict(p.unmapped), report=p.report, report_at=now,
                    parser=p.parser or state.parser, blocked=p.blocked)
+
+
+def poll_url(source: SourceSettings, state: SourceState | None) -> str | None:
+    """The adopted URL while the configured one is unchanged, else the configured one."""
+    if state and state.adopted_url and state.adopted_from == source.url:
+        return state.adopted_url
+    return source.url
+
+
+def host_of(source: SourceSettings, state: SourceState | None) -> str:
+    """The host a source is fetched from: THE key of the per-host rules."""
+    url = poll_url(source, state)
+    return (urlsplit(url).hostname or "") if url else "(local files)"
 
 
 def host_hold(status: int | None, retry_after: float | None, now: datetime
@@ -194,10 +212,14 @@ def _spread(seed: str, now: datetime) -> float:
         / 0xFFFFFFFF
 
 
-def reenable(state: SourceState, now: datetime) -> tuple[SourceState, SourceEvent]:
-    """An operator brings a gone (or failing) source back: poll it at the next tick."""
+def reenable(state: SourceState, now: datetime, was_disabled: bool = False
+             ) -> tuple[SourceState, list[SourceEvent]]:
+    """An operator brings a gone, failing or disabled source back: poll it at the next
+    tick. An event only when there was something to bring back."""
+    back = was_disabled or state.gone or state.failures > 0
     return (replace(state, gone=False, failures=0, last_error=None, next_check_at=None),
-            SourceEvent(state.source_id, "re-enabled", now, "re-enabled by an operator"))
+            [SourceEvent(state.source_id, "re-enabled", now, "re-enabled by an operator")]
+            if back else [])
 
 
 def body_hash(body: bytes) -> str:

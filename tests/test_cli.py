@@ -169,9 +169,15 @@ def test_status_says_when_a_host_holds_a_source(tmp_path: Path) -> None:
                         None, None, 429, 0, "fetch failed: HTTP 429", "2026-12-01T10:00:00+00:00",
                         0, held_until="2026-12-01T10:00:00+00:00",
                         warning="x" * 300)
-    [_, _, row] = status_table([held])
-    assert "held by host until" in row and len(row) == 100 and row.endswith("…")
+    [_, _, row, notes] = status_table([held])  # too little room left: a line of their own
+    assert row.startswith("city") and "held" not in row
+    assert notes.startswith("    held by host until") and len(notes) == 100
+    assert notes.endswith("…")
     assert "x" * 300 in status_table([held], wide=True)[2]
+    roomy = SourceHealth("c", "C", "member", "u", "active", None, None, None, 0, None, None, 0,
+                         warning="short note")
+    [_, _, row] = status_table([roomy])
+    assert row.endswith("warning: short note")
 
 
 def test_build_rewrites_outputs_from_the_store(config: Path) -> None:

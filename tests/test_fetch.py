@@ -202,6 +202,9 @@ def test_retry_after_holds_every_source_on_the_host(tmp_path: Path, server: Scri
     assert a.next_check_at == b.next_check_at == c.next_check_at == until
     assert a.failures == (0 if status == 429 else 1)  # a 429 is not a failure
     assert health["a"].state == "backing off" and not a.gone
+    # every source on the held host says so, polled or not (status, status --json)
+    assert health["a"].held_until == health["b"].held_until == health["c"].held_until == \
+        until.isoformat()
 
 
 def test_a_host_wide_retry_after_holds_across_cycles_and_processes(

@@ -53,6 +53,7 @@ def test_commands_while_the_service_runs(service: Service, feed_server: FeedServ
     polled = cli("poll", "--source", "barcelona", "--config", str(config))
     assert polled.returncode == 0, polled.stderr
     assert "the running service answered" in polled.stdout and "barcelona" in polled.stdout
+    assert "  total: 1 sources, " in polled.stdout  # the lines of a direct poll, and its total
     assert len(feed_server.requests) > asked  # it really polled, now
     built = cli("build", "--config", str(config))
     assert built.returncode == 0 and "written by the running service" in built.stdout
@@ -203,7 +204,7 @@ def test_per_source_series_are_bounded_and_follow_the_config() -> None:
 def test_sources_add_polls_the_new_source_at_once(service: Service,
                                                   feed_server: FeedServer) -> None:
     from conftest import EXAMPLES
-    _, config, base = service
+    _, config, _ = service
     url = feed_server.serve_file("/montreal.xml", EXAMPLES / "montreal-member-atom.xml")
     added = cli("sources", "add", url, "--id", "montreal", "--config", str(config))
     assert added.returncode == 0, added.stderr

@@ -149,7 +149,7 @@ def test_the_sources_add_suggestion_reads_html_time_elements(tmp_path: Path,
     from aggregator.cli.commands import SCRAPE_SUGGESTION
 
     server.routes["/blog"] = Reply(200, BLOG.encode(), HTML)
-    [source] = yaml.safe_load(SCRAPE_SUGGESTION.format(url=server.url("/blog")))
+    [source] = yaml.safe_load(SCRAPE_SUGGESTION.format(url=server.url("/blog"), id="my-source"))
     config = write_config(tmp_path, [source | {"name": "Ville"}],
                           poll={"allow_hosts": ["127.0.0.1"]})
     with Aggregator(load_settings(config), parse_processes=0) as agg:

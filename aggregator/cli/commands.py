@@ -33,6 +33,7 @@ from aggregator.core import (
 from aggregator.dates import iso
 from aggregator.errors import ConfigError
 from aggregator.models import CycleReport, StoredEntry
+from aggregator.outcome import report_lines
 
 if TYPE_CHECKING:
     from aggregator.config import Settings
@@ -74,7 +75,7 @@ def _by_the_service(args: argparse.Namespace, kind: str, **request: Any) -> bool
     lines = ask_running_service(config_path(args), kind, **request)
     if lines is None:
         return False
-    print("the running service answered:" if kind != "reload" else
+    print("the running service answered:" if kind not in ("reload", "disable") else
           "the running service reloaded its config:")
     for line in lines:
         print(f"  {line}")
@@ -96,19 +97,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def print_report(report: CycleReport, names: dict[str, str]) -> None:
-    width = max((len(r.source_id) for r in report.results), default=0)
-    for r in report.results:
-        if r.outcome == "error":
-            detail = r.error or "failed"
-        elif r.outcome == "not_modified":
-            detail = "not modified"
-        elif r.outcome == "deferred":
-            detail = r.error or "deferred"
-        else:
-            detail = f"{r.new} new, {r.changed} updated"
-        print(f"{r.source_id:<{width}}  {r.outcome:<12}  {detail}")
-    print(f"total: {len(report.results)} sources, {report.new} new, {report.updated} updated, "
-          f"{report.failed} failed")
+    print("\n".join(report_lines(report)))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -199,12 +188,14 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def cmd_enable(args: argparse.Namespace) -> int:
     path = config_path(args)
-    if set_source_enabled(path, args.source_id, True):
+    was_disabled = set_source_enabled(path, args.source_id, True)
+    if was_disabled:
         print(f"{args.source_id}: enabled in {path}")
-    if _by_the_service(args, "enable", source=args.source_id):
+    if _by_the_service(args, "enable", source=args.source_id, was_disabled=was_disabled):
         return EXIT_OK
     with Aggregator.from_config(path) as agg:
-        state = agg.enable_source(args.source_id)
+        state = agg.enable_source(args.source_id, was_disabled)
+        agg.publish()
     print(f"{state.source_id}: re-enabled; it is polled at the next tick")
     return EXIT_OK
 
@@ -214,7 +205,11 @@ def cmd_disable(args: argparse.Namespace) -> int:
     changed = set_source_enabled(path, args.source_id, False)
     print(f"{args.source_id}: {'disabled' if changed else 'already disabled'} in {path}; "
           "its stored entries stay")
-    _by_the_service(args, "reload")
+    if not changed or _by_the_service(args, "disable", source=args.source_id):
+        return EXIT_OK
+    with Aggregator.from_config(path) as agg:
+        agg.note_disabled(args.source_id)
+        agg.publish()
     return EXIT_OK
 
 

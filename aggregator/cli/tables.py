@@ -38,6 +38,9 @@ def notes(h: SourceHealth, wide: bool) -> str:
     return "; ".join(parts)
 
 
+MIN_NOTES = 30  # narrower than this, notes go on their own line instead of being cut
+
+
 def status_table(health: Sequence[SourceHealth], wide: bool = False) -> list[str]:
     """Rows of `aggregator status`; narrow ones fit WIDTH columns, cutting the notes."""
     header = ["SOURCE", "STATE", "LAST SUCCESS", "NEXT CHECK", "HTTP", "FAILS", "ENTRIES",
@@ -56,9 +59,16 @@ def status_table(health: Sequence[SourceHealth], wide: bool = False) -> list[str
         rows = [[_cut(r[0], 22), *r[1:]] for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     lines = [f"times in {zone()}"]
+    room = WIDTH - sum(widths) - 2 * len(widths)  # what a row leaves for its notes
     for row in [header, *rows]:
-        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
-        lines.append(line.rstrip() if wide else _cut(line.rstrip(), WIDTH))
+        fixed = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
+        if wide or len(row[-1]) <= max(room, 0):
+            lines.append((fixed + "  " + row[-1]).rstrip())
+        elif room >= MIN_NOTES:
+            lines.append(_cut(fixed + "  " + row[-1], WIDTH))
+        else:  # too little room to read: the notes on a line of their own
+            lines.append(fixed.rstrip())
+            lines.append(_cut(f"    {row[-1]}", WIDTH))
     return lines
 
 

@@ -29,7 +29,7 @@ from aggregator.errors import ConfigError, FetchError
 from aggregator.ingest.netguard import NetworkPolicy, Resolver
 from aggregator.ingest.transport import Deadline, GuardedAdapter, deadline
 from aggregator.models import Fetched, NotModified, SourceState
-from aggregator.schedule import body_hash
+from aggregator.schedule import body_hash, poll_url
 from aggregator.version import __version__
 
 log = logging.getLogger("aggregator.fetch")
@@ -50,13 +50,6 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 def user_agent(contact: str | None) -> str:
     extra = f"; +{contact}" if contact else ""
     return f"lrg-aggregator/{__version__} (feed aggregator{extra})"
-
-
-def poll_url(source: SourceSettings, state: SourceState | None) -> str | None:
-    """The adopted URL while the configured one is unchanged, else the configured one."""
-    if state and state.adopted_url and state.adopted_from == source.url:
-        return state.adopted_url
-    return source.url
 
 
 @dataclass

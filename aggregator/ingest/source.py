@@ -23,7 +23,7 @@ from aggregator.config import Settings, SourceSettings
 from aggregator.config.rules import rules_for
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.errors import FetchError, ParseError
-from aggregator.ingest.fetch import Fetcher, poll_url
+from aggregator.ingest.fetch import Fetcher
 from aggregator.ingest.language import LanguageChooser
 from aggregator.ingest.limits import cap_feed
 from aggregator.ingest.parse.pool import ParsePool
@@ -33,6 +33,7 @@ from aggregator.ingest.undated import place_undated
 from aggregator.models import EntryData, FeedMeta, Fetched, NotModified, ParsedFeed, SourceState
 from aggregator.outcome import ErrorKind, SourceError, SourceOutcome
 from aggregator.sanitize import safe_url
+from aggregator.schedule import poll_url
 from aggregator.stories import identity, retention
 from aggregator.stories import plan as stories
 

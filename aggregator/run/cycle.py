@@ -17,15 +17,13 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from aggregator.config import Settings, SourceSettings
-from aggregator.ingest.fetch import poll_url
 from aggregator.ingest.source import Tools, ingest
 from aggregator.models import CycleReport, SourceResult, SourceState
 from aggregator.outcome import SourceOutcome
 from aggregator.run.outcomes import apply_outcomes
-from aggregator.schedule import held, host_hold, host_holds
+from aggregator.schedule import held, host_hold, host_holds, host_of
 from aggregator.store import Store
 
 log = logging.getLogger("aggregator.update")
@@ -34,11 +32,6 @@ FLUSH_EVERY = 5.0  # seconds: results that arrived are stored while slower sourc
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int, int, int], None]  # done, total, new entries, failures
-
-
-def host_of(source: SourceSettings, state: SourceState | None) -> str:
-    url = poll_url(source, state)
-    return (urlsplit(url).hostname or "") if url else "(local files)"
 
 
 class Cycle:

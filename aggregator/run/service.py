@@ -19,6 +19,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.errors import AggregatorError, ConfigError
+from aggregator.outcome import report_lines
 from aggregator.run import control
 from aggregator.run.facade import Facade
 from aggregator.run.subscriptions import Answer, Subscriptions
@@ -187,15 +188,22 @@ class Service:
                 return {"ok": True, "lines": changes or self._last_changes or ["no change"]}
             if request.kind == "enable":
                 self.reload()  # `sources enable` also edits the config
-                agg.enable_source(str(request.args["source"]))
+                agg.enable_source(str(request.args["source"]),
+                                  bool(request.args.get("was_disabled")))
                 agg.publish()
                 return {"ok": True, "lines": [f"{request.args['source']}: re-enabled by the "
                                               "running service; polled at its next tick"]}
             if request.kind == "poll":
                 report = agg.update(list(request.args.get("sources") or []))
                 agg.publish()
-                return {"ok": True, "lines": [f"{r.source_id}  {r.outcome}  {r.error or ''}"
-                                              for r in report.results]}
+                return {"ok": True, "lines": report_lines(report)}
+            if request.kind == "disable":
+                changes = self.reload()  # `sources disable` edited the config
+                if changes is None:
+                    return {"ok": False, "lines": ["the config is invalid: see the service log"]}
+                agg.note_disabled(str(request.args["source"]))
+                agg.publish()
+                return {"ok": True, "lines": changes or self._last_changes or ["no change"]}
             if request.kind == "remove-entry":
                 lines = agg.remove_entry(str(request.args["entry"]))
                 agg.publish()

@@ -17,13 +17,13 @@ from celery import shared_task
 from aggregator.config import Settings, load_settings
 from aggregator.dates import utcnow
 from aggregator.errors import ClaimLost
-from aggregator.ingest.fetch import Fetcher, poll_url
+from aggregator.ingest.fetch import Fetcher
 from aggregator.ingest.parse.pool import ParsePool
 from aggregator.ingest.source import Tools, ingest
 from aggregator.models import SourceState
 from aggregator.run.hosts import HostGate
 from aggregator.run.outcomes import apply_outcomes
-from aggregator.schedule import held, host_hold
+from aggregator.schedule import held, host_hold, poll_url
 from aggregator.store.postgres import PostgresStore
 
 log = logging.getLogger("aggregator.worker")
