@@ -72,3 +72,44 @@ def test_sources_add_refuses_a_taken_id_or_unknown_category_before_fetching(
     page = cli("sources", "add", server.url("/page"), "--id", "city-blog", "--config",
                str(config))
     assert page.returncode == 1 and "  - id: city-blog\n" in page.stderr
+
+
+def test_json_logs_hold_the_libraries_lines_too() -> None:
+    import argparse
+    import contextlib
+    import io
+    import json
+    import logging
+
+    from aggregator.cli.main import setup_logging
+    log, root = logging.getLogger("aggregator"), logging.getLogger()
+    saved = (log.handlers[:], log.level, log.propagate, root.handlers[:], root.level)
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            setup_logging(argparse.Namespace(command="run", log_format="json"))
+            logging.getLogger("apscheduler.executors.default").warning(
+                "Run time of job %r was missed by %s", "tick", "0:00:05")
+            logging.getLogger("aggregator.service").info("serving")
+    finally:
+        log.handlers[:], log.level, log.propagate = saved[:3]
+        root.handlers[:], root.level = saved[3:]
+    records = [json.loads(line) for line in err.getvalue().splitlines()]
+    assert [r["logger"] for r in records] == ["apscheduler.executors.default",
+                                             "aggregator.service"]
+    assert records[0]["level"] == "warning" and "was missed by" in records[0]["message"]
+
+
+def test_opml_import_names_sources_by_title_before_text(tmp_path: Path) -> None:
+    import yaml
+    config = write_config(tmp_path, [])
+    opml = tmp_path / "list.opml"
+    opml.write_text('<?xml version="1.0"?><opml version="2.0"><head><title>L</title></head>'
+                    '<body><outline text="UN-H" title="UN-Habitat news" type="rss" '
+                    'xmlUrl="https://unhabitat.example/feed"/><outline text="Only text" '
+                    'type="rss" xmlUrl="https://city.example/feed"/></body></opml>')
+    done = cli("sources", "import", str(opml), "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    names = {s["url"]: s["name"] for s in yaml.safe_load(config.read_text())["sources"]}
+    assert names == {"https://unhabitat.example/feed": "UN-Habitat news",
+                     "https://city.example/feed": "Only text"}

@@ -178,5 +178,10 @@ def setup_logging(args: argparse.Namespace) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    # the libraries' own lines (APScheduler's missed runs, urllib3's pool warnings, ...):
+    # the same handler, so --log-format json holds for every line
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if level < logging.ERROR else level)
 
 

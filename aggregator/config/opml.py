@@ -31,19 +31,37 @@ def import_opml(config_path: Path, opml: bytes, kind: str | None = None) -> Impo
         cause = parsed.bozo_exception or "no <opml> document"
         raise ConfigError(f"not an OPML subscription list: {cause}")
     report = ImportReport()
+    titles = _titles(opml)
     with edit_config(config_path) as doc:
-        _add_feeds(doc["sources"], parsed.feeds, kind, report)
+        _add_feeds(doc["sources"], parsed.feeds, kind, report, titles)
         if not report.added:
             raise Unchanged
     return report
 
 
-def _add_feeds(sources: Any, feeds: Any, kind: str | None, report: ImportReport) -> None:
+def _titles(opml: bytes) -> dict[str, str]:
+    """xmlUrl -> the outline's ``title`` attribute: the name a reader gave the feed
+    (listparser prefers ``text``, which many readers fill with a shortened label)."""
+    from lxml import etree
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False, recover=True)
+    try:
+        root = etree.fromstring(opml, parser)
+    except etree.XMLSyntaxError:
+        return {}
+    if root is None:
+        return {}
+    return {str(o.get("xmlUrl")).strip(): str(o.get("title")).strip()
+            for o in root.iter("outline") if o.get("xmlUrl") and (o.get("title") or "").strip()}
+
+
+def _add_feeds(sources: Any, feeds: Any, kind: str | None, report: ImportReport,
+               titles: dict[str, str]) -> None:
     known_urls = {s.get("url") for s in sources}
     known_ids = {s.get("id") for s in sources}
     for feed in feeds:
         url = safe_url(feed.url)
-        title = (feed.title or feed.url or "").strip()
+        title = (titles.get((feed.url or "").strip()) or feed.title or feed.url or "").strip()
         if url is None:
             report.skipped.append(f"{feed.url!r}: not an http or https URL")
         elif url in known_urls:

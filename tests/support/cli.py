@@ -35,13 +35,16 @@ def _environment(cwd: Path | None, env: dict[str, str] | None) -> Iterator[None]
 
 @contextlib.contextmanager
 def _own_logger() -> Iterator[None]:
-    """main() sets up the "aggregator" logger for a process: put it back afterwards."""
-    log = logging.getLogger("aggregator")
+    """main() sets up the "aggregator" and the root logger for a process: put them back
+    afterwards."""
+    log, root = logging.getLogger("aggregator"), logging.getLogger()
     saved = (log.handlers[:], log.level, log.propagate)
+    saved_root = (root.handlers[:], root.level)
     try:
         yield
     finally:
         log.handlers[:], log.level, log.propagate = saved
+        root.handlers[:], root.level = saved_root
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
