@@ -113,3 +113,19 @@ def test_opml_import_names_sources_by_title_before_text(tmp_path: Path) -> None:
     names = {s["url"]: s["name"] for s in yaml.safe_load(config.read_text())["sources"]}
     assert names == {"https://unhabitat.example/feed": "UN-Habitat news",
                      "https://city.example/feed": "Only text"}
+
+
+def test_run_on_a_busy_port_fails_before_writing_any_output(tmp_path: Path) -> None:
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "city.xml").write_bytes((EXAMPLES / "durban-member-rss1.xml").read_bytes())
+        config = write_config(tmp_path, [{"id": "city", "kind": "member", "path": "city.xml"}],
+                              serve={"host": "127.0.0.1", "port": port})
+        ran = cli("run", "--config", str(config))
+    assert ran.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in ran.stderr
+    out = tmp_path / "feeds"
+    assert not out.exists() or not any(out.iterdir())
+    assert not (tmp_path / "data" / "store.json.service").exists()

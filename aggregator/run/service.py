@@ -37,18 +37,27 @@ def run_service(agg: Facade, stop: threading.Event, reload: threading.Event | No
     scheduler's ticks, until ``stop`` is set; the current cycle finishes first. Setting
     ``reload`` (SIGHUP) re-reads the config between cycles; so does a changed config
     file with ``watch_config``. Operators' requests (control.py) are carried out too."""
-    from aggregator.server import serve_in_background
+    from aggregator.server import make_server
 
     settings = agg.settings
-    marker = control.announce(settings.store.path) if settings.store.path else None
-    agg.publish()  # serve what the store already holds right away
     subscriptions = Subscriptions(agg)
-    subscriptions.load()
-    server = serve_in_background(settings.output.dir, settings.serve.host,
-                                 settings.serve.port, _endpoints(agg),
-                                 {"/websub/": subscriptions.callback},
-                                 {"/websub/": subscriptions.admit},
-                                 max_body=settings.poll.max_bytes)  # a hub sends a feed
+    # the port first: a busy one fails the start before any output is written
+    server = make_server(settings.output.dir, settings.serve.host, settings.serve.port,
+                         endpoints=_endpoints(agg),
+                         callbacks={"/websub/": subscriptions.callback},
+                         admits={"/websub/": subscriptions.admit},
+                         max_body=settings.poll.max_bytes)  # a hub sends a feed
+    marker = None
+    try:
+        marker = control.announce(settings.store.path) if settings.store.path else None
+        agg.publish()  # serve what the store already holds right away
+        subscriptions.load()
+    except BaseException:
+        server.server_close()
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+        raise
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     service_log.info("serving %s at http://%s:%d/", settings.output.dir,
                      *server.server_address[:2])
     service = Service(agg, reload_wanted=reload, subscriptions=subscriptions)
