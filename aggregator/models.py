@@ -162,6 +162,7 @@ class StoredEntry:
     revisions: int = 0  # content changes within the current churn window
     revision_window: datetime | None = None
     fingerprints: tuple[str, ...] = ()  # keys under which copies of its story are found
+    copied_by: tuple[str, ...] = ()  # on a primary: the sources of its copies (any link)
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,8 @@ def test_a_real_feed_reader_subscribes(served: tuple[str, Aggregator], tmp_path:
                    check=True, timeout=60, env=env, capture_output=True)
     with sqlite3.connect(cache) as db:
         rows = db.execute("SELECT guid, title, url FROM rss_item").fetchall()
+        (site,) = db.execute("SELECT url FROM rss_feed").fetchone()
+    assert site == agg.settings.hub.base_url  # the feed's website: the page, not all.json
     stored = {e.entry_id: e for e in agg.store.entries()}
     assert len(rows) == PER_PAGE and len(stored) == 23  # the current document; RFC 5005
     # archives hold the rest, which newsboat does not follow

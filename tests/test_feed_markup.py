@@ -48,3 +48,14 @@ def test_json_feed_extensions_are_objects(feeds: Path) -> None:
                     found += 1
                     assert isinstance(value, dict), (path.name, key)
     assert found
+
+
+def test_readers_take_the_html_page_as_the_feeds_website(feeds: Path) -> None:
+    import feedparser
+    from lxml import etree
+    for name in ("all.atom", "resilience.atom", "fr/all.atom"):
+        doc = etree.parse(str(feeds / name))
+        alternates = doc.findall("{http://www.w3.org/2005/Atom}link[@rel='alternate']")
+        assert alternates[-1].get("type") == "text/html", name  # newsboat: the last one
+        parsed = feedparser.parse((feeds / name).read_bytes())
+        assert parsed.feed.link == alternates[-1].get("href")  # feedparser: the html one

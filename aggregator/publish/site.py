@@ -143,7 +143,7 @@ class SiteBuild:
             self.sheet(tree, river, sheet, title)
         for sheet in month_sheets:
             shown = (sheet.newer, sheet.older, tuple(
-                (e.key, e.content_hash, e.updated, e.via) for e in sheet.entries))
+                (e.key, e.content_hash, e.updated, e.via, e.copied_by) for e in sheet.entries))
             if self.fresh(tree.prefix + sheet.name, shown) and not full:
                 continue  # a month whose entries did not change: the page on disk holds
             fmt = words(tree.language)
@@ -347,11 +347,11 @@ class SiteBuild:
 
     def copies(self, e: StoredEntry) -> tuple[Copy, ...]:
         """The other sources' copies of this story, each named once."""
-        if not e.via:
+        if not (e.via or e.copied_by):
             return ()
         if e.key not in self._copies:
             found: dict[str, Copy] = {}
-            for copy in self.store.copies_of(e.key):  # `via` holds their links only
+            for copy in self.store.copies_of(e.key):  # same-link copies are not in `via`
                 if copy.source_id != e.source_id:
                     found.setdefault(copy.source_id, Copy(
                         copy.source_id, self.names.get(copy.source_id, copy.source_id),

@@ -126,7 +126,9 @@ def _build(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,
     fg.id(spec.feed_id)
     fg.title(spec.title)
     fg.link(href=format_url(spec, fmt), rel="self", type=FORMATS[fmt])
-    fg.link(href=spec.alternate_url, rel="alternate", type="text/html")
+    html = {"href": spec.alternate_url, "rel": "alternate", "type": "text/html"}
+    if fmt != "atom":
+        fg.link(**html)
     others = [{"rel": "alternate", "type": t, "href": format_url(spec, f)}
               for f, t in FORMATS.items() if f != fmt]
     if settings.hub.websub_hub:  # WebSub discovery: rel=hub next to rel=self
@@ -134,7 +136,9 @@ def _build(spec: FeedSpec, entries: Sequence[StoredEntry], settings: Settings,
     if spec.archive:
         others = []  # an archive page is only Atom, and not pinged
     if fmt == "atom":
-        for link in others:
+        # the page last: readers that take the last alternate as the feed's website
+        # (newsboat) land on it; those that look for text/html (feedparser) find it anyway
+        for link in [*others, html]:
             fg.link(**link)
         fg.hub.history = spec.history
         fg.hub.archive = spec.archive

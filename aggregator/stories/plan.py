@@ -265,7 +265,7 @@ def _merge(c: Candidate, key: str, old: StoredEntry | None, id_prefix: str, now:
         fingerprints=similarity.fingerprints(d.title, d.summary or d.content, d.guid),
         merge_reason=old.merge_reason if old else None, revisions=revisions,
         revision_window=window, duplicate_of=old.duplicate_of if old else None,
-        via=old.via if old else ())
+        via=old.via if old else (), copied_by=old.copied_by if old else ())
 
 
 def _revision(old: StoredEntry | None, now: datetime) -> tuple[int, datetime | None]:
@@ -307,14 +307,15 @@ def _resolve_group(members: list[StoredEntry], kinds: dict[str, SourceKind], fal
         categories.remove(fallback)  # the fallback only stays when nobody has a real one
     story = primary.key  # named by its primary: order-independent
     out = {e.key: replace(e, duplicate_of=primary.key, via=(), story=story,
-                          categories=_own(e), merge_reason=reason)
+                          categories=_own(e), merge_reason=reason, copied_by=())
            for e, reason in copies.values()}
     out.update({e.key: replace(e, duplicate_of=None, via=(), story=e.key, merge_reason=None,
-                               categories=_own(e)) for e in alone})
+                               categories=_own(e), copied_by=()) for e in alone})
     out[primary.key] = replace(
         primary, duplicate_of=None, story=story, merge_reason=None,
         via=tuple(sorted({e.link for e, _ in copies.values()
                           if e.link and e.link != primary.link})),
+        copied_by=tuple(sorted({e.source_id for e, _ in copies.values()})),
         categories=tuple(categories) if copies else _own(primary))
     return {k: e for k, e in out.items() if e != _find(members, k)}
 

@@ -48,7 +48,9 @@ def plan_purge(source_id: str, own: Sequence[StoredEntry],
         head, *rest = others
         kept.append(replace(head, duplicate_of=None, merge_reason=None,
                             categories=head.own_categories or head.categories,
-                            via=tuple(e.link for e in rest if e.link)))
+                            via=tuple(sorted({e.link for e in rest
+                                              if e.link and e.link != head.link})),
+                            copied_by=tuple(sorted({e.source_id for e in rest}))))
         kept += [replace(e, duplicate_of=head.key) for e in rest]
     event = SourceEvent(source_id, "purged", now, f"{len(own)} entries removed by an "
                         "operator (sources remove --purge)")

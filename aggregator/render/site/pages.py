@@ -4,6 +4,7 @@ on; summaries are nh3-clean HTML). Pure: data in, bytes out."""
 from __future__ import annotations
 
 import functools
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,14 @@ class PageEntry:
 
     @property
     def image(self) -> Shown | None:
-        return shown(self.entry.image)
+        """The thumbnail, unless the text shown below already holds that picture (taken
+        from the content's first image: it would be shown twice)."""
+        picture = self.entry.image
+        text = self.entry.summary or self.entry.content or ""
+        if picture is not None and (f'"{picture.url}"' in text or
+                                    f'"{html.escape(picture.url)}"' in text):
+            return None
+        return shown(picture)
 
 
 def shown(image: Image | None) -> Shown | None:

@@ -1,0 +1,34 @@
+"""What a reader sees on the site (issue 27): one picture shown once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import write_config
+
+from aggregator import Aggregator
+from aggregator.config import load_settings
+
+PICTURE = "https://city.example/img/tram.jpg?w=800&amp;h=450"
+
+
+def test_a_picture_from_the_content_is_shown_once(tmp_path: Path) -> None:
+    (tmp_path / "city.xml").write_text(
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>City</title>"
+        "<link>https://city.example/</link><item><title>Tram opens</title>"
+        "<link>https://city.example/tram</link><pubDate>Mon, 02 Nov 2026 09:00:00 GMT"
+        f"</pubDate><description><![CDATA[<p><img src=\"{PICTURE}\" width=\"800\" "
+        "height=\"450\"> The tram opens.</p>]]></description></item>"
+        "<item><title>Budget</title><link>https://city.example/budget</link>"
+        "<pubDate>Mon, 02 Nov 2026 08:00:00 GMT</pubDate><description>Plain text."
+        "</description><enclosure url=\"https://city.example/img/budget.jpg\" "
+        "type=\"image/jpeg\" length=\"1\"/></item></channel></rss>")
+    config = write_config(tmp_path, [{"id": "city", "kind": "member", "path": "city.xml"}])
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        agg.publish()
+        tram = next(e for e in agg.entries() if e.title == "Tram opens")
+    assert tram.image is not None  # the content's first picture is the entry's picture
+    html = (tmp_path / "feeds" / "index.html").read_text()
+    assert html.count("img/tram.jpg") == 1  # in the text, not again as a thumbnail
+    assert html.count("img/budget.jpg") == 1  # a picture the text lacks: the thumbnail
