@@ -267,3 +267,22 @@ def test_a_real_feed_reader_subscribes(served: tuple[str, Aggregator], tmp_path:
     # archives hold the rest, which newsboat does not follow
     for guid, title, url in rows:
         assert title == stored[guid].title and url == (stored[guid].link or "")
+
+
+
+def test_no_page_is_wider_than_a_phone(served: tuple[str, Aggregator], browser: Any) -> None:
+    """The sources page, every source page and member report, in every tree (issue 27:
+    the sources page was 520 px wide at 390, a source page 411)."""
+    base, agg = served
+    errors: list[str] = []
+    page = open_page(browser, base, errors, viewport=PHONE)
+    ids = [s.id for s in agg.settings.sources]
+    wide = {}
+    for tree in ("", "fr/", "es/"):
+        for name in ["sources.html", *(f"source/{i}.html" for i in ids),
+                     *(f"members/{i}.html" for i in ids)]:
+            page.goto(base + tree + name)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                wide[tree + name] = width
+    assert wide == {}

@@ -32,3 +32,25 @@ def test_a_picture_from_the_content_is_shown_once(tmp_path: Path) -> None:
     html = (tmp_path / "feeds" / "index.html").read_text()
     assert html.count("img/tram.jpg") == 1  # in the text, not again as a thumbnail
     assert html.count("img/budget.jpg") == 1  # a picture the text lacks: the thumbnail
+
+
+def test_source_pages_count_what_they_list_in_every_tree(tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    from conftest import EXAMPLES, SHIPPED_SOURCES
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    config = write_config(tmp_path, SHIPPED_SOURCES)
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        agg.publish()
+    out = tmp_path / "feeds"
+    pages = [p for p in out.glob("**/source/*.html")]
+    assert len(pages) == 4 * len(SHIPPED_SOURCES)
+    for page in pages:
+        html = page.read_text()
+        said = re.search(r'<dd class="count">(\d+)\D', html)
+        assert said is not None, page
+        assert int(said[1]) == html.count("<article "), page  # "0 entries" over an empty list
+    member = (out / "members" / "sousse.html").read_text()
+    assert 'href="path:' not in member and "<code>path:" in member  # no link that cannot open

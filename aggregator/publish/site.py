@@ -58,6 +58,7 @@ class SiteBuild:
     plan: RenderPlan  # what to render (publish/plan.py)
     fresh: Fresh = lambda name, key: False
     out: MutableMapping[str, bytes] = field(default_factory=dict)  # or written as it comes
+    listed: dict[tuple[str, River], int] = field(default_factory=dict)  # a river's entries
 
     def __post_init__(self) -> None:
         self.trees = trees(self.settings)
@@ -130,6 +131,7 @@ class SiteBuild:
     # -- one river -----------------------------------------------------------------------
 
     def river(self, tree: Tree, river: River, found: list[StoredEntry], full: bool) -> None:
+        self.listed[(tree.prefix, river)] = len(found)
         size = self.settings.output.entries_per_feed
         head, archive = pages(river, found, size)
         month_sheets = months(river, found)
@@ -163,6 +165,7 @@ class SiteBuild:
             return
         if found is None:
             found = self.entries_of(tree, self.store.entries(source_id=river.ident))
+        self.listed[(tree.prefix, river)] = len(found)
         head, _ = pages(river, found, self.settings.output.entries_per_feed)
         self.head(tree, river, head)
 
@@ -202,6 +205,7 @@ class SiteBuild:
         return render("source.html", self.chrome(tree, river, sheet.name), title, feeds, sheet,
                       heading=title, feeds=feeds, items=self.items(tree, sheet.entries),
                       archive=river.archive, h=h, last_success=from_iso(h.last_success),
+                      listed=self.listed.get((tree.prefix, river), h.entries),
                       site_link=meta.link if meta else None,
                       feed_link=h.url if h.url.startswith(("http://", "https://"))
                       else meta.self_link if meta else None)  # a bundled file: its own
