@@ -198,10 +198,11 @@ def test_search_finds_a_known_title(served: tuple[str, Aggregator], browser: Any
     page.locator(".pagefind-ui__search-input").fill("guichet unique")
     result = page.locator(".pagefind-ui__result-link").first
     result.wait_for()
-    assert result.inner_text() == known.title
+    source = agg.settings.source(known.source_id).name
+    assert result.inner_text() == f"{known.title} — {source}"  # with its publisher
     shot(page, "search-fr")
     result.click()
-    page.wait_for_url(f"**/month/{known.published:%Y-%m}.html#*")
+    page.wait_for_url(f"**/fr/month/{known.published:%Y-%m}.html#*")  # in the French tree
     target = page.locator("article:target h2")
     assert target.inner_text() == known.title
     page.goto(base + "es/search.html?q=guichet")  # the Spanish tree searches Spanish stories

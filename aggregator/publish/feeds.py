@@ -143,7 +143,8 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
             return []
     language = primary_language(settings.hub.language)
     found = records(store.entries(), Taxonomy(settings.categories),
-                    {s.id: s.name for s in settings.sources}, language)
+                    {s.id: s.name for s in settings.sources}, language,
+                    [primary_language(x) for x in settings.hub.languages])
     if not found:  # nothing stored yet (a first start): Pagefind refuses an empty index
         return []
     shards = shard_of(found)

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -43,20 +44,32 @@ class Record:
     date: str
     filters: dict[str, list[str]]
     arrived: str = ""  # when the hub first saw it (ISO): the order of a month's shards
+    tree_url: str = ""  # the same in its language's tree ("fr/month/..."): results found
+    # from that tree's search page open there
+    source: str = ""  # its publisher, shown with each result
 
 
 def records(everything: list[StoredEntry], taxonomy: Taxonomy, names: dict[str, str],
-            language: str) -> list[Record]:
+            language: str, tree_languages: Sequence[str] = ()) -> list[Record]:
     """One record per stored story. Categories and sources are named in the hub's language;
-    a language by its own name ("Français"), the same from every page's language."""
+    a language by its own name ("Français"), the same from every page's language. With
+    ``tree_languages``, each record also knows its page in its language's tree."""
     river = River("all")
     where = month_page_of(river, months(river, everything))
     fmt = words(language)
+    of: dict[str, str] = {e.key: primary_language(e.language or language) for e in everything}
+    in_tree: dict[str, str] = {}
+    for lang in dict.fromkeys(tree_languages):
+        mine = [e for e in everything if of[e.key] == lang]
+        in_tree.update((k, f"{lang}/{v}") for k, v in
+                       month_page_of(river, months(river, mine)).items())
     out = []
     for e in everything:
         title = display_title(e)
         text = plain_text(e.summary or e.content or "", True)
         out.append(Record(
+            tree_url=f"{in_tree[e.key]}#{anchor(e)}" if e.key in in_tree else "",
+            source=names.get(e.source_id, e.source_id),
             url=f"{where[e.key]}#{anchor(e)}", title=title, content=text,
             date=e.published.date().isoformat(), arrived=e.first_seen.isoformat(),
             filters={"category": [taxonomy.label(c, language) for c in e.categories],
@@ -91,8 +104,8 @@ def records_digest(found: list[Record], language: str) -> bytes:
     """What an index is built from, as a short digest (kept beside the index)."""
     h = hashlib.sha256(language.encode())
     for r in found:
-        h.update(json.dumps([r.url, r.title, r.content, r.date, r.filters],
-                            sort_keys=True).encode("utf-8"))
+        h.update(json.dumps([r.url, r.title, r.content, r.date, r.filters, r.tree_url,
+                             r.source], sort_keys=True).encode("utf-8"))
     return h.hexdigest().encode("ascii") + b"\n"
 
 
@@ -157,6 +170,8 @@ def _record_page(r: Record, language: str) -> str:
     return (f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8">'
             f"<title>{escape(r.title)}</title></head><body>"
             f'<span data-pagefind-meta="url">{escape(r.url)}</span>'
+            f'<span data-pagefind-meta="tree_url">{escape(r.tree_url)}</span>'
+            f'<span data-pagefind-meta="source">{escape(r.source)}</span>'
             f'<span data-pagefind-meta="date" data-pagefind-sort="date">{r.date}</span>'
             f"{filters}<main data-pagefind-body><h1 data-pagefind-meta=\"title\">"
             f"{escape(r.title)}</h1><p>{escape(r.content)}</p></main></body></html>")

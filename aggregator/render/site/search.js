@@ -7,6 +7,9 @@ window.addEventListener("DOMContentLoaded", function () {
   var bundle = document.querySelector("script[src$='pagefind-ui.js']");
   if (!box || !bundle || typeof PagefindUI === "undefined") return;
   var root = new URL("..", bundle.src);
+  // this page's tree, from the site's root: "" for the all-languages tree, else "fr/"
+  var tree = new URL(box.dataset.home || "./", window.location.href).pathname
+    .slice(root.pathname.length);
   // The index is in shards (one or more per month, listed newest first in shards.json):
   // the newest is the UI's own bundle, the others are merged into it.
   fetch(new URL("shards.json", bundle.src))
@@ -20,7 +23,12 @@ window.addEventListener("DOMContentLoaded", function () {
       bundlePath: path(shards[0]),
       mergeIndex: shards.slice(1).map(function (shard) { return { bundlePath: path(shard) }; }),
       processResult: function (result) {
-        if (result.meta && result.meta.url) result.meta.url = new URL(result.meta.url, root).href;
+        var meta = result.meta || {};
+        // a result in this tree's language opens in this tree; others in the root's
+        var where = meta.tree_url && meta.tree_url.indexOf(tree) === 0 && tree ? meta.tree_url
+          : meta.url;
+        if (where) meta.url = new URL(where, root).href;
+        if (meta.source && meta.title) meta.title = meta.title + " — " + meta.source;
         return result;
       },
       showImages: false,
