@@ -54,3 +54,32 @@ def test_source_pages_count_what_they_list_in_every_tree(tmp_path: Path) -> None
         assert int(said[1]) == html.count("<article "), page  # "0 entries" over an empty list
     member = (out / "members" / "sousse.html").read_text()
     assert 'href="path:' not in member and "<code>path:" in member  # no link that cannot open
+
+
+def test_a_category_taken_out_leaves_every_output(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+    from conftest import EXAMPLES, SHIPPED_SOURCES
+    from test_cli import cli
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    config = write_config(tmp_path, SHIPPED_SOURCES)
+    assert cli("poll", "--config", str(config)).returncode == 0
+    out = tmp_path / "feeds"
+    culture = [out / "culture.atom", out / "fr" / "culture.json", out / "category" /
+               "culture.html", out / "es" / "category" / "culture.html"]
+    assert all(p.exists() for p in culture)
+    doc = yaml.safe_load(config.read_text())
+    doc["categories"] = [c for c in doc["categories"] if c["id"] != "culture"]
+    for source in doc["sources"]:
+        source["categories"] = [c for c in source.get("categories", []) if c != "culture"]
+        for word in [w for w, c in source.get("category_map", {}).items() if c == "culture"]:
+            del source["category_map"][word]
+    config.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    assert cli("poll", "--config", str(config)).returncode == 0
+    assert [p for p in culture if p.exists()] == []
+    assert not (out / "category" / "culture").exists()
+    linking = [str(p.relative_to(out)) for p in out.rglob("*.html")
+               if 'category/culture.html"' in p.read_text()]
+    assert linking == []
+    assert 'term="culture"' not in (out / "all.atom").read_text()

@@ -91,6 +91,32 @@ def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth]
     return out
 
 
+CATEGORIES = PurePosixPath(".categories")  # the category ids published, one a line
+
+
+def remove_gone_categories(settings: Settings, sink: Sink) -> list[PurePosixPath]:
+    """A category taken out of the config: its feeds (and their archives) and its pages
+    leave every tree. The ids published are kept beside the outputs to know which."""
+    ids = list(Taxonomy(settings.categories).ids)
+    before = (sink.read(CATEGORIES) or b"").decode("utf-8").split()
+    gone = [c for c in before if c not in ids]
+    prefixes = ["", *(f"{x}/" for x in dict.fromkeys(
+        primary_language(lang) for lang in settings.hub.languages))]
+    removed = []
+    for cid in gone:
+        for prefix in prefixes:
+            for ext in ("atom", "rss", "json"):
+                removed.append(PurePosixPath(f"{prefix}{cid}.{ext}"))
+            removed.append(PurePosixPath(f"{prefix}category/{cid}.html"))
+            sink.remove_folder(f"archive/{prefix}{cid}")
+            sink.remove_folder(f"{prefix}category/{cid}")
+    for name in removed:
+        sink.remove(name)
+    if before != ids:
+        sink.write(CATEGORIES, ("\n".join(ids) + "\n").encode("utf-8"))
+    return removed
+
+
 class Writing(MutableMapping[str, bytes]):
     """Outputs handed to the sink as they are rendered, so a big site is never held in
     memory whole (at 75,000 entries its pages weigh more than a gigabyte); what changed is
@@ -299,8 +325,8 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     not rendered again."""
     plan = plan or RenderPlan(None, settings.hub.language)
     memo = rendered if rendered is not None else {}
-    if plan.whole and settings.output.theme is not None:
-        memo.clear()  # a theme's pages: every one rendered again
+    if plan.whole:
+        memo.clear()  # settings, version or theme changed: every page rendered again
     elif not memo:
         memo.update(_load_memo(sink))
     before = dict(memo)
@@ -313,6 +339,8 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
         return False
 
     changed = []
+    if plan.whole:  # the settings may have changed: a category taken out goes offline
+        changed += remove_gone_categories(settings, sink)
     # The search index is built beside the pages: Pagefind runs as its own process, so on
     # a machine with two cores it indexes while this one renders.
     with sink.batch(), ThreadPoolExecutor(1, thread_name_prefix="search") as beside:

@@ -346,7 +346,8 @@ class SiteBuild:
 
     def item(self, lang: str, e: StoredEntry) -> PageEntry:
         return PageEntry(e, self.names.get(e.source_id, e.source_id),
-                         tuple((c, self.taxonomy.label(c, lang)) for c in e.categories),
+                         tuple((c, self.taxonomy.label(c, lang)) for c in e.categories
+                               if c in self.taxonomy.order),  # one taken out: no link
                          self.copies(e), anchor(e), e.language or self.home_language)
 
     def copies(self, e: StoredEntry) -> tuple[Copy, ...]:

@@ -173,7 +173,8 @@ def _add_entry(fg: FeedGenerator, e: StoredEntry, spec: FeedSpec, settings: Sett
         fe.author({"name": name})
     scheme = f"{settings.hub.base_url}categories/"
     for cid in e.categories:
-        fe.category(term=cid, scheme=scheme, label=taxonomy.label(cid, spec.language))
+        if cid in taxonomy.order:  # a category taken out of the config is not named
+            fe.category(term=cid, scheme=scheme, label=taxonomy.label(cid, spec.language))
     if e.summary:
         fe.summary(e.summary, type="html")
     if e.content:

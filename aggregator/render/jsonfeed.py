@@ -50,7 +50,8 @@ def _item(e: StoredEntry, spec: FeedSpec, taxonomy: Taxonomy,
     item["date_modified"] = e.updated.isoformat()
     item["authors"] = [{"name": n} for n in e.authors or (source_names.get(e.source_id,
                                                                           e.source_id),)]
-    item["tags"] = [taxonomy.label(c, spec.language) for c in e.categories]
+    item["tags"] = [taxonomy.label(c, spec.language) for c in e.categories
+                    if c in taxonomy.order]
     if e.language:
         item["language"] = e.language
     if e.enclosures:
