@@ -133,10 +133,18 @@ def mime_type(value: object) -> str | None:
     return bare if _MIME.match(bare) else None
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}$")
+
+
 def iri(value: object) -> str | None:
     """An absolute IRI (a scheme, then no spaces or forbidden characters), or None."""
     token = clean_token(value)
-    return token if token is not None and _IRI.match(token) else None
+    if token is None or not _IRI.match(token):
+        return None
+    if token[:9].lower() == "urn:uuid:" and not _UUID.match(token[9:]):
+        return None  # RFC 4122: the namespace holds UUIDs only (the W3C validator says so)
+    return token
 
 
 def iri_to_uri(url: str) -> str:

@@ -59,3 +59,25 @@ def test_readers_take_the_html_page_as_the_feeds_website(feeds: Path) -> None:
         assert alternates[-1].get("type") == "text/html", name  # newsboat: the last one
         parsed = feedparser.parse((feeds / name).read_bytes())
         assert parsed.feed.link == alternates[-1].get("href")  # feedparser: the html one
+
+
+@pytest.mark.parametrize(("feed_id", "kept"), [
+    ("urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6", True),
+    ("urn:uuid:not-a-uuid-at-all", False), ("urn:uuid:", False),
+    ("tag:city.example,2026:feed", True)])
+def test_a_source_id_is_copied_only_when_valid(tmp_path: Path, feed_id: str,
+                                               kept: bool) -> None:
+    from lxml import etree
+    (tmp_path / "city.xml").write_text(
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{feed_id}</id><title>City</title><updated>2026-11-02T09:00:00Z</updated>"
+        '<link href="https://city.example/"/><entry><id>tag:city.example,2026:1</id>'
+        "<title>Tram</title><link href=\"https://city.example/tram\"/>"
+        "<updated>2026-11-02T09:00:00Z</updated></entry></feed>")
+    config = write_config(tmp_path, [{"id": "city", "kind": "member", "path": "city.xml"}])
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        agg.publish()
+    doc = etree.parse(str(tmp_path / "feeds" / "all.atom"))
+    source_id = doc.findtext("{*}entry/{*}source/{*}id")
+    assert source_id == (feed_id if kept else "https://city.example/")
