@@ -27,28 +27,6 @@ META_FIELDS = ("id", "title", "link", "language", "updated", "self_link", "right
 
 # (file, field) -> entries that differ, by reason.
 KNOWN: dict[str, dict[tuple[str, str], int]] = {
-    # feedparser files podcast and media texts (itunes:summary, media:description, a picture
-    # caption) as the entry's content or summary, before or instead of content:encoded and
-    # <description>; the fast path keeps the item's own texts.
-    "media and podcast texts": {
-        ("atom/youtube-channel.atom", "summary"): 15,
-        ("multilingual/de-cre-podcast-podlove-613kb.xml", "content"): 30,
-        ("multilingual/de-cre-podcast-podlove-613kb.xml", "summary"): 30,
-        ("multilingual/fr-radio-france-podcast.xml", "content"): 52,
-        ("multilingual/pl-radio-katowice-spreaker.xml", "content"): 1,
-        ("multilingual/pl-radio-katowice-spreaker.xml", "summary"): 1,
-        ("rss2/dailymail-home-duplicate-guid.xml", "content"): 19,
-        ("rss2/elpais-english.xml", "content"): 54,
-        ("rss2/huffpost-canada-contenthub.xml", "content"): 2,
-        ("rss2/ndtv-search-no-xml-decl.xml", "summary"): 19,
-        ("rss2/nyt-world.xml", "content"): 40,
-        ("rss2/podcast-nightvale-prx.xml", "content"): 3,
-        ("rss2/podcast-nightvale-prx.xml", "summary"): 1,
-        ("rss2/podcast-podbean-around-the-bloc.xml", "summary"): 50,
-        ("rss2/podcast-podcastindex-namespace.xml", "summary"): 3,
-        ("rss2/podcast-web20show-2008.xml", "content"): 54,
-        ("rss2/theweek-media-enclosures.xml", "content"): 50,
-    },
     # feedparser re-serializes HTML while resolving relative URLs: it drops a trailing
     # &nbsp;, turns "https;//" into "https;/", escapes spaces in hrefs, reads <br/> inside
     # links; the markup is otherwise the same (attribute order is ignored here).
@@ -62,47 +40,15 @@ KNOWN: dict[str, dict[tuple[str, str], int]] = {
         ("rss2/areweanticheatyet-1046-items-no-guid.xml", "summary"): 1,
         ("rss2/artificial-truth-rss.xml", "summary"): 1,
         ("rss2/economist-asia-300-items.xml", "summary"): 7,
-        ("rss2/elpais-english.xml", "summary"): 2,
         ("rss2/ghost-xavier-geerinck.xml", "content"): 1,
         ("rss2/ghost-xavier-geerinck.xml", "summary"): 1,
         ("rss2/neverwinter-relative-urls.xml", "summary"): 1,
         ("rss2/scripting-news-opml-editor-2008.xml", "summary"): 1,
         ("rdf/planete-jquery-fr.rdf", "content"): 3,
     },
-    # Pictures: the fast path also reads media:thumbnail inside media:group and the largest
-    # listed first; feedparser keeps thumbnail sizes the fast path reads from media:content.
-    "pictures": {
-        ("multilingual/de-cre-podcast-podlove-613kb.xml", "image"): 30,
-        ("multilingual/ur-bbc-urdu.atom", "image"): 53,
-        ("rss2/dawn-world-pakistan.xml", "image"): 30,
-        ("rss2/elpais-english.xml", "image"): 2,
-    },
-    # Podcast and media names: feedparser adds itunes:author and media:credit to the
-    # authors, itunes:keywords of the channel and media:keywords to the categories.
-    "podcast names and keywords": {
-        ("multilingual/ur-bbc-urdu.atom", "raw_categories"): 52,
-        ("rss2/macworld-leading-whitespace-no-guid.xml", "raw_categories"): 30,
-        ("rss2/podcast-accidental-tech-podcast.xml", "authors"): 100,
-        ("rss2/podcast-podbean-around-the-bloc.xml", "authors"): 50,
-        ("rss2/theweek-media-enclosures.xml", "authors"): 4,
-        ("multilingual/de-cre-podcast-podlove-613kb.xml", "meta.author"): 1,
-        ("multilingual/fr-radio-france-podcast.xml", "meta.author"): 1,
-        ("multilingual/pl-radio-katowice-spreaker.xml", "meta.author"): 1,
-        ("rss2/podcast-accidental-tech-podcast.xml", "meta.author"): 1,
-        ("rss2/podcast-nightvale-prx.xml", "meta.author"): 1,
-        ("rss2/podcast-podbean-around-the-bloc.xml", "meta.author"): 1,
-        ("rss2/podcast-podcastindex-namespace.xml", "meta.author"): 1,
-        ("rss2/podcast-web20show-2008.xml", "meta.author"): 1,
-    },
-    # Two modification dates in one item (dc:date and atom:updated): feedparser keeps the
-    # last written, the fast path dc:date. The report notes follow the dates and texts.
+    # A date in HTML markup, and a cut offset: the report notes follow the dates.
     "dates and notes": {
-        ("rss2/huffpost-canada-contenthub.xml", "updated"): 2,
-        ("rss2/theweek-media-enclosures.xml", "updated"): 47,
-        ("rss2/theweek-media-enclosures.xml", "notes"): 1,
         ("messy/gov-us-fda-drug-recalls-html-in-pubdate.xml", "notes"): 1,
-        ("multilingual/de-cre-podcast-podlove-613kb.xml", "notes"): 1,
-        ("rss2/ndtv-search-no-xml-decl.xml", "notes"): 1,
         # "2017-06-13T03:18:00+00:0": feedparser reads a cut offset as UTC, the one date
         # reader does not read it at all
         ("rdf/ja-rss10-template-relative-about.rdf", "updated"): 1,
@@ -174,7 +120,10 @@ def test_both_paths_read_the_corpus_alike_but_for_known_differences() -> None:
     known = {key: n for group in KNOWN.values() for key, n in group.items()}
     assert dict(seen) == known
     assert not [key for key in seen if key[1] == "guid"]  # identity never depends on path
-    assert fast >= 110  # most of the corpus is well-formed RSS 2.0 or Atom 1.0
+    assert fast >= 90  # most of the corpus (media and podcast feeds go to feedparser)
+    pairs = sum(len(read_feed(_body(rel), f"http://corpus.server/{rel}").entries)
+                for rel in files)
+    assert sum(seen.values()) < pairs / 100  # fewer than 1 % of entry pairs differ
 
 
 @pytest.mark.parametrize(("rel", "why"), [
@@ -185,7 +134,7 @@ def test_both_paths_read_the_corpus_alike_but_for_known_differences() -> None:
      "feedparser (raw HTML elements in RSS text)"),
     ("messy/pcmag-feedburner-nested-empty-item.xml", "feedparser (nested items)"),
     ("messy/kroy-wordpress-junk-after-root.xml", "feedparser (not well-formed: Extra content"),
-    ("rss2/nyt-world.xml", FAST),
+    ("rss2/nyt-world.xml", "feedparser (item elements only feedparser reads)"),
     ("atom/kottke-xml-base.atom", "feedparser (xml:base below the root)"),
     ("atom/blogger-glass-petal-smoke.atom", FAST),
 ])

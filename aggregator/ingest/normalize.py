@@ -225,3 +225,20 @@ def _int(value: object) -> int | None:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return None
+
+
+_EMAIL = r"[^\s@()<>]+@[^\s@()<>]+"
+_NAMED = [re.compile(rf"^\s*{_EMAIL}\s*\((?P<name>[^()]+)\)\s*$"),  # jo@x.org (Jo)
+          re.compile(rf"^\s*(?P<name>[^()<>]+?)\s*\(\s*{_EMAIL}\s*\)\s*$"),  # Jo (jo@x.org)
+          re.compile(rf"^\s*(?P<name>[^()<>]+?)\s*<\s*{_EMAIL}\s*>\s*$")]  # Jo <jo@x.org>
+
+
+def person(value: str) -> str:
+    """An author's name from how feeds write a person ("jo@city.example (Jo Martin)",
+    "Jo Martin (jo@city.example)", "Jo Martin <jo@city.example>"); else the text as it is.
+    Both parse paths read authors with it (feedparser's own split cuts some addresses)."""
+    for shape in _NAMED:
+        found = shape.match(value)
+        if found:
+            return found.group("name").strip()
+    return value

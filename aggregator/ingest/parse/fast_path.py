@@ -36,6 +36,7 @@ from aggregator.ingest.normalize import (
     RawImage,
     RawText,
     normalize,
+    person,
 )
 from aggregator.ingest.parse.charset import http_charset, undeclared_as_utf8
 from aggregator.ingest.parse.feedparser_path import parse_feed, sniff
@@ -137,6 +138,18 @@ def gate(body: bytes) -> tuple[Any, str]:
     return (None, why) if why else (root, "")
 
 
+# Elements feedparser reads into a field the hub keeps and this reader does not: a document
+# holding one goes to feedparser, so that both paths read it alike (test_differential.py).
+_FOREIGN = {"dc": "http://purl.org/dc/elements/1.1/", "x": "http://www.w3.org/1999/xhtml",
+            "m": "http://search.yahoo.com/mrss/", "at": ATOM[1:-1], "it": _ITUNES[1:-1]}
+_UNREAD_IN_ITEMS = ("boolean({item}/x:body | {item}/dc:description | {item}/at:author | "
+                    "{item}/at:summary | {item}/at:content | {item}/fullitem | "
+                    "{item}//m:category | {item}//m:description | {item}/it:summary | "
+                    "{item}/it:subtitle)")
+_UNREAD_IN_ENTRIES = ("boolean(a:entry/dc:creator | a:entry/dc:subject | a:entry/dc:date | "
+                      "a:entry//m:category | a:entry//m:description)")
+
+
 def _declines(root: Any) -> str:
     if root.tag == "rss":
         if root.get("version") != "2.0":
@@ -145,12 +158,17 @@ def _declines(root: Any) -> str:
             return "raw HTML elements in RSS text"
         if root.xpath("boolean(channel/item//item)"):
             return "nested items"
+        if root.xpath(_UNREAD_IN_ITEMS.format(item="channel/item"), namespaces=_FOREIGN):
+            return "item elements only feedparser reads"
     elif root.tag == f"{_RDF}RDF":
         if root.find(f"{RSS10}channel") is None:
             return "RDF without an RSS 1.0 channel"
         if root.xpath("boolean(r:item/r:title/* | r:item/r:description/*)",
                       namespaces={"r": RSS10[1:-1]}):
             return "raw HTML elements in RSS text"
+        if root.xpath(_UNREAD_IN_ITEMS.format(item="r:item"),
+                      namespaces={**_FOREIGN, "r": RSS10[1:-1]}):
+            return "item elements only feedparser reads"
     elif root.tag == f"{ATOM}feed":
         a = {"a": ATOM[1:-1]}
         if root.xpath("boolean(//a:*[@type='xhtml'])", namespaces=a):
@@ -161,6 +179,8 @@ def _declines(root: Any) -> str:
         if root.xpath("boolean(//a:content[@type and not(@type='text' or @type='html' or "
                       "starts-with(@type, 'text/'))])", namespaces=a):
             return "Atom content of a non-text type"  # base64, say: feedparser decodes it
+        if root.xpath(_UNREAD_IN_ENTRIES, namespaces={**_FOREIGN, **a}):
+            return "entry elements only feedparser reads"
     else:
         return f"root element {etree.QName(root).localname}"
     if root.xpath("boolean(/*//*/@xml:base)"):
@@ -228,7 +248,7 @@ def _rss_authors(item: Any, ns: str) -> tuple[str, ...]:
 
 def _rss_categories(item: Any, ns: str) -> tuple[str, ...]:
     """<category>, dc:subject, itunes:category and itunes:keywords, as feedparser tags them."""
-    words = [x.text for x in item.iterfind(f"{ns}category") if x.text]
+    words = [x.text for x in item.iterfind(f".//{ns}category") if x.text]  # in any wrapper
     words += [x.text for x in item.iterfind(_DC_SUBJECT) if x.text]
     words += [x.get("text") or "" for x in item.iterfind(_ITUNES + "category")]
     for keywords in item.iterfind(_ITUNES + "keywords"):
@@ -246,7 +266,7 @@ def _atom_entry(entry: Any, language: str | None, base: str | None) -> RawEntry:
         content=_typed(content),
         published=published,
         updated=_date(entry.findtext(f"{ATOM}updated")) or published,
-        authors=tuple(x.text or "" for x in entry.iterfind(f"{ATOM}author/{ATOM}name")),
+        authors=_atom_authors(entry),
         categories=tuple(x.get("term") or x.get("label") or ""
                          for x in entry.iterfind(f"{ATOM}category")),
         language=_lang(title if title is not None else entry) or language,
@@ -254,13 +274,19 @@ def _atom_entry(entry: Any, language: str | None, base: str | None) -> RawEntry:
                          for x in links if x.get("rel") == "enclosure"))
 
 
-_MAILBOX = re.compile(r"^\s*\S+@\S+\s*\((.+)\)\s*$")
-
-
 def _author(value: str) -> str:
-    """"jo@city.example (Jo Martin)" -> "Jo Martin", as feedparser reads an RSS author."""
-    found = _MAILBOX.match(value)
-    return found.group(1) if found else value
+    """"jo@city.example (Jo Martin)" -> "Jo Martin": normalize.person, on both paths."""
+    return person(value)
+
+
+def _atom_authors(entry: Any) -> tuple[str, ...]:
+    """Each author's name, or its email when it has none (as feedparser reads them)."""
+    found = []
+    for author in entry.iterfind(f"{ATOM}author"):
+        name = author.findtext(f"{ATOM}name") or author.findtext(f"{ATOM}email")
+        if name is not None:
+            found.append(name)
+    return tuple(found)
 
 
 def _permalink(guid: Any) -> bool:
@@ -372,9 +398,10 @@ def _date(text: str | None) -> RawDate | None:
 
 
 def _images(item: Any) -> tuple[RawImage, ...]:
-    """media:thumbnail first, then media:content (in an item or in its media:group)."""
-    thumbs = item.findall(_MEDIA + "thumbnail") + item.findall(f"{_MEDIA}group/{_MEDIA}thumbnail")
-    media = item.findall(_MEDIA + "content") + item.findall(f"{_MEDIA}group/{_MEDIA}content")
+    """media:thumbnail first, then media:content, wherever in the item they are (its
+    media:group, a media:content holding its own thumbnail): as feedparser collects them."""
+    thumbs = item.findall(f".//{_MEDIA}thumbnail")
+    media = item.findall(f".//{_MEDIA}content")
     return tuple([RawImage(x.get("url"), x.get("width"), x.get("height")) for x in thumbs]
                  + [RawImage(x.get("url"), x.get("width"), x.get("height"),
                              x.get("medium") or x.get("type")) for x in media])

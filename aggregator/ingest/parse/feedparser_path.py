@@ -25,6 +25,7 @@ from aggregator.ingest.normalize import (
     RawImage,
     RawText,
     normalize,
+    person,
 )
 from aggregator.ingest.parse.charset import undeclared_as_utf8
 from aggregator.ingest.parse.jsonfeed import parse_json_feed
@@ -129,8 +130,15 @@ def _images(e: Any) -> tuple[RawImage, ...]:
 
 
 def _authors(e: Any) -> tuple[str, ...]:
+    """Several authors by their names; one from the text as written (feedparser's own
+    split of "Name (email)" cuts some addresses short)."""
     names = tuple(a.get("name") or "" for a in e.get("authors") or [])
-    return names if any(names) or not e.get("author") else (e["author"],)
+    if len(names) > 1 or not e.get("author"):
+        return names
+    detail, raw = e.get("author_detail") or {}, e["author"]
+    if detail.get("name") and raw == f"{detail['name']} ({detail.get('email')})":
+        return (detail["name"],)  # Atom's name and email, joined by feedparser
+    return (person(raw),)
 
 
 def _text(d: Any, name: str, atom: bool = False) -> RawText | None:
