@@ -91,6 +91,7 @@ class Aggregator:
         self.sink = DirectorySink(settings.output.dir)
         self._metrics: Metrics | None = None
         self._rendered: dict[str, object] = {}  # what each member page was rendered from
+        self.timings: dict[str, float] = {}  # the last update and publish (seconds)
         # every writer prunes after writing entries: the store as found is pruned
         self._pruned_revision: int | None = self.store.revision
         self._processes = max(1, min(4, os.cpu_count() or 1)) if parse_processes is None \
@@ -132,7 +133,9 @@ class Aggregator:
         sources = self._select(list(source_ids), due_only)
         self.parsers.size_for(len(sources))
         cycle = Cycle(self.settings, self.store, self.tools(), self.clock)
+        started = time.monotonic()
         report = cycle.run(sources, progress, on_stored)
+        self._phase("update_s", time.monotonic() - started)  # every outcome stored
         self.metrics.cycle(report)
         self.prune()
         give_back()  # the cycle's bodies are gone: so is the memory they took
@@ -181,12 +184,19 @@ class Aggregator:
         from aggregator.publish.dirty import ping_hub, publish_dirty
         started = time.monotonic()
         changed = publish_dirty(self.settings, self.store, self.sink, self.websub,
-                                self._rendered, full)
+                                self._rendered, full, self.timings)
         self.metrics.publish_seconds.observe(time.monotonic() - started)
         self.metrics.health(self.status(), self.store.count())
         if self.websub is not None:
-            ping_hub(self.settings, self.store, self.sink, self.websub, changed, self._rendered)
+            ping_hub(self.settings, self.store, self.sink, self.websub, changed, self._rendered,
+                     self.timings)
+        self._phase("publish_s", time.monotonic() - started)
         return changed
+
+    def _phase(self, name: str, seconds: float) -> None:
+        """A cycle phase's wall time: `poll --json`, status.json, /metrics."""
+        self.timings[name] = seconds
+        self.metrics.cycle_phase.labels(name.removesuffix("_s")).set(seconds)
 
     def status(self) -> list[SourceHealth]:
         return source_health(self.settings, self.store, self.clock())

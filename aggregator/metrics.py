@@ -49,6 +49,9 @@ class Metrics:
                                          buckets=DURATIONS, registry=r)
         self.pushes = Counter("aggregator_websub_pushes", "WebSub content pushes received",
                               ["result"], registry=r)
+        self.cycle_phase = Gauge("aggregator_cycle_phase_seconds", "Wall time of the last "
+                                 "cycle's phases: update (fetch, parse, store) and publish",
+                                 ["phase"], registry=r)
         self.source_fetch = Gauge("aggregator_source_fetch_seconds", "Time the source's "
                                   "last fetch took", ["source"], registry=r)
         self.source_entries = Gauge("aggregator_source_entries", "Entries stored for the "

@@ -79,3 +79,15 @@ def report_lines(report: CycleReport) -> list[str]:
     lines.append(f"total: {len(report.results)} sources, {report.new} new, "
                  f"{report.updated} updated, {report.failed} failed")
     return lines
+
+
+def cycle_json(report: CycleReport, timings: Mapping[str, float]) -> dict[str, object]:
+    """`poll --json` (DESIGN.md, CLI): the sources, the totals and the phases' wall times."""
+    return {
+        "sources": [{"id": r.source_id, "status": r.outcome, "new": r.new,
+                     "updated": r.changed, "error": r.error} for r in report.results],
+        "totals": {"sources": len(report.results), "new": report.new,
+                   "updated": report.updated, "failed": report.failed},
+        "timings": {"update_s": round(timings.get("update_s", 0.0), 3),
+                    "publish_s": round(timings.get("publish_s", 0.0), 3)},
+    }

@@ -14,6 +14,7 @@ percentile latency, requests unanswered within 30 s, threads in the process.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import platform
 import socket
@@ -103,10 +104,8 @@ class Crowd:
         self.thread.start()
 
     def _send(self, s: socket.socket, data: bytes) -> None:
-        try:
+        with contextlib.suppress(OSError):
             s.sendall(data)
-        except OSError:
-            pass
 
     def _trickle(self) -> None:
         while not self.stop.wait(1.0):

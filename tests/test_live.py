@@ -213,3 +213,15 @@ def test_sources_add_polls_the_new_source_at_once(service: Service,
     assert "the running service answered:\n  montreal  " in added.stdout
     listed = cli("entries", "--source", "montreal", "--count", "--config", str(config))
     assert listed.stdout.strip() == "3"
+
+
+def test_poll_json_through_the_service_and_phase_metrics(service: Service) -> None:
+    _, config, base = service
+    polled = cli("poll", "--json", "--source", "durban", "--config", str(config))
+    doc = json.loads(polled.stdout)
+    assert [s["id"] for s in doc["sources"]] == ["durban"] and doc["timings"]["update_s"] > 0
+    text = (get(base + "metrics") or b"").decode()
+    assert 'aggregator_cycle_phase_seconds{phase="update"}' in text
+    assert 'aggregator_cycle_phase_seconds{phase="publish"}' in text
+    status = json.loads(get(base + "status.json") or b"{}")
+    assert {"update_s", "publish_s"} <= set(status["timings"])  # the service's last cycle

@@ -83,6 +83,8 @@ def _by_the_service(args: argparse.Namespace, kind: str, **request: Any) -> bool
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    if args.json:
+        return _poll_json(args)
     if _by_the_service(args, "poll", sources=args.source):
         return EXIT_OK
     with Aggregator.from_config(config_path(args)) as agg:
@@ -93,6 +95,21 @@ def cmd_poll(args: argparse.Namespace) -> int:
             progress.finish()
         agg.publish()
         print_report(report, {s.id: s.name for s in agg.settings.sources})
+    return EXIT_OK
+
+
+def _poll_json(args: argparse.Namespace) -> int:
+    """The cycle as one JSON object (DESIGN.md, CLI), whoever runs it."""
+    from aggregator.outcome import cycle_json
+
+    handed = ask_running_service(config_path(args), "poll", sources=args.source, json=True)
+    if handed is not None:
+        print(handed[0] if handed else "{}")
+        return EXIT_OK
+    with Aggregator.from_config(config_path(args)) as agg:
+        report = agg.update(args.source)
+        agg.publish()
+        print(json.dumps(cycle_json(report, agg.timings), ensure_ascii=False, indent=2))
     return EXIT_OK
 
 

@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     poll = add("poll", cmd_poll, "poll every enabled source (or the named ones) once now")
     poll.add_argument("--source", action="append", default=[], metavar="ID",
                       help="poll only this source (repeatable)")
+    poll.add_argument("--json", action="store_true",
+                      help="print the cycle as JSON: sources, totals, timings (update, publish)")
     add("build", cmd_build, "rebuild all outputs from the store")
     add("serve", cmd_serve, "serve the output directory over HTTP")
     db = add("db", cmd_db, "the PostgreSQL store (store.url)")

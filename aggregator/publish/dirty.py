@@ -8,6 +8,7 @@ changed (failed pings are retried at the next publish)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from aggregator.config import Settings
@@ -22,20 +23,22 @@ from aggregator.store import Store
 
 def publish_dirty(settings: Settings, store: Store, sink: Sink,
                   websub: WebSubPublisher | None, rendered: dict[str, object],
-                  full: bool = False) -> list[PurePosixPath]:
+                  full: bool = False, timings: Mapping[str, float] | None = None
+                  ) -> list[PurePosixPath]:
     """Render and write what changed (``full``: everything); the changed outputs' names.
     ``rendered`` remembers what each member page was rendered from, between calls."""
     dirty = store.dirty()
     plan = RenderPlan.of(settings, sink, dirty, full)
     changed = publish(settings, store, source_health(settings, store), sink,
-                      websub.status() if websub else None, plan, rendered)
+                      websub.status() if websub else None, plan, rendered, timings)
     sink.write(BUILD_ID, build_id(settings))
     store.clear_dirty(dirty)
     return changed
 
 
 def ping_hub(settings: Settings, store: Store, sink: Sink, websub: WebSubPublisher,
-             changed: list[PurePosixPath], rendered: dict[str, object]) -> None:
+             changed: list[PurePosixPath], rendered: dict[str, object],
+             timings: Mapping[str, float] | None = None) -> None:
     """Tell the WebSub hub which feeds changed (and retry the pings that failed); when the
     pings' outcome changed, status.json, which reports them, is written again."""
     if not (changed or websub.pending):
@@ -44,4 +47,4 @@ def ping_hub(settings: Settings, store: Store, sink: Sink, websub: WebSubPublish
     websub.publish(feed_urls(settings, changed))
     if websub.status() != before:
         publish(settings, store, source_health(settings, store), sink, websub.status(),
-                RenderPlan.of(settings, sink, Dirty()), rendered)
+                RenderPlan.of(settings, sink, Dirty()), rendered, timings)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from importlib import resources
@@ -117,6 +117,18 @@ def remove_gone_categories(settings: Settings, sink: Sink) -> list[PurePosixPath
     return removed
 
 
+def _same_but_timings(old: bytes | None, new: bytes) -> bool:
+    if old is None:
+        return False
+    try:
+        before, after = json.loads(old), json.loads(new)
+    except ValueError:
+        return False
+    before.pop("timings", None)
+    after.pop("timings", None)
+    return bool(before == after)
+
+
 class Writing(MutableMapping[str, bytes]):
     """Outputs handed to the sink as they are rendered, so a big site is never held in
     memory whole (at 75,000 entries its pages weigh more than a gigabyte); what changed is
@@ -127,6 +139,10 @@ class Writing(MutableMapping[str, bytes]):
         self.changed: list[PurePosixPath] = []
 
     def __setitem__(self, name: str, data: bytes) -> None:
+        if name == "status.json" and _same_but_timings(self.sink.read(PurePosixPath(name)),
+                                                       data):
+            return  # a quiet cycle leaves it (and its ETag) alone: the timings of the
+            # last cycle that changed anything stay
         if self.sink.write(PurePosixPath(name), data):
             self.changed.append(PurePosixPath(name))
 
@@ -261,7 +277,8 @@ def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[St
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
                    websub: dict[str, Any] | None = None, plan: RenderPlan | None = None,
                    fresh: Callable[[str, object], bool] = lambda name, key: False,
-                   out: MutableMapping[str, bytes] | None = None
+                   out: MutableMapping[str, bytes] | None = None,
+                   timings: Mapping[str, float] | None = None
                    ) -> MutableMapping[str, bytes]:
     """Output file name -> bytes, for the outputs ``plan`` touches (None: every one);
     deterministic for a given store. Sealed archive pages are left out (plan.py)."""
@@ -293,18 +310,19 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     render_site(settings, store, health, plan, fresh, out)
     if plan.whole:
         out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
-    out.update(render_status_outputs(settings, store, health, websub))
+    out.update(render_status_outputs(settings, store, health, websub, timings))
     return out
 
 
 def render_status_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                          websub: dict[str, Any] | None = None) -> dict[str, bytes]:
+                          websub: dict[str, Any] | None = None,
+                          timings: Mapping[str, float] | None = None) -> dict[str, bytes]:
     """The machine-readable outputs that follow the sources' health rather than the
     entries: they change every cycle (the site's health pages are in render_site)."""
     names = {s.id: s.name for s in settings.sources}
     return {
             "sources.opml": render_sources_opml(settings, _subscribable(settings, store)),
-            "status.json": render_status(health, websub, store.events(STATUS_EVENTS)),
+            "status.json": render_status(health, websub, store.events(STATUS_EVENTS), timings),
             "status.atom": render_status_atom(store.events(STATUS_EVENTS), settings, names)}
 
 
@@ -318,7 +336,8 @@ def _load_memo(sink: Sink) -> dict[str, object]:
 
 def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], sink: Sink,
             websub: dict[str, Any] | None = None, plan: RenderPlan | None = None,
-            rendered: dict[str, object] | None = None) -> list[PurePosixPath]:
+            rendered: dict[str, object] | None = None,
+            timings: Mapping[str, float] | None = None) -> list[PurePosixPath]:
     """Write the outputs ``plan`` touches (None: all, plan.py) whose bytes changed; their
     names. ``rendered`` (kept by the caller between publishes, and in the output dir between
     processes) remembers what each health page was rendered from, so an unchanged one is
@@ -346,7 +365,7 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     with sink.batch(), ThreadPoolExecutor(1, thread_name_prefix="search") as beside:
         search = beside.submit(publish_search, settings, store, sink, plan.dirty)
         writing = Writing(sink)  # in order: an archive page before its successor
-        render_outputs(settings, store, health, websub, plan, fresh, writing)
+        render_outputs(settings, store, health, websub, plan, fresh, writing, timings)
         changed += writing.changed
         changed += search.result()
         if memo != before:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 class Facade(Protocol):
+    timings: dict[str, float]  # the last update and publish, in seconds
     settings: Settings
     store: Store
     clock: Callable[[], datetime]

@@ -10,6 +10,7 @@ the config when asked (SIGHUP, a changed file with --watch-config, a request).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.errors import AggregatorError, ConfigError
-from aggregator.outcome import report_lines
+from aggregator.outcome import cycle_json, report_lines
 from aggregator.run import control
 from aggregator.run.facade import Facade
 from aggregator.run.subscriptions import Answer, Subscriptions
@@ -205,6 +206,9 @@ class Service:
             if request.kind == "poll":
                 report = agg.update(list(request.args.get("sources") or []))
                 agg.publish()
+                if request.args.get("json"):
+                    return {"ok": True, "lines": [json.dumps(cycle_json(report, agg.timings),
+                                                             ensure_ascii=False, indent=2)]}
                 return {"ok": True, "lines": report_lines(report)}
             if request.kind == "disable":
                 changes = self.reload()  # `sources disable` edited the config
