@@ -179,3 +179,20 @@ def test_a_trickled_body_is_cut_at_the_request_deadline(tmp_path: Path, hub: Hub
         srv.shutdown()
         srv.server_close()
     assert cut_after < 2 and hub.bodies == []  # the whole request had its deadline
+
+
+def test_at_the_connection_cap_an_idle_kept_alive_connection_makes_room(
+        server: LoopServer) -> None:
+    server.max_connections = 5
+    kept = []
+    for _ in range(5):  # answered, kept alive, idle: the cap is reached
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        kept.append(conn)
+    try:
+        status, took = timed_get(server, "/all.atom")
+    finally:
+        for conn in kept:
+            conn.close()
+    assert status == 200 and took < 1  # not after the idle ones' 10 s

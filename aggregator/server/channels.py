@@ -132,7 +132,7 @@ class LoopServer:
                 self._write(data)
 
     def _accept(self) -> None:
-        while len(self._channels) < self.max_connections:
+        while len(self._channels) < self.max_connections or self._shed_idle():
             try:
                 sock, peer = self.socket.accept()
             except (BlockingIOError, InterruptedError):
@@ -145,6 +145,16 @@ class LoopServer:
             self._channels.add(ch)
             self._selector.register(sock, selectors.EVENT_READ, ch)
         self._listen(False)  # full: new connections wait in the backlog
+
+    def _shed_idle(self) -> bool:
+        """At the connection cap: close the kept-alive connection idle the longest (it
+        holds no request), so a crowd of idle ones cannot keep new clients waiting."""
+        idle = [c for c in self._channels if not (c.busy or c.inbuf or c.draining or
+                                                   c.out is not None or c.expected)]
+        if not idle:
+            return False
+        self._close(min(idle, key=lambda c: c.deadline))
+        return True
 
     def _listen(self, on: bool) -> None:
         if on != self._listening:
