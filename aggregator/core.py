@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aggregator.config import Settings, SourceSettings, load_settings
+from aggregator.config.model import did_you_mean
 from aggregator.config.taxonomy import Taxonomy
 from aggregator.dates import utcnow
 from aggregator.errors import ConfigError
@@ -351,10 +352,8 @@ class Aggregator:
         if source_ids:
             unknown = [s for s in source_ids if s not in {x.id for x in self.settings.sources}]
             if unknown:
-                import difflib
                 ids = [x.id for x in self.settings.sources]
-                said = [s + "".join(f" (did you mean {n!r}?)" for n in
-                                    difflib.get_close_matches(s, ids, n=1)) for s in unknown]
+                said = [s + did_you_mean(s, ids) for s in unknown]
                 raise ConfigError(f"unknown source id(s): {', '.join(said)}")
             return [s for s in self.settings.sources if s.id in source_ids]
         if due_only:

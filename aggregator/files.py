@@ -50,6 +50,25 @@ def remove_orphan_temporaries(root: Path) -> int:
     return removed
 
 
+def user_name(uid: int | None) -> str:
+    """The login name of ``uid`` ("?" when unknown, the number when it has none)."""
+    if uid is None:
+        return "?"
+    import pwd
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def owner_of(path: Path) -> str:
+    """Who owns ``path`` (or, when it does not exist, its folder)."""
+    for where in (path, path.parent):
+        with contextlib.suppress(OSError):
+            return user_name(where.stat().st_uid)
+    return "?"
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id runs on this machine."""
     if pid <= 0:

@@ -144,8 +144,9 @@ def add_source(config: Path, url: str, source_id: str | None = None, kind: str =
 
 def _may_add(settings: Settings, source_id: str | None, category: str | None) -> None:
     """Refuse a new source's id or category before anything is fetched."""
-    import difflib
     import re
+
+    from aggregator.config.model import did_you_mean
     ids = [s.id for s in settings.sources]
     if source_id is not None and not re.fullmatch(r"[a-z0-9-]+", source_id):
         raise ConfigError(f"--id {source_id!r}: must match [a-z0-9-]+")
@@ -154,9 +155,8 @@ def _may_add(settings: Settings, source_id: str | None, category: str | None) ->
                           "(sources list shows them); choose another")
     known = Taxonomy(settings.categories).ids
     if category is not None and category not in known:
-        near = difflib.get_close_matches(category, known, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise ConfigError(f"--category {category!r}: no such category{hint}; the "
+        raise ConfigError(f"--category {category!r}: no such category"
+                          f"{did_you_mean(category, known)}; the "
                           f"categories: {', '.join(known)}")
 
 

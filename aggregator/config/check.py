@@ -4,7 +4,6 @@ defaults come from the settings records (model.py)."""
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import ipaddress
 import re
 from datetime import timedelta
@@ -32,6 +31,7 @@ from aggregator.config.model import (
     Settings,
     SourceSettings,
     StoreSettings,
+    did_you_mean,
     parse_duration,
     parse_size,
 )
@@ -81,7 +81,7 @@ class Checker:
         for k in data:
             if k not in known:
                 expected = ", ".join(sorted(known))
-                self.error(_join(key, str(k)), f"unknown key{_did_you_mean(str(k), known)} "
+                self.error(_join(key, str(k)), f"unknown key{did_you_mean(str(k), known)} "
                            f"(expected one of: {expected})")
         for k in sorted(required - set(data)):
             self.error(_join(key, k), "is required")
@@ -388,7 +388,7 @@ class Checker:
         for j, cid in enumerate(categories):
             if cid not in category_ids:
                 self.error(f"{key}.categories[{j}]", f"unknown category id {cid!r}"
-                           f"{_did_you_mean(str(cid), category_ids)}")
+                           f"{did_you_mean(str(cid), category_ids)}")
         url, path = self.location(d, key)
         return SourceSettings(
             id=sid, name=self.string(d, key, "name", sid) or sid, kind=kind, url=url, path=path,
@@ -533,13 +533,8 @@ class Checker:
                 self.error(f"{key}.category_map", f"keys must be category words (got {word!r})")
             elif not isinstance(cid, str) or cid not in category_ids:
                 self.error(f"{key}.category_map.{word}", f"unknown category id {cid!r}"
-                           f"{_did_you_mean(str(cid), category_ids)}")
+                           f"{did_you_mean(str(cid), category_ids)}")
         return {str(k): str(v) for k, v in data.items()}
-
-
-def _did_you_mean(word: str, known: set[str] | frozenset[str]) -> str:
-    near = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def _header_ok(value: str) -> bool:

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 
 from aggregator.config import load_settings, parse_settings
 from aggregator.errors import ConfigError
-from aggregator.files import atomic_write
+from aggregator.files import atomic_write, owner_of, user_name
 
 
 class Unchanged(Exception):
@@ -49,19 +49,10 @@ def edit_config(path: Path) -> Iterator[Any]:
 
 def _cannot_write(path: Path, error: OSError) -> str:
     """Who owns what, and what to run instead, for a config this user cannot write."""
-    import pwd
-
-    def name(uid: int) -> str:
-        try:
-            return pwd.getpwuid(uid).pw_name
-        except KeyError:
-            return str(uid)
-    try:
-        owner = name(path.parent.stat().st_uid)
-    except OSError:
-        owner = "?"
+    owner = owner_of(path.parent)
     return (f"{path}: cannot write the config: {error.strerror or error} (its folder "
-            f"{path.parent} belongs to {owner}; this command runs as {name(os.geteuid())}): "
+            f"{path.parent} belongs to {owner}; this command runs as "
+            f"{user_name(os.geteuid())}): "
             f"run it as {owner} (sudo -u {owner} aggregator ...); the file is unchanged")
 
 

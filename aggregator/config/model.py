@@ -6,6 +6,7 @@ the units settings are written in (durations, sizes).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -226,9 +227,7 @@ class Settings:
         for s in self.sources:
             if s.id == source_id:
                 return s
-        import difflib
-        near = difflib.get_close_matches(source_id, [s.id for s in self.sources], n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(source_id, [s.id for s in self.sources])
         raise ConfigError(f"no source with id {source_id!r} in {self.config_path}{hint}")
 
     def interval_of(self, source: SourceSettings) -> timedelta:
@@ -236,6 +235,13 @@ class Settings:
 
     def silent_after(self, source: SourceSettings) -> timedelta:
         return source.silent_after or self.poll.silent_after
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """" (did you mean 'interval'?)" for the nearest of ``known``, or ""."""
+    import difflib
+    near = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def parse_duration(value: str) -> timedelta:

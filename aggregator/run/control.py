@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.errors import AggregatorError
-from aggregator.files import atomic_write, pid_alive
+from aggregator.files import atomic_write, owner_of, pid_alive, user_name
 
 log = logging.getLogger("aggregator.service")
 
@@ -105,7 +105,7 @@ def submit(store_path: Path, kind: str, **args: Any) -> str:
     owner = _service_owner(store_path)
     if os.geteuid() == 0 and owner not in (None, 0):  # sudo: hand it over as the service
         assert owner is not None
-        gid = pwd.getpwuid(owner).pw_gid if _known(owner) else owner
+        gid = _group_of(owner)
         folder.mkdir(exist_ok=True)
         if folder.stat().st_uid != owner:
             os.chown(folder, owner, gid)  # a folder an earlier root command made
@@ -126,27 +126,15 @@ def _service_owner(store_path: Path) -> int | None:
         return None
 
 
-def _known(uid: int) -> bool:
+def _group_of(uid: int) -> int:
     try:
-        pwd.getpwuid(uid)
+        return pwd.getpwuid(uid).pw_gid
     except KeyError:
-        return False
-    return True
-
-
-def user_name(uid: int | None) -> str:
-    if uid is None:
-        return "?"
-    return pwd.getpwuid(uid).pw_name if _known(uid) else str(uid)
+        return uid
 
 
 def _cannot_write(folder: Path, owner: int | None) -> str:
-    me, service = user_name(os.geteuid()), user_name(owner)
-    try:
-        holder = user_name(folder.stat().st_uid if folder.exists() else folder.parent.stat(
-        ).st_uid)
-    except OSError:
-        holder = "?"
+    me, service, holder = user_name(os.geteuid()), user_name(owner), owner_of(folder)
     return (f"the running service (user {service}) takes requests in {folder}, which "
             f"belongs to {holder} and which user {me} cannot write: run the command as "
             f"{service} (sudo -u {service} aggregator ...) or as root")
@@ -176,7 +164,7 @@ def take(store_path: Path) -> list[Request]:
         paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
     except OSError as e:
         _say_once(f"cannot read the request folder {folder}: {e.strerror or e} "
-                  f"(it belongs to {_holder(folder)}; the service runs as "
+                  f"(it belongs to {owner_of(folder)}; the service runs as "
                   f"{user_name(os.geteuid())})")
         return []
     out = []
@@ -188,25 +176,18 @@ def take(store_path: Path) -> list[Request]:
             request = None  # a broken request file is dropped, not retried forever
         except OSError as e:
             _say_once(f"request {path.name} set aside: cannot read it: {e.strerror or e} "
-                      f"(it belongs to {_holder(path)})")
+                      f"(it belongs to {owner_of(path)})")
             continue
         try:
             path.unlink(missing_ok=True)
         except OSError as e:
             _say_once(f"request {path.name} set aside: cannot remove it from {folder}: "
-                      f"{e.strerror or e} (the folder belongs to {_holder(folder)}; the "
+                      f"{e.strerror or e} (the folder belongs to {owner_of(folder)}; the "
                       f"service runs as {user_name(os.geteuid())}: chown the folder)")
             continue
         if request is not None:
             out.append(request)
     return out
-
-
-def _holder(path: Path) -> str:
-    try:
-        return user_name(path.stat().st_uid)
-    except OSError:
-        return "?"
 
 
 def _say_once(message: str) -> None:

@@ -29,6 +29,7 @@ from tinydb import TinyDB
 
 from aggregator.dates import from_iso, iso
 from aggregator.errors import StoreCorrupt, StoreError, StoreLocked
+from aggregator.files import owner_of, user_name
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
 from aggregator.store import disk
 from aggregator.store.codec import (
@@ -75,9 +76,9 @@ class TinyDBStore:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except PermissionError as e:
             raise StoreError(f"{self.path}: cannot open the store for writing: "
-                             f"{e.strerror} on {lock_path} (it belongs to {_owner(lock_path)}"
-                             f"; this command runs as {_user(os.geteuid())}): run it as "
-                             f"{_owner(lock_path)}") from e
+                             f"{e.strerror} on {lock_path} (it belongs to {owner_of(lock_path)}"
+                             f"; this command runs as {user_name(os.geteuid())}): run it as "
+                             f"{owner_of(lock_path)}") from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
@@ -339,21 +340,6 @@ class TinyDBStore:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor releases the flock
             self._lock_fd = None
-
-
-def _owner(path: Path) -> str:
-    for where in (path, path.parent):
-        with contextlib.suppress(OSError):
-            return _user(where.stat().st_uid)
-    return "?"
-
-
-def _user(uid: int) -> str:
-    import pwd
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 @contextlib.contextmanager
