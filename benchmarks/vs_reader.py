@@ -56,6 +56,7 @@ class Run:
     rss_mb: float
     server: dict[str, int]
     stored: int | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # poll --json: update_s, publish_s
 
 
 @dataclass
@@ -152,7 +153,7 @@ def commands(who: str, folder: Path, urls_file: Path) -> dict[str, list[str] | N
     cli = str(Path(sys.executable).with_name("aggregator"))
     if who == "aggregator":
         config = str(folder / "config.yaml")
-        poll = [cli, "poll", "-q", "--config", config]
+        poll = [cli, "poll", "-q", "--json", "--config", config]
         return {"cold": poll, "warm": poll, "mutated": poll,
                 "rebuild": [cli, "build", "-q", "--config", config]}
     if who == "reader":
@@ -184,7 +185,8 @@ def repetition(results: Results, network: feed_network.Network, base: str, order
             folder.mkdir()
         urls_file = Path(tmp, "urls.txt")
         urls_file.write_text("\n".join(urls))
-        aggregator_config(folders["aggregator"], urls)
+        if "aggregator" in folders:
+            aggregator_config(folders["aggregator"], urls)
         plans = {who: commands(who, folders[who], urls_file) for who in order}
         for round_ in ROUNDS:
             if round_ == "mutated":
@@ -197,6 +199,8 @@ def repetition(results: Results, network: feed_network.Network, base: str, order
                 run, out = measure(command, base, folders[who])
                 if round_ != "rebuild":
                     run.stored = stored(who, folders[who], out)
+                if who == "aggregator" and round_ != "rebuild":
+                    run.phases = json.loads(out)["timings"]
                 results.add(who, round_, run)
 
 
@@ -223,21 +227,32 @@ def report(results: Results, expected: dict[str, int], feeds: int) -> None:
                   f"{seen['not_modified']:>5} {seen['connections']:>6} "
                   f"{kept if kept is not None else '-':>7} {expected.get(round_, 0):>6} "
                   f"{ratio[0]:>11} {ratio[1]:>10} {ratio[2]:>10}")
+            if who == "aggregator" and runs[0].phases and ref:
+                base = statistics.median(r.wall for r in ref)
+                update = statistics.median(r.phases["update_s"] for r in runs)
+                publish = statistics.median(r.phases["publish_s"] for r in runs)
+                print(f"{'':<8} {'  update':<11} {update:>8.2f} {'':>7} {'':>8} "
+                      f"{'':>46} {update / base:>10.2f}x (of reader's wall)")
+                print(f"{'':<8} {'  publish':<11} {publish:>8.2f} {'':>7} {'':>8} "
+                      f"{'':>46} {publish / base:>10.2f}x")
 
 
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     args.add_argument("--feeds", type=int, default=200)
     args.add_argument("--repeat", type=int, default=5)
+    args.add_argument("--only", default="aggregator,reader,naive",
+                      help="contestants, comma-separated (reader is the ratios' base)")
     opts = args.parse_args()
     reader_python()  # the venv is made before anything is timed
     network = feed_network.Network(opts.feeds)
     server = feed_network.serve(network)
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     results, expected = Results(), {}
-    order = ["aggregator", "reader", "naive"]
+    order = [who for who in ("aggregator", "reader", "naive") if who in opts.only.split(",")]
     for i in range(opts.repeat):
-        repetition(results, network, base, order[i % 3:] + order[:i % 3], expected)
+        turn = i % len(order)
+        repetition(results, network, base, order[turn:] + order[:turn], expected)
         print(f"repetition {i + 1}/{opts.repeat} done", file=sys.stderr)
     report(results, expected, opts.feeds)
     server.shutdown()

@@ -108,10 +108,13 @@ def test_a_cycle_of_304s_reads_no_entry(tmp_path: Path, feed_server: FeedServer,
         agg.update()
         agg.publish()
     reads: list[Path] = []
-    real = disk.read_shards
-    monkeypatch.setattr(disk, "read_shards", lambda p: (reads.append(p), real(p))[1])
+    real = disk.read_doc
+    monkeypatch.setattr(disk, "read_doc", lambda p: (reads.append(p), real(p))[1])
     with Aggregator(load_settings(config), parse_processes=0) as agg:  # `aggregator poll`
         report = agg.update()
         agg.publish()
     assert {r.outcome for r in report.results} == {"not_modified"}
-    assert reads == []  # no whole-store read: not for retention, not for publishing
+    # no entry read, nor any row: not for retention, not for publishing
+    assert [p for p in reads if p.parent.name.endswith((".shards", ".rows"))] == []
+    shards = disk.shard_dir(load_settings(config).store.path)
+    assert any(shards.iterdir())  # the first cycle stored entries: there were some to read

@@ -2,6 +2,7 @@
 
     store.json               sources (states), events, tombstones, counts, meta
     store.json.shards/a.json entries of source ``a`` (one TinyDB table), one file per source
+    store.json.rows/a.json   the rows of source ``a``'s entries (store/rows.py), for the indexes
     store.json.journal       only while a write touching several files is under way
 
 Every file is a TinyDB document read and written through ``OrjsonStorage`` (orjson, sorted
@@ -17,7 +18,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 from tinydb.storages import Storage
@@ -26,7 +27,8 @@ from aggregator.errors import StoreCorrupt, StoreError
 from aggregator.files import atomic_write
 
 Document = dict[str, Any]  # a TinyDB file: {table: {doc id: doc}}
-FORMAT = 2  # 1: everything in one file (still read, rewritten as shards on the first write)
+FORMAT = 3  # 1: everything in one file (still read, rewritten as shards on the first write);
+# 2: no rows files (they are made from the shards, then written at the first write)
 
 
 class OrjsonStorage(Storage):
@@ -63,6 +65,26 @@ def dumps(doc: Document) -> bytes:
 
 def shard_dir(path: Path) -> Path:
     return path.with_name(path.name + ".shards")
+
+
+def rows_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".rows")
+
+
+def rows_path(path: Path, source_id: str) -> Path:
+    return rows_dir(path) / (quote(source_id, safe="") + ".json")
+
+
+def shard_source(shard: Path) -> str:
+    return unquote(shard.name.removesuffix(".json"))
+
+
+def shard_sources(path: Path) -> list[str]:
+    """The ids of the sources that have a shard."""
+    folder = shard_dir(path)
+    if not folder.is_dir():
+        return []
+    return sorted(shard_source(p) for p in folder.glob("*.json"))
 
 
 def journal_path(path: Path) -> Path:
@@ -154,7 +176,8 @@ def identity(path: Path) -> tuple[int, int, int] | None:
 def remove_stale_temporaries(path: Path) -> None:
     """Temp files of writes that crashed (files.atomic_write names them .<name>.<pid>.tmp);
     the caller holds the lock, so no live writer owns any of them."""
-    for folder, prefix in ((path.parent, f".{path.name}."), (shard_dir(path), ".")):
+    for folder, prefix in ((path.parent, f".{path.name}."), (shard_dir(path), "."),
+                           (rows_dir(path), ".")):
         if folder.is_dir():
             for tmp in folder.glob(f"{prefix}*.tmp"):
                 tmp.unlink(missing_ok=True)

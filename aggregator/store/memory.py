@@ -11,18 +11,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
-from aggregator.stories.order import newest_first
-from aggregator.stories.similarity import Bucket, bucket_item, bucket_keys
+from aggregator.store.rows import Bodies, HeldBodies, Row, dirty_of, newest_first
+from aggregator.stories.similarity import Bucket, bucket_keys
 
 MAX_EVENTS = 500  # health events kept; older ones are dropped
 
 
 class MemoryStore:
-    """Holds everything in dicts; indexes by category, source, canonical link and primary."""
+    """Holds everything in dicts; indexes by category, source, canonical link and primary.
 
-    def __init__(self) -> None:
-        self._entries: dict[str, StoredEntry] = {}
-        self._order: dict[str, tuple[float, float, str]] = {}  # key -> newest_first(entry)
+    The indexes hold rows (store/rows.py), the entries are ``bodies``': by default a dict
+    here, for the embedded store its shards on disk, read when an answer needs them."""
+
+    def __init__(self, bodies: Bodies | None = None) -> None:
+        self._bodies: Bodies = bodies if bodies is not None else HeldBodies()
+        self._rows: dict[str, Row] = {}
+        self._order: dict[str, tuple[float, float, str]] = {}  # key -> newest_first(row)
         self._states: dict[str, SourceState] = {}
         self._by_category: dict[str, set[str]] = defaultdict(set)
         self._by_source: dict[str, set[str]] = defaultdict(set)
@@ -42,24 +46,31 @@ class MemoryStore:
 
     # -- reads -------------------------------------------------------------------------------
 
+    def _read(self, keys: Iterable[str]) -> list[StoredEntry]:
+        rows = self._rows
+        return self._bodies.fetch([rows[k] for k in keys])
+
+    def row(self, key: str) -> Row | None:
+        return self._rows.get(key)
+
     def get(self, key: str) -> StoredEntry | None:
-        return self._entries.get(key)
+        return self._read([key])[0] if key in self._rows else None
 
     def by_canonical(self, link: str) -> list[StoredEntry]:
-        return [self._entries[k] for k in sorted(self._by_canonical.get(link, ()))]
+        return self._read(sorted(self._by_canonical.get(link, ())))
 
     def by_story(self, story: str) -> list[StoredEntry]:
-        return [self._entries[k] for k in sorted(self._by_story.get(story, ()))]
+        return self._read(sorted(self._by_story.get(story, ())))
 
     def published_between(self, low: datetime, high: datetime) -> list[StoredEntry]:
         start = bisect.bisect_left(self._by_date, (low, ""))
         end = bisect.bisect_right(self._by_date, (high, "\uffff"))
-        return [self._entries[k] for _, k in self._by_date[start:end]]
+        return self._read(k for _, k in self._by_date[start:end])
 
     def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime,
                        title_bits: int | None = None) -> list[StoredEntry]:
-        keys = bucket_keys(self._by_print.get(fingerprint, []), low, high, title_bits)
-        return [self._entries[k] for k in keys]
+        return self._read(bucket_keys(self._by_print.get(fingerprint, []), low, high,
+                                      title_bits))
 
     def is_tombstone(self, key: str) -> bool:
         return key in self._tombstones
@@ -68,12 +79,17 @@ class MemoryStore:
         return dict(self._tombstones)
 
     def copies_of(self, key: str) -> list[StoredEntry]:
-        return [self._entries[k] for k in sorted(self._copies.get(key, ()))]
+        return self._read(sorted(self._copies.get(key, ())))
 
     def entries(self, category: str | None = None, source_id: str | None = None,
                 include_duplicates: bool = False, limit: int | None = None
                 ) -> list[StoredEntry]:
-        keys: Iterable[str] = self._entries.keys()
+        return self._read(self.keys(category, source_id, include_duplicates, limit))
+
+    def keys(self, category: str | None = None, source_id: str | None = None,
+             include_duplicates: bool = False, limit: int | None = None) -> list[str]:
+        """The keys of ``entries(...)``, in its order, reading no entry."""
+        keys: Iterable[str] = self._rows.keys()
         if source_id is not None:  # the smaller set first: a source's own, not every key
             keys = self._by_source.get(source_id, set())
             if category is not None:
@@ -81,11 +97,12 @@ class MemoryStore:
         elif category is not None:
             keys = self._by_category.get(category, set())
         if not include_duplicates:
-            keys = (k for k in keys if self._entries[k].duplicate_of is None)
+            rows = self._rows
+            keys = (k for k in keys if rows[k].duplicate_of is None)
         order = self._order.__getitem__  # sort keys computed once, when stored
         if limit is not None:  # the newest few: a partial sort
-            return [self._entries[k] for k in heapq.nsmallest(limit, keys, key=order)]
-        return [self._entries[k] for k in sorted(keys, key=order)]
+            return heapq.nsmallest(limit, keys, key=order)
+        return sorted(keys, key=order)
 
     def source_state(self, source_id: str) -> SourceState | None:
         return self._states.get(source_id)
@@ -98,7 +115,7 @@ class MemoryStore:
 
     def count(self, category: str | None = None, source_id: str | None = None) -> int:
         if category is not None and source_id is not None:
-            return len(self.entries(category=category, source_id=source_id))
+            return len(self.keys(category=category, source_id=source_id))
         if category is not None:
             return self._shown_by_category.get(category, 0)
         if source_id is not None:
@@ -128,6 +145,10 @@ class MemoryStore:
         self.apply([], [replace(self._states[i], next_check_at=now + lease) for i in ids])
         return ids
 
+    def rows_of(self, source_id: str) -> list[Row]:
+        """A source's rows (copies included), in key order."""
+        return [self._rows[k] for k in sorted(self._by_source.get(source_id, ()))]
+
     def count_by_source(self) -> dict[str, int]:
         return {s: len(keys) for s, keys in sorted(self._by_source.items())}
 
@@ -156,13 +177,15 @@ class MemoryStore:
               ) -> None:
         if entries or removed:
             self._revision += 1
-            before = (self._entries.get(k) for k in [*(e.key for e in entries), *removed])
-            self._dirty = self._dirty | Dirty.of(entries) | Dirty.of(e for e in before if e)
+            before = (self._rows.get(k) for k in [*(e.key for e in entries), *removed])
+            self._dirty = self._dirty | Dirty.of(entries) | dirty_of(r for r in before if r)
         for e in entries:
-            self._index(e)
+            self._bodies.put(e)
+            self._index(Row.of(e))
         for key in removed:
-            gone = self._entries.pop(key, None)
+            gone = self._rows.pop(key, None)
             if gone is not None:
+                self._bodies.drop(gone)
                 del self._order[key]
                 self._unindex(gone)
                 self._by_source[gone.source_id].discard(key)
@@ -177,13 +200,19 @@ class MemoryStore:
 
     def load(self, entries: Iterable[StoredEntry] = (), states: Iterable[SourceState] = (),
              events: Iterable[SourceEvent] = (), tombstones: dict[str, datetime] | None = None,
-             dirty: Dirty | None = None) -> None:
-        """Index what a backend read from disk (not a change: the revision stays)."""
-        bulk = not self._entries  # a first load: the date index is sorted once, at the end
-        for e in entries:  # (inserting 80,000 entries one by one moved 25 GB of pointers)
-            self._index(e, keep_sorted=not bulk)
+             dirty: Dirty | None = None, rows: Iterable[Row] = ()) -> None:
+        """Index what a backend read from disk (not a change: the revision stays): entries,
+        or the ``rows`` of entries the bodies already hold."""
+        bulk = not self._rows  # a first load: the sorted indexes are sorted once, at the end
+        for e in entries:
+            self._bodies.put(e)
+            self._index(Row.of(e), keep_sorted=not bulk)
+        for r in rows:  # (inserting 80,000 entries one by one moved 25 GB of pointers)
+            self._index(r, keep_sorted=not bulk)
         if bulk:
             self._by_date.sort()
+            for bucket in self._by_print.values():
+                bucket.sort()
         for s in states:
             self._schedule_state(s)
             self._states[s.source_id] = s
@@ -201,13 +230,15 @@ class MemoryStore:
         if not state.gone:
             bisect.insort(self._schedule, _slot(state))
 
-    def _index(self, e: StoredEntry, keep_sorted: bool = True) -> None:
-        old = self._entries.get(e.key)
+    def _index(self, e: Row, keep_sorted: bool = True) -> None:
+        old = self._rows.get(e.key)
         if old is not None:
             if not keep_sorted:
                 self._by_date.sort()  # _unindex finds the old one by bisection
+                for bucket in self._by_print.values():
+                    bucket.sort()
             self._unindex(old)
-        self._entries[e.key] = e
+        self._rows[e.key] = e
         self._order[e.key] = newest_first(e)
         for c in e.categories:
             self._by_category[c].add(e.key)
@@ -222,12 +253,14 @@ class MemoryStore:
         self._by_story[e.story or e.key].add(e.key)
         if keep_sorted:
             bisect.insort(self._by_date, (e.published, e.key))
+            for fp in e.fingerprints:
+                bisect.insort(self._by_print[fp], (e.published, e.key, e.title_bits))
         else:
             self._by_date.append((e.published, e.key))
-        for fp in e.fingerprints:
-            bisect.insort(self._by_print[fp], bucket_item(e.published, e.key, e.title))
+            for fp in e.fingerprints:
+                self._by_print[fp].append((e.published, e.key, e.title_bits))
 
-    def _unindex(self, e: StoredEntry) -> None:
+    def _unindex(self, e: Row) -> None:
         for c in e.categories:
             self._by_category[c].discard(e.key)
             self._shown_by_category[c] -= e.duplicate_of is None
@@ -240,7 +273,7 @@ class MemoryStore:
         self._by_story[e.story or e.key].discard(e.key)
         _remove_sorted(self._by_date, (e.published, e.key))
         for fp in e.fingerprints:
-            _remove_sorted(self._by_print[fp], bucket_item(e.published, e.key, e.title))
+            _remove_sorted(self._by_print[fp], (e.published, e.key, e.title_bits))
             if not self._by_print[fp]:
                 del self._by_print[fp]
 

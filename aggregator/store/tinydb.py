@@ -8,8 +8,11 @@ the layout):
 - one write per ``apply``: TinyDB works on in-memory documents (orjson storage), ``apply``
   writes the main file and the shards of the sources it touched, all or nothing;
 - opened fast: the main file (states, events, tombstones, counts) is read at open; the
-  entries only when an entry is first asked for, so ``status`` and counts never read them;
-- lookups go through a composed MemoryStore's indexes, not TinyDB queries.
+  entries' rows (store/rows.py: what the indexes need, persisted beside each shard) when an
+  entry is first asked for, so ``status`` and counts never read them;
+- entries stay on disk: lookups go through a composed MemoryStore's indexes of rows, not
+  TinyDB queries, and read only the shards of the entries they answer with (store/shards.py
+  keeps the recently read ones, a bounded number).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from aggregator.store.codec import (
     state_to_dict,
 )
 from aggregator.store.memory import MAX_EVENTS, MemoryStore
+from aggregator.store.rows import Row
+from aggregator.store.shards import ShardBodies
 
 log = logging.getLogger("aggregator.store")
 
@@ -54,8 +59,7 @@ class TinyDBStore:
         self.path = path
         self.readonly = readonly
         self._lock_fd: int | None = None
-        self._index = MemoryStore()
-        self._entries_read = False
+        self._new_index()
         self._reading = threading.Lock()  # fetch threads may ask for entries at once
         try:
             if not readonly:
@@ -89,6 +93,12 @@ class TinyDBStore:
             os.close(self._lock_fd)  # the lock of a file that is gone
         self._lock_fd = fd
 
+    def _new_index(self) -> None:
+        self._bodies = ShardBodies(self._read_shard, self._shard_name)
+        self._index = MemoryStore(self._bodies)
+        self._entries_read = False  # the rows, that is: entries are read by the shard
+        self._unlisted: set[str] = set()  # sources whose rows are not on disk yet
+
     def _read_main(self) -> None:
         """States, events, tombstones and counts; a reader also sees an unfinished batch."""
         self._pending = disk.pending(self.path) if self.readonly else {}
@@ -105,6 +115,7 @@ class TinyDBStore:
             dirty = Dirty(*(frozenset(marks.get(k) or ()) for k in (
                 "categories", "languages", "sources")))
             self._legacy = ENTRIES in doc  # format 1: entries in the main file
+            self._rows_kept = int(meta.get("format", 1)) >= 3  # rows files in step
             self._index.load(
                 states=[state_from_dict(d) for d in self._db.table(SOURCES).all()],
                 events=[event_from_dict(d) for d in self._db.table(EVENTS).all()],
@@ -127,19 +138,46 @@ class TinyDBStore:
         return self._index
 
     def _read_all_entries(self) -> None:
-        docs: list[tuple[Path, list[Any]]] = []
+        """Every entry's row: from the rows files, else (a store an older version wrote,
+        or a rows file missing) from the entries of the shard, then written at the next
+        write."""
+        sources = set(disk.shard_sources(self.path))
+        sources |= {disk.shard_source(p) for p in self._pending if p.parent
+                    == disk.shard_dir(self.path)}
         if self._legacy:
-            docs.append((self.path, list(self._db.table(ENTRIES).all())))
-        shards = {disk.shard_dir(self.path) / n: d for n, d in disk.read_shards(self.path).items()}
-        shards.update((p, d) for p, d in self._pending.items() if p != self.path)
-        for where, shard in sorted(shards.items()):
-            docs.append((where, list(shard.get(ENTRIES, {}).values())))
-        read: list[StoredEntry] = []
-        for where, found in docs:
-            with _corrupt_is_clear(where):
-                read += [entry_from_dict(d) for d in found]
-        self._index.load(entries=read)  # at once: its date index is sorted once
+            sources |= {d["source_id"] for d in self._db.table(ENTRIES).all()}
+        rows: list[Row] = []
+        for source_id in sorted(sources):
+            kept = self._kept_rows(source_id)
+            if kept is None:
+                self._unlisted.add(source_id)
+                kept = [Row.of(e) for e in self._read_shard(source_id)]
+            rows += kept
+        self._index.load(rows=rows)  # at once: its sorted indexes are sorted once
         self._entries_read = True
+
+    def _kept_rows(self, source_id: str) -> list[Row] | None:
+        if not self._rows_kept or self._legacy:
+            return None
+        where = disk.rows_path(self.path, source_id)
+        doc = self._pending.get(where) or disk.read_doc(where)
+        if not doc:
+            return None
+        with _corrupt_is_clear(where):
+            return [Row.read(r) for r in doc["rows"].values()]
+
+    def _read_shard(self, source_id: str) -> list[StoredEntry]:
+        """A source's entries as stored (an unfinished batch's, for a reader)."""
+        where = disk.shard_path(self.path, source_id)
+        doc = self._pending.get(where) or disk.read_doc(where)
+        found = list(doc.get(ENTRIES, {}).values())
+        if self._legacy:
+            found += [d for d in self._db.table(ENTRIES).all() if d["source_id"] == source_id]
+        with _corrupt_is_clear(where):
+            return [entry_from_dict(d) for d in found]
+
+    def _shard_name(self, source_id: str) -> str:
+        return str(disk.shard_path(self.path, source_id))
 
     # -- reads that never need the entries ---------------------------------------------------
 
@@ -248,7 +286,7 @@ class TinyDBStore:
             return
         index = self._read_entries() if entries or removed else self._index
         touched = {e.source_id for e in entries}
-        touched |= {gone.source_id for gone in map(index.get, removed) if gone is not None}
+        touched |= {gone.source_id for gone in map(index.row, removed) if gone is not None}
         self._lock_again()
         index.apply(entries, states, events, removed, forgotten, tombstones)
         if entries or removed:
@@ -263,16 +301,22 @@ class TinyDBStore:
         except BaseException:
             self._reopen()  # what is in memory went further than the disk: read it again
             raise
+        self._bodies.settle()
         self._legacy = False
+        self._rows_kept = True
+        self._unlisted.clear()
         self._seen = disk.identity(self.path)
 
     def _files(self, touched: set[str]) -> dict[Path, disk.Document]:
         files = {disk.shard_path(self.path, s): self._shard(s) for s in sorted(touched)}
+        for s in sorted(touched | self._unlisted):
+            files[disk.rows_path(self.path, s)] = {"rows": {
+                r.key: r.dump() for r in self._index.rows_of(s)}}
         files[self.path] = self._main()
         return files
 
     def _shard(self, source_id: str) -> disk.Document:
-        docs = self._index.entries(source_id=source_id, include_duplicates=True)
+        docs = self._bodies.shard(source_id).values()
         return _document({ENTRIES: [entry_to_dict(e) for e in sorted(docs, key=_by_key)]})
 
     def _main(self) -> disk.Document:
@@ -298,8 +342,7 @@ class TinyDBStore:
         return self._oldest_entry
 
     def _reopen(self) -> None:
-        self._index = MemoryStore()
-        self._entries_read = False
+        self._new_index()
         self._read_main()
 
     def hold_lock(self) -> str | None:

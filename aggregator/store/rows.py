@@ -1,0 +1,91 @@
+"""What the store's indexes know of an entry without its text: one small tuple per entry.
+
+The embedded store keeps these for every entry and the entries themselves on disk, read by
+the shard when asked for (store/shards.py): the cross-source lookups (canonical link, story,
+fingerprint, listings and their order) answer from rows, and only the entries an answer
+holds are read. A row is persisted beside its source's shard (``Row.dump``/``Row.read``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
+
+from aggregator.models import Dirty, StoredEntry
+from aggregator.stories.similarity import title_signature
+
+
+class Row(NamedTuple):
+    key: str
+    source_id: str
+    published: datetime
+    updated: datetime
+    categories: tuple[str, ...]
+    language: str | None
+    canonical_link: str | None
+    duplicate_of: str | None
+    story: str
+    fingerprints: tuple[str, ...]
+    title_bits: int  # similarity.title_signature(title)
+
+    @classmethod
+    def of(cls, e: StoredEntry) -> Row:
+        return cls(e.key, e.source_id, e.published, e.updated, e.categories, e.language,
+                   e.canonical_link, e.duplicate_of, e.story, e.fingerprints,
+                   title_signature(e.title))
+
+    def dump(self) -> list[Any]:
+        return [self.key, self.source_id, self.published.isoformat(), self.updated.isoformat(),
+                list(self.categories), self.language, self.canonical_link, self.duplicate_of,
+                self.story, list(self.fingerprints), self.title_bits]
+
+    @classmethod
+    def read(cls, raw: Sequence[Any]) -> Row:
+        (key, source, published, updated, categories, language, canonical, duplicate_of,
+         story, fingerprints, bits) = raw
+        return cls(key, source, datetime.fromisoformat(published),
+                   datetime.fromisoformat(updated), tuple(categories), language, canonical,
+                   duplicate_of, story, tuple(fingerprints), int(bits))
+
+
+def newest_first(row: Row) -> tuple[float, float, str]:
+    """stories.order.newest_first, from a row."""
+    return (-row.published.timestamp(), -row.updated.timestamp(), row.key)
+
+
+def dirty_of(rows: Iterable[Row]) -> Dirty:
+    """models.Dirty.of, from rows."""
+    found = list(rows)
+    return Dirty(frozenset(c for r in found for c in r.categories),
+                 frozenset(r.language or "" for r in found),
+                 frozenset(r.source_id for r in found))
+
+
+class Bodies(Protocol):
+    """Where a store keeps the entries its rows stand for."""
+
+    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+        """The entries of ``rows``, in their order."""
+        ...
+
+    def put(self, entry: StoredEntry) -> None: ...
+
+    def drop(self, row: Row) -> None: ...
+
+
+class HeldBodies:
+    """Every entry in a dict: the in-memory store's."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, StoredEntry] = {}
+
+    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+        held = self.held
+        return [held[r.key] for r in rows]
+
+    def put(self, entry: StoredEntry) -> None:
+        self.held[entry.key] = entry
+
+    def drop(self, row: Row) -> None:
+        self.held.pop(row.key, None)

@@ -1,0 +1,149 @@
+"""The embedded store keeps entries on disk (store/rows.py, store/shards.py): the indexes
+hold rows, persisted beside each shard; an answer reads only its entries' shards, and a
+bounded number of decoded entries is kept."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.errors import StoreCorrupt
+from aggregator.models import StoredEntry
+from aggregator.store import disk, open_store
+from aggregator.store.rows import Row
+from aggregator.store.shards import ShardBodies
+from aggregator.store.tinydb import TinyDBStore
+
+T0 = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def entry(key: str, source: str, days: int = 0, link: str | None = None) -> StoredEntry:
+    when = T0 + timedelta(days=days)
+    return StoredEntry(key=key, source_id=source, entry_id=f"tag:t,2026:{key}", title=key,
+                       link=link, canonical_link=link, published=when, updated=when,
+                       first_seen=when, content_hash=key, categories=("x",),
+                       own_categories=("x",), story=link or key, fingerprints=(f"fp{days}",))
+
+
+def filled(path: Path, sources: int = 10, each: int = 5) -> list[StoredEntry]:
+    written = [entry(f"s{s}:{n}", f"s{s}", days=n, link=f"https://e.org/{s}/{n}")
+               for s in range(sources) for n in range(each)]
+    store = open_store(path)
+    store.apply(written, [])
+    store.close()
+    return written
+
+
+def reads_of(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    reads: list[Path] = []
+    real = disk.read_doc
+    monkeypatch.setattr(disk, "read_doc", lambda p: (reads.append(p), real(p))[1])
+    return reads
+
+
+def test_rows_are_written_beside_each_shard_and_say_what_the_indexes_need(
+        tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    written = filled(path, sources=2, each=3)
+    doc = json.loads(disk.rows_path(path, "s1").read_text())
+    assert {k: Row.read(r) for k, r in doc["rows"].items()} == {
+        e.key: Row.of(e) for e in written if e.source_id == "s1"}
+    assert json.loads(path.read_text())["meta"]["1"]["format"] == 3
+
+
+def test_a_lookup_reads_only_the_shards_of_its_answer(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "store.json"
+    filled(path)
+    store = open_store(path, readonly=True)
+    reads = reads_of(monkeypatch)
+    try:
+        found = store.by_canonical("https://e.org/7/2")
+        assert [e.key for e in found] == ["s7:2"]
+        shards = [p for p in reads if p.parent == disk.shard_dir(path)]
+        assert shards == [disk.shard_path(path, "s7")]  # no other source's entries read
+        assert [e.key for e in store.entries(source_id="s7")] == [f"s7:{n}" for n in (4, 3, 2,
+                                                                                      1, 0)]
+        assert [p for p in reads if p.parent == disk.shard_dir(path)] == shards  # kept
+    finally:
+        store.close()
+
+
+def test_decoded_entries_kept_are_bounded_whatever_was_read() -> None:
+    shards = {f"s{s}": [entry(f"s{s}:{n}", f"s{s}", n) for n in range(10)] for s in range(50)}
+    read: list[str] = []
+    bodies = ShardBodies(lambda s: (read.append(s), shards[s])[1], str, keep=25)
+    rows = [Row.of(e) for found in shards.values() for e in found]
+    assert [e.key for e in bodies.fetch(rows)] == [r.key for r in rows]  # all, in order
+    assert bodies._kept_entries <= 25 and len(bodies._kept) <= 3
+    assert read == list(shards)  # each shard read once for one answer
+    bodies.fetch(rows[-10:])  # the last shard read is still kept
+    assert read == list(shards)
+
+
+def test_a_store_without_rows_files_is_read_from_its_shards_and_given_them(
+        tmp_path: Path) -> None:
+    """A store an older version wrote (format 2): its rows come from the shards; the first
+    write writes every source's rows file; an older version writing again (format 2 in the
+    main file) makes the rows files untrusted until the next write."""
+    path = tmp_path / "store.json"
+    filled(path, sources=3, each=2)
+    main = json.loads(path.read_text())
+    main["meta"]["1"]["format"] = 2
+    path.write_text(json.dumps(main))
+    for rows in disk.rows_dir(path).iterdir():  # stale: as if written before a downgrade
+        rows.write_text(json.dumps({"rows": {}}))
+    store = open_store(path)
+    try:
+        assert store.count() == 6 and len(store.entries()) == 6  # read from the shards
+        store.apply([entry("s0:9", "s0", days=9)], [])
+    finally:
+        store.close()
+    for s in range(3):
+        doc = json.loads(disk.rows_path(path, f"s{s}").read_text())
+        assert len(doc["rows"]) == (3 if s == 0 else 2), s
+    again = open_store(path, readonly=True)
+    try:
+        assert [e.key for e in again.entries(source_id="s0")] == ["s0:9", "s0:1", "s0:0"]
+    finally:
+        again.close()
+
+
+def test_an_indexed_entry_missing_from_its_shard_is_a_corrupt_store_named(
+        tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    filled(path, sources=2, each=2)
+    disk.shard_path(path, "s1").write_text(json.dumps({"entries": {}}))
+    store = open_store(path, readonly=True)
+    try:
+        with pytest.raises(StoreCorrupt, match=r"s1\.json: entry .s1:1. is indexed but not"):
+            store.entries(source_id="s1")
+        assert len(store.entries(source_id="s0")) == 2  # the others still read
+    finally:
+        store.close()
+
+
+def test_a_reader_sees_an_unfinished_batch_rows_and_entries(tmp_path: Path) -> None:
+    """A journal left by a write that did not finish: a reader sees the batch whole (the
+    shards and rows files it holds), the writer replays it."""
+    path = tmp_path / "store.json"
+    filled(path, sources=2, each=2)
+    writer = TinyDBStore(path)
+    new = [entry("s1:9", "s1", days=9), entry("s2:0", "s2", days=1)]
+    writer.apply(new, [])
+    files = writer._files({"s1", "s2"})  # what that write put on disk, as a journal
+    writer.close()
+    disk.journal_path(path).write_bytes(disk.dumps(
+        {str(p.relative_to(path.parent)): d for p, d in files.items()}))
+    for p in files:
+        if p != path:
+            p.unlink()
+    reader = open_store(path, readonly=True)
+    try:
+        assert {e.key for e in reader.entries()} == {"s0:0", "s0:1", "s1:0", "s1:1", "s1:9",
+                                                     "s2:0"}
+    finally:
+        reader.close()
