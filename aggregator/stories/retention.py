@@ -26,6 +26,10 @@ class Stored(Protocol):
 
     def tombstones(self) -> dict[str, datetime]: ...
 
+    def published_between(self, low: datetime, high: datetime) -> list[StoredEntry]: ...
+
+    def count(self, category: str | None = None, source_id: str | None = None) -> int: ...
+
 
 @dataclass(frozen=True)
 class Pruning:
@@ -52,15 +56,20 @@ def is_takedown(published: datetime) -> bool:
 
 def plan_pruning(store: Stored, categories: tuple[str, ...], settings: RetentionSettings,
                  now: datetime) -> Pruning:
+    """What to remove and forget, reading only the entries that may go: those published
+    before the cut-off, and the listings of categories holding more than their limit (the
+    counts are bounded reads), so a store within its bounds is not read at all."""
     oldest = cutoff(settings, now)
-    removed = {e.key for e in store.entries(include_duplicates=True) if e.published < oldest}
-    listed = {c: store.entries(category=c) for c in categories}  # each sorted once
-    rank = {c: {e.key: i for i, e in enumerate(entries)} for c, entries in listed.items()}
+    removed = {e.key for e in store.published_between(datetime.min.replace(tzinfo=UTC), oldest)
+               if e.published < oldest}
     limit = settings.max_per_category
-    for category in categories:
+    listed = {c: store.entries(category=c) for c in categories  # each sorted once
+              if store.count(category=c) > limit}
+    rank = {c: {e.key: i for i, e in enumerate(entries)} for c, entries in listed.items()}
+    for category in listed:
         for primary in listed[category][limit:]:
             # beyond the limit in every category it is filed under: no feed shows it any more
-            if all(rank.get(c, {}).get(primary.key, limit) >= limit for c in primary.categories):
+            if all(_beyond(c, primary.key, categories, rank, limit) for c in primary.categories):
                 removed.add(primary.key)
                 removed.update(e.key for e in store.copies_of(primary.key))
     stones = {**store.tombstones(), **{k: e.published for k in removed
@@ -71,3 +80,14 @@ def plan_pruning(store: Stored, categories: tuple[str, ...], settings: Retention
     forgotten.update(kept[:max(0, len(kept) - settings.max_tombstones)])
     forgotten &= set(store.tombstones())  # a key being removed now becomes a tombstone first
     return Pruning(tuple(sorted(removed)), tuple(sorted(forgotten)))
+
+
+def _beyond(category: str, key: str, categories: tuple[str, ...],
+            rank: dict[str, dict[str, int]], limit: int) -> bool:
+    """Whether the entry ``key`` is past the limit of ``category`` (a category that is no
+    listing keeps nothing; one not ranked is within its limit whole)."""
+    if category not in categories:
+        return True
+    if category not in rank:
+        return False
+    return rank[category].get(key, limit) >= limit
