@@ -7,18 +7,19 @@ from __future__ import annotations
 import pytest
 
 from aggregator.publish import search
-from aggregator.publish.search import Record, records_digest, shard_of
+from aggregator.publish.search import Record, placement_digest, shard_of
 
 
 def record(n: int, month: str = "2026-03", arrived: int | None = None) -> Record:
     at = n if arrived is None else arrived
     return Record(url=f"month/{month}.html#e-{n}", title=f"Story {n}", content="text",
                   date=f"{month}-{1 + n % 28:02d}", filters={"source": ["s"]},
-                  arrived=f"2026-04-01T00:{at // 60:02d}:{at % 60:02d}+00:00")
+                  arrived=f"2026-04-01T00:{at // 60:02d}:{at % 60:02d}+00:00",
+                  key=f"s:{n}", text_hash=f"h{n}")
 
 
-def digests(shards: dict[str, list[Record]]) -> dict[str, bytes]:
-    return {sid: records_digest(group, "en") for sid, group in shards.items()}
+def digests(shards: dict[str, list[Record]]) -> dict[str, str]:
+    return {sid: placement_digest(group, "en") for sid, group in shards.items()}
 
 
 def test_a_busy_month_is_cut_by_arrival_latest_part_first(
@@ -39,3 +40,14 @@ def test_new_stories_change_only_the_last_part_of_their_month(
     old, new = digests(shard_of(before)), digests(shard_of(before + late))
     changed = {sid for sid in new if old.get(sid) != new[sid]}
     assert changed == {"2026-03-p3"}
+
+
+def test_a_retold_story_changes_only_its_shards_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Digests are taken without reading the stories: a title or text changed shows in the
+    entry's content hash, so its shard (and only it) is indexed again."""
+    from dataclasses import replace
+    monkeypatch.setattr(search, "SHARD_SIZE", 10)
+    before = [record(n) for n in range(25)]
+    after = [replace(r, text_hash="retold") if r.key == "s:3" else r for r in before]
+    old, new = digests(shard_of(before)), digests(shard_of(after))
+    assert {sid for sid in new if old[sid] != new[sid]} == {"2026-03-p1"}

@@ -566,3 +566,21 @@ def test_retention_never_forgets_a_takedown() -> None:
     pruning = plan_pruning(store, ("x",), RetentionSettings(max_age=timedelta(days=30),
                                                             max_tombstones=0), T0)
     assert pruning.forgotten == ("a:2",)  # the old retention tombstone goes, not the others
+
+
+def test_contract_rows_are_the_listing_without_the_text_and_fetch_gives_the_entries(
+        store: Store) -> None:
+    from aggregator.store.rows import Row
+    first = [entry("a:1", days=3, categories=("x", "y")), entry("a:2", days=1),
+             entry("b:1", "b", days=2, categories=("y",)),
+             entry("b:2", "b", days=2, categories=("y",), duplicate_of="a:1")]
+    store.apply(first, [])
+    for args in ((), ("y",), (None, "b"), ("y", "b")):
+        assert store.rows(*args) == [Row.of(e) for e in store.entries(*args)], args
+    assert [r.key for r in store.rows(include_duplicates=True)] == ["a:1", "b:1", "b:2", "a:2"]
+    listed = store.rows()
+    changed = replace(first[2], title="changed", content_hash="new")
+    store.apply([changed], [], removed=["a:2"])
+    # as stored now, in the rows' order; the removed one left out
+    assert store.fetch(listed) == [first[0], changed]
+    assert store.fetch([]) == []

@@ -22,9 +22,18 @@ from typing import Any
 
 from aggregator.config import Settings
 from aggregator.config.taxonomy import Taxonomy, primary_language
-from aggregator.models import Dirty, SourceHealth, StoredEntry
+from aggregator.models import Dirty, SourceHealth
 from aggregator.publish.plan import RenderPlan
-from aggregator.publish.search import BUNDLE, Record, build_index, records, records_digest, shard_of
+from aggregator.publish.reads import Reads
+from aggregator.publish.search import (
+    BUNDLE,
+    Record,
+    build_index,
+    placed,
+    placement_digest,
+    shard_of,
+    with_text,
+)
 from aggregator.publish.sink import Sink
 from aggregator.publish.site import Fresh, SiteBuild
 from aggregator.render import FeedSpec
@@ -35,6 +44,7 @@ from aggregator.render.opml import render_feeds_opml, render_sources_opml
 from aggregator.render.site.pages import THEME_CSS, theme_css
 from aggregator.render.status import render_status
 from aggregator.store import Store
+from aggregator.store.rows import Row
 
 log = logging.getLogger("aggregator.publish")
 
@@ -77,11 +87,12 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
 
 
 def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                plan: RenderPlan, fresh: Fresh, out: MutableMapping[str, bytes] | None = None
-                ) -> MutableMapping[str, bytes]:
-    """The site's pages that ``plan`` touches (publish/site.py), into ``out``."""
+                plan: RenderPlan, fresh: Fresh, out: MutableMapping[str, bytes] | None = None,
+                read: Reads | None = None) -> MutableMapping[str, bytes]:
+    """The site's pages that ``plan`` touches (publish/site.py), into ``out``; ``read``: the
+    entries the feeds already read."""
     build = SiteBuild(settings, store, Taxonomy(settings.categories), health, plan, fresh,
-                      out={} if out is None else out)
+                      out={} if out is None else out, read=read or Reads(store))
     out = build.build()
     if not plan.quiet:
         out.update({"favicon.svg": FAVICON, "search.js": SEARCH_JS})
@@ -160,7 +171,8 @@ class Writing(MutableMapping[str, bytes]):
 
 
 def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | None = None,
-                   now: float | None = None) -> list[PurePosixPath]:
+                   now: float | None = None, read: Reads | None = None
+                   ) -> list[PurePosixPath]:
     """Index the stored stories for search (site/search.py); the files written.
 
     The index follows every publish whose entries changed (``dirty``; None: a full build)
@@ -170,7 +182,8 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     shards whose stories changed are indexed again. Past SEARCH_SMALL stories an index
     younger than SEARCH_EVERY is kept, marked pending; a later publish, even a quiet
     one, catches up once it is old enough. A quiet publish with nothing pending reads
-    nothing."""
+    nothing. Records are placed from the stories' rows; only the stories of shards to index
+    again are read (``read``: shared with the pages being rendered)."""
     marker = PurePosixPath(f"{BUNDLE}/{MARKER}")
     now = time.time() if now is None else now
     kept = (sink.read(marker) or b"").decode("ascii", "replace").split()
@@ -184,20 +197,27 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
             sink.write(marker, f"{built} {at} {size} pending".encode("ascii"))
             return []
     language = primary_language(settings.hub.language)
-    found = records(store.entries(), Taxonomy(settings.categories),
-                    {s.id: s.name for s in settings.sources}, language,
-                    [primary_language(x) for x in settings.hub.languages])
+    rows = store.rows()
+    found = placed(rows, Taxonomy(settings.categories),
+                   {s.id: s.name for s in settings.sources}, language,
+                   [primary_language(x) for x in settings.hub.languages])
     if not found:  # nothing stored yet (a first start): Pagefind refuses an empty index
         return []
     shards = shard_of(found)
-    digests = {sid: records_digest(group, language).decode("ascii").strip()
+    digests = {sid: placement_digest(group, language)
                for sid, group in shards.items()}  # the whole index's: one of the shards'
     digest = hashlib.sha256(json.dumps(digests, sort_keys=True).encode("ascii")).hexdigest()
     stamp = f"{digest} {now:.0f} {len(found)}".encode("ascii")
     if there and built == digest:
         sink.write(marker, stamp)  # checked: the same stories
         return []
-    written = _index_shards(shards, digests, language, sink)
+    by_key = {r.key: r for r in rows}
+    read = read or Reads(store)
+
+    def texts(found: list[Record]) -> list[Record]:
+        return with_text(found, {e.key: e for e in read([by_key[r.key] for r in found])})
+
+    written = _index_shards(shards, digests, language, sink, texts)
     if written is None:
         return []
     sink.settle()
@@ -207,7 +227,8 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
 
 
 def _index_shards(shards: dict[str, list[Record]], digests: dict[str, str], language: str,
-                  sink: Sink) -> list[PurePosixPath] | None:
+                  sink: Sink, texts: Callable[[list[Record]], list[Record]]
+                  ) -> list[PurePosixPath] | None:
     """Index the shards whose records changed, drop the ones gone, and list them all in
     pagefind/shards.json for the search page (newest first); the files written, or None
     when Pagefind could not run (logged; the index on disk stays as it was)."""
@@ -217,10 +238,13 @@ def _index_shards(shards: dict[str, list[Record]], digests: dict[str, str], lang
     except (ValueError, AttributeError):
         before = {}
     written: list[PurePosixPath] = []
-    for sid, group in shards.items():
+    again = [sid for sid in shards if before.get(sid) != digests[sid] or not sink.exists(
+        PurePosixPath(f"{BUNDLE}/{sid}/pagefind.js"))]
+    whole = texts([r for sid in again for r in shards[sid]])  # their stories, in one read
+    done = 0
+    for sid in again:
+        group, done = whole[done:done + len(shards[sid])], done + len(shards[sid])
         folder = f"{BUNDLE}/{sid}"
-        if before.get(sid) == digests[sid] and sink.exists(PurePosixPath(f"{folder}/pagefind.js")):
-            continue
         if not sink.replace_folder(folder, partial(build_index, group, language)):
             return None
         written += sink.names(folder)
@@ -268,7 +292,7 @@ def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
     return out
 
 
-def _select(entries: list[StoredEntry], spec: FeedSpec, default: str) -> list[StoredEntry]:
+def _select(entries: list[Row], spec: FeedSpec, default: str) -> list[Row]:
     if spec.only_language is None:
         return entries
     return [e for e in entries if primary_language(e.language or default) == spec.only_language]
@@ -278,7 +302,7 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
                    websub: dict[str, Any] | None = None, plan: RenderPlan | None = None,
                    fresh: Callable[[str, object], bool] = lambda name, key: False,
                    out: MutableMapping[str, bytes] | None = None,
-                   timings: Mapping[str, float] | None = None
+                   timings: Mapping[str, float] | None = None, read: Reads | None = None
                    ) -> MutableMapping[str, bytes]:
     """Output file name -> bytes, for the outputs ``plan`` touches (None: every one);
     deterministic for a given store. Sealed archive pages are left out (plan.py)."""
@@ -289,15 +313,18 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     specs = feed_specs(settings, taxonomy)
     by_language = language_specs(settings, taxonomy)
     out = {} if out is None else out
-    by_category: dict[str | None, list[StoredEntry]] = {}  # shared by the language feeds
+    by_category: dict[str | None, list[Row]] = {}  # shared by the language feeds
+    read = read or Reads(store)
+    if plan.whole:
+        read.everything()
     for spec in specs + by_language:
         if not plan.touches(spec.only_language, spec.category):
             continue
-        if spec.category not in by_category:
-            by_category[spec.category] = store.entries(category=spec.category)
-        entries = _select(by_category[spec.category], spec, settings.hub.language)
-        current, archives = paginate(spec, entries, limit, settings.hub.base_url)
-        shown = list(current.entries)
+        if spec.category not in by_category:  # laid out from rows; read what is rendered
+            by_category[spec.category] = store.rows(category=spec.category)
+        rows = _select(by_category[spec.category], spec, settings.hub.language)
+        current, archives = paginate(spec, rows, limit, settings.hub.base_url)
+        shown = read(current.entries)
         head = current.spec
         out[f"{spec.name}.atom"] = render_atom(head, shown, settings, taxonomy, names)
         out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
@@ -305,9 +332,9 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
         for page in archives:
             if page.frozen and plan.sealed(page.successor, also_when_whole=True):
                 continue  # sealed in an earlier build: never rendered or written again
-            out[f"{page.spec.name}.atom"] = render_atom(page.spec, list(page.entries),
+            out[f"{page.spec.name}.atom"] = render_atom(page.spec, read(page.entries),
                                                         settings, taxonomy, names)
-    render_site(settings, store, health, plan, fresh, out)
+    render_site(settings, store, health, plan, fresh, out, read)
     if plan.whole:
         out["feeds.opml"] = render_feeds_opml(settings, specs, by_language)
     out.update(render_status_outputs(settings, store, health, websub, timings))
@@ -363,9 +390,12 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     # The search index is built beside the pages: Pagefind runs as its own process, so on
     # a machine with two cores it indexes while this one renders.
     with sink.batch(), ThreadPoolExecutor(1, thread_name_prefix="search") as beside:
-        search = beside.submit(publish_search, settings, store, sink, plan.dirty)
+        read = Reads(store)  # the entries both read: each read once
+        if plan.whole:
+            read.everything()
+        search = beside.submit(publish_search, settings, store, sink, plan.dirty, read=read)
         writing = Writing(sink)  # in order: an archive page before its successor
-        render_outputs(settings, store, health, websub, plan, fresh, writing, timings)
+        render_outputs(settings, store, health, websub, plan, fresh, writing, timings, read)
         changed += writing.changed
         changed += search.result()
         if memo != before:

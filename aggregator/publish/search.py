@@ -17,8 +17,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from aggregator.render import display_title
 from aggregator.render.site.i18n import words
 from aggregator.render.site.layout import River, anchor, month_page_of, months
 from aggregator.sanitize import plain_text
+from aggregator.store.rows import Row
 
 log = logging.getLogger("aggregator.search")
 
@@ -47,15 +48,18 @@ class Record:
     tree_url: str = ""  # the same in its language's tree ("fr/month/..."): results found
     # from that tree's search page open there
     source: str = ""  # its publisher, shown with each result
+    key: str = ""  # its entry's
+    text_hash: str = ""  # its entry's content_hash: changes when the title or text does
 
 
-def records(everything: list[StoredEntry], taxonomy: Taxonomy, names: dict[str, str],
-            language: str, tree_languages: Sequence[str] = ()) -> list[Record]:
-    """One record per stored story. Categories and sources are named in the hub's language;
-    a language by its own name ("Français"), the same from every page's language. With
-    ``tree_languages``, each record also knows its page in its language's tree."""
+def placed(everything: Sequence[Row | StoredEntry], taxonomy: Taxonomy, names: dict[str, str],
+           language: str, tree_languages: Sequence[str] = ()) -> list[Record]:
+    """One record per stored story, without its text (title, content): what the stories'
+    rows tell (``with_text`` adds the rest). Categories and sources are named in the hub's
+    language; a language by its own name ("Français"), the same from every page's language.
+    With ``tree_languages``, each record also knows its page in its language's tree."""
     river = River("all")
-    where = month_page_of(river, months(river, everything))
+    where = month_page_of(river, months(river, list(everything)))
     fmt = words(language)
     of: dict[str, str] = {e.key: primary_language(e.language or language) for e in everything}
     in_tree: dict[str, str] = {}
@@ -65,17 +69,40 @@ def records(everything: list[StoredEntry], taxonomy: Taxonomy, names: dict[str, 
                        month_page_of(river, months(river, mine)).items())
     out = []
     for e in everything:
-        title = display_title(e)
-        text = plain_text(e.summary or e.content or "", True)
         out.append(Record(
             tree_url=f"{in_tree[e.key]}#{anchor(e)}" if e.key in in_tree else "",
             source=names.get(e.source_id, e.source_id),
-            url=f"{where[e.key]}#{anchor(e)}", title=title, content=text,
+            url=f"{where[e.key]}#{anchor(e)}", title="", content="",
             date=e.published.date().isoformat(), arrived=e.first_seen.isoformat(),
             filters={"category": [taxonomy.label(c, language) for c in e.categories],
                      "language": [fmt.own_name(primary_language(e.language or language))],
-                     "source": [names.get(e.source_id, e.source_id)]}))
+                     "source": [names.get(e.source_id, e.source_id)]},
+            key=e.key, text_hash=e.content_hash))
     return out
+
+
+def with_text(found: Sequence[Record], entries: Mapping[str, StoredEntry]) -> list[Record]:
+    """The records with their entries' title and text (a record whose entry is gone: left
+    out)."""
+    out = []
+    for r in found:
+        e = entries.get(r.key)
+        if e is not None:
+            out.append(replace(r, title=display_title(e),
+                               content=plain_text(e.summary or e.content or "", True)))
+    return out
+
+
+def placement_digest(found: list[Record], language: str) -> str:
+    """What an index of records placed (without their text) is built from: their places,
+    filters and their entries' content hashes (identity.content_hash: the title and text
+    are among what it covers), so a shard whose stories did not change is known without
+    reading them."""
+    h = hashlib.sha256(language.encode())
+    for r in found:
+        h.update(json.dumps([r.url, r.date, r.filters, r.tree_url, r.source, r.text_hash],
+                            sort_keys=True).encode("utf-8"))
+    return h.hexdigest()
 
 
 SHARD_SIZE = 2000  # records per Pagefind run: its memory grows ~45 KB a record
@@ -98,15 +125,6 @@ def shard_of(found: list[Record]) -> dict[str, list[Record]]:
         for number in range(len(parts), 0, -1):
             out[f"{month}-p{number}"] = parts[number - 1]
     return out
-
-
-def records_digest(found: list[Record], language: str) -> bytes:
-    """What an index is built from, as a short digest (kept beside the index)."""
-    h = hashlib.sha256(language.encode())
-    for r in found:
-        h.update(json.dumps([r.url, r.title, r.content, r.date, r.filters, r.tree_url,
-                             r.source], sort_keys=True).encode("utf-8"))
-    return h.hexdigest().encode("ascii") + b"\n"
 
 
 def build_index(found: list[Record], language: str, bundle: Path, timeout: float = 600.0

@@ -1,7 +1,11 @@
 """Build the site: for every language tree, every river's newest page, archive pages, month
 pages and archive index; the sources page, each source's page and each member report; and
 the search records. Only rivers that the dirty markers touch are rendered again; a sealed
-archive page already on disk is not rendered at all (a full build renders everything)."""
+archive page already on disk is not rendered at all (a full build renders everything).
+
+Pages are laid out from the store's rows (store/rows.py: no entry's text is read for that);
+only the entries of the pages rendered are read, so a small change reads a few entries,
+whatever the history (a full build reads them all, once)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from aggregator.config.taxonomy import Taxonomy, primary_language
 from aggregator.dates import from_iso
 from aggregator.models import SourceHealth, StoredEntry
 from aggregator.publish.plan import RenderPlan
+from aggregator.publish.reads import Reads
 from aggregator.publish.sink import Sink
 from aggregator.render.site.i18n import translations, words
 from aggregator.render.site.layout import River, Sheet, Tree, anchor, month_of, months, pages
@@ -28,6 +33,7 @@ from aggregator.render.site.pages import (
     render,
 )
 from aggregator.store import Store
+from aggregator.store.rows import Row
 
 Fresh = Callable[[str, object], bool]
 
@@ -59,6 +65,7 @@ class SiteBuild:
     fresh: Fresh = lambda name, key: False
     out: MutableMapping[str, bytes] = field(default_factory=dict)  # or written as it comes
     listed: dict[tuple[str, River], int] = field(default_factory=dict)  # a river's entries
+    read: Reads | None = None  # the entries of the pages rendered (None: its own)
 
     def __post_init__(self) -> None:
         self.trees = trees(self.settings)
@@ -69,16 +76,17 @@ class SiteBuild:
         self.month_sets: dict[tuple[Tree, River], set[str]] = {}
         self._items: dict[str, PageEntry] = {}
         self._items_language = ""
+        self.entries = self.read or Reads(self.store)
 
     # -- what is in each tree ------------------------------------------------------------
 
-    def entries_of(self, tree: Tree, everything: list[StoredEntry]) -> list[StoredEntry]:
+    def entries_of(self, tree: Tree, everything: list[Row]) -> list[Row]:
         if tree.only is None:
             return everything
         return [e for e in everything
                 if primary_language(e.language or self.home_language) == tree.only]
 
-    def rivers(self, everything: list[StoredEntry]) -> list[River]:
+    def rivers(self, everything: list[Row]) -> list[River]:
         """All, each category, each source (configured, or still holding entries)."""
         sources = dict.fromkeys([s.id for s in self.settings.sources]
                                 + sorted({e.source_id for e in everything}))
@@ -86,9 +94,9 @@ class SiteBuild:
                 + [River("source", s) for s in sources])
 
     @staticmethod
-    def split(rivers: list[River], entries: list[StoredEntry]) -> dict[River, list[StoredEntry]]:
+    def split(rivers: list[River], entries: list[Row]) -> dict[River, list[Row]]:
         """Each river's entries (newest first), in one pass over the tree's entries."""
-        out: dict[River, list[StoredEntry]] = {r: [] for r in rivers}
+        out: dict[River, list[Row]] = {r: [] for r in rivers}
         for e in entries:
             out[River("all")].append(e)
             out.setdefault(River("source", e.source_id), []).append(e)
@@ -106,7 +114,9 @@ class SiteBuild:
                     self.source_head(tree, River("source", source.id), None)
             self.status_pages()
             return self.out
-        everything = self.store.entries()  # newest first
+        everything = self.store.rows()  # newest first
+        if self.plan.whole:  # every page: every entry, read once
+            self.entries.everything()
         rivers = self.rivers(everything)
         split = {t.prefix: self.split(rivers, self.entries_of(t, everything))
                  for t in self.trees}
@@ -130,7 +140,7 @@ class SiteBuild:
 
     # -- one river -----------------------------------------------------------------------
 
-    def river(self, tree: Tree, river: River, found: list[StoredEntry], full: bool) -> None:
+    def river(self, tree: Tree, river: River, found: list[Row], full: bool) -> None:
         self.listed[(tree.prefix, river)] = len(found)
         size = self.settings.output.entries_per_feed
         head, archive = pages(river, found, size)
@@ -156,7 +166,7 @@ class SiteBuild:
             self.sheet(tree, river, sheet, title)
         self.archive_index(tree, river, archive, month_sheets)
 
-    def source_head(self, tree: Tree, river: River, found: list[StoredEntry] | None) -> None:
+    def source_head(self, tree: Tree, river: River, found: list[Row] | None) -> None:
         """An untouched source's newest page: rendered again only when its health moved
         (``found`` None: read its entries only then)."""
         h = self.by_health.get(river.ident)
@@ -164,7 +174,7 @@ class SiteBuild:
         if h is not None and self.fresh(name, self.health_shown(h)):
             return
         if found is None:
-            found = self.entries_of(tree, self.store.entries(source_id=river.ident))
+            found = self.entries_of(tree, self.store.rows(source_id=river.ident))
         self.listed[(tree.prefix, river)] = len(found)
         head, _ = pages(river, found, self.settings.output.entries_per_feed)
         self.head(tree, river, head)
@@ -177,7 +187,7 @@ class SiteBuild:
         return (h.name, h.kind, h.state, h.url, h.entries, h.last_error,
                 last.date() if last else None)
 
-    def head(self, tree: Tree, river: River, sheet: Sheet) -> None:
+    def head(self, tree: Tree, river: River, sheet: Sheet[Row]) -> None:
         if river.kind == "source":
             if river.ident in self.by_health:  # remembered: the next publish may skip it
                 self.fresh(tree.prefix + sheet.name,
@@ -186,14 +196,14 @@ class SiteBuild:
         else:
             self.sheet(tree, river, sheet, self.title(tree, river))
 
-    def sheet(self, tree: Tree, river: River, sheet: Sheet, title: str) -> None:
+    def sheet(self, tree: Tree, river: River, sheet: Sheet[Row], title: str) -> None:
         feeds = self.feeds(tree, river)
         self.out[tree.prefix + sheet.name] = render(
             "river.html", self.chrome(tree, river, sheet.name), title, feeds, sheet,
-            heading=title, feeds=feeds, items=self.items(tree, sheet.entries),
+            heading=title, feeds=feeds, items=self.items(tree, self.entries(sheet.entries)),
             archive=river.archive)
 
-    def render_source(self, tree: Tree, river: River, sheet: Sheet) -> bytes:
+    def render_source(self, tree: Tree, river: River, sheet: Sheet[Row]) -> bytes:
         h = self.by_health.get(river.ident)
         if h is None:  # entries of a source no longer configured
             h = SourceHealth(river.ident, self.names.get(river.ident, river.ident), "member",
@@ -203,15 +213,16 @@ class SiteBuild:
         title = self.title(tree, river)
         feeds = self.feeds(tree, river)
         return render("source.html", self.chrome(tree, river, sheet.name), title, feeds, sheet,
-                      heading=title, feeds=feeds, items=self.items(tree, sheet.entries),
+                      heading=title, feeds=feeds,
+                      items=self.items(tree, self.entries(sheet.entries)),
                       archive=river.archive, h=h, last_success=from_iso(h.last_success),
                       listed=self.listed.get((tree.prefix, river), h.entries),
                       site_link=meta.link if meta else None,
                       feed_link=h.url if h.url.startswith(("http://", "https://"))
                       else meta.self_link if meta else None)  # a bundled file: its own
 
-    def archive_index(self, tree: Tree, river: River, archive: list[Sheet],
-                      month_sheets: list[Sheet]) -> None:
+    def archive_index(self, tree: Tree, river: River, archive: list[Sheet[Row]],
+                      month_sheets: list[Sheet[Row]]) -> None:
         fmt, _ = words(tree.language), self.gettext(tree)
         counts: dict[str, tuple[str, int]] = {}
         for sheet in month_sheets:

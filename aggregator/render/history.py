@@ -15,22 +15,21 @@ from the arrival order, which shifts later pages; frozen pages keep what they ha
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Generic
 
-from aggregator.models import StoredEntry
 from aggregator.render import FeedSpec
-from aggregator.stories.order import arrival, newest_first
+from aggregator.stories.order import L, arrival, newest_first
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[L]):
     spec: FeedSpec
-    entries: tuple[StoredEntry, ...]  # newest first
+    entries: tuple[L, ...]  # newest first (or their rows: publish/feeds.py)
     frozen: bool  # full, and no longer the newest page: its final form is known
     successor: str | None = None  # file name of the next (newer) archive page
 
 
-def by_arrival(entries: list[StoredEntry], size: int
-               ) -> tuple[list[StoredEntry], list[list[StoredEntry]]]:
+def by_arrival(entries: list[L], size: int) -> tuple[list[L], list[list[L]]]:
     """The newest ``size`` arrivals, and the older ones in chunks of ``size`` (oldest first;
     only the newest chunk can be short). The feeds and the site's rivers page this way."""
     arrived = sorted(entries, key=arrival)
@@ -38,8 +37,8 @@ def by_arrival(entries: list[StoredEntry], size: int
     return current, [older[i:i + size] for i in range(0, len(older), size)]
 
 
-def paginate(spec: FeedSpec, entries: list[StoredEntry], size: int, base_url: str
-             ) -> tuple[Page, list[Page]]:
+def paginate(spec: FeedSpec, entries: list[L], size: int, base_url: str
+             ) -> tuple[Page[L], list[Page[L]]]:
     """The current document and the archive pages (oldest first) of one feed."""
     current, chunks = by_arrival(entries, size)
     urls = [f"{base_url}archive/{spec.name}/{k}.atom" for k in range(1, len(chunks) + 1)]

@@ -18,9 +18,10 @@ Cost. Bounded (independent of how many entries are stored): ``get``, ``is_tombst
 ``source_state``, ``due``/``claim_due`` (the due part of a schedule index), ``count`` with at
 most one filter, the ``count_by_*`` maps (kept as entries are written), ``by_fingerprint``
 (at most MAX_CANDIDATES), ``dirty``, ``revision``. Proportional to the answer:
-``by_canonical``, ``by_story``, ``copies_of``, ``published_between``, ``entries`` (plus a
-sort; ``limit`` makes it partial). ``source_states`` and ``tombstones`` grow with sources.
-A backend may read entries lazily (TinyDB does): only the entry reads pay for it.
+``by_canonical``, ``by_story``, ``copies_of``, ``published_between``, ``fetch``, ``entries``
+and ``rows`` (plus a sort; ``limit`` makes it partial). ``source_states`` and ``tombstones``
+grow with sources. A backend may read entries lazily (TinyDB does): only the entry reads
+pay for it.
 
 Atomicity. ``apply`` (and ``claim_due``, ``clear_dirty``) is one write: all of it is stored
 or none, also across a crash or kill -9; a failed write raises StoreError and leaves what
@@ -56,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
+from aggregator.store.rows import Row
 
 if TYPE_CHECKING:
     from aggregator.stories.plan import Candidate, Lookups
@@ -92,6 +94,17 @@ class Store(Protocol):
                 ) -> list[StoredEntry]:
         """Newest first (published, then updated, then key: deterministic); with
         ``limit``, only the first ``limit`` of them."""
+        ...
+
+    def rows(self, category: str | None = None, source_id: str | None = None,
+             include_duplicates: bool = False) -> list[Row]:
+        """The rows (store/rows.py) of ``entries(...)``, in its order: what laying out a
+        listing needs, without reading the entries themselves."""
+        ...
+
+    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+        """The entries ``rows`` stand for, as stored now, in the rows' order; a row whose
+        entry is gone is left out. Proportional to the answer."""
         ...
 
     def copies_of(self, key: str) -> list[StoredEntry]: ...

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
-from aggregator.store.rows import Bodies, HeldBodies, Row, dirty_of, newest_first
+from aggregator.store.rows import Bodies, HeldBodies, Row, dirty_of
+from aggregator.stories.order import newest_first
 from aggregator.stories.similarity import Bucket, bucket_keys
 
 MAX_EVENTS = 500  # health events kept; older ones are dropped
@@ -85,6 +86,14 @@ class MemoryStore:
                 include_duplicates: bool = False, limit: int | None = None
                 ) -> list[StoredEntry]:
         return self._read(self.keys(category, source_id, include_duplicates, limit))
+
+    def rows(self, category: str | None = None, source_id: str | None = None,
+             include_duplicates: bool = False) -> list[Row]:
+        rows = self._rows
+        return [rows[k] for k in self.keys(category, source_id, include_duplicates)]
+
+    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+        return self._read(r.key for r in rows if r.key in self._rows)
 
     def keys(self, category: str | None = None, source_id: str | None = None,
              include_duplicates: bool = False, limit: int | None = None) -> list[str]:

@@ -35,6 +35,7 @@ from aggregator.store.codec import (
     state_to_dict,
 )
 from aggregator.store.memory import MAX_EVENTS
+from aggregator.store.rows import Row
 from aggregator.stories.order import NEWEST_FIRST_SQL
 from aggregator.stories.retention import TAKEDOWN_LINK, takedown_link
 from aggregator.stories.similarity import bucket_item, bucket_keys
@@ -138,6 +139,14 @@ class PostgresStore:
         if not include_duplicates:
             where.append("duplicate_of IS NULL")
         return " AND ".join(where), params
+
+    def rows(self, category: str | None = None, source_id: str | None = None,
+             include_duplicates: bool = False) -> list[Row]:
+        return [Row.of(e) for e in self.entries(category, source_id, include_duplicates)]
+
+    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+        found = {e.key: e for e in self._entries("key = ANY(%s)", [[r.key for r in rows]])}
+        return [found[r.key] for r in rows if r.key in found]
 
     def copies_of(self, key: str) -> list[StoredEntry]:
         return self._entries("duplicate_of = %s", [key], "ORDER BY key")

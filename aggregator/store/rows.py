@@ -28,30 +28,35 @@ class Row(NamedTuple):
     story: str
     fingerprints: tuple[str, ...]
     title_bits: int  # similarity.title_signature(title)
+    # what a listing's layout needs besides: its order by arrival, and whether a page
+    # showing the entry must be rendered again
+    first_seen: datetime
+    content_hash: str
+    via: tuple[str, ...]
+    copied_by: tuple[str, ...]
 
     @classmethod
     def of(cls, e: StoredEntry) -> Row:
         return cls(e.key, e.source_id, e.published, e.updated, e.categories, e.language,
                    e.canonical_link, e.duplicate_of, e.story, e.fingerprints,
-                   title_signature(e.title))
+                   title_signature(e.title), e.first_seen, e.content_hash, e.via, e.copied_by)
 
     def dump(self) -> list[Any]:
         return [self.key, self.source_id, self.published.isoformat(), self.updated.isoformat(),
                 list(self.categories), self.language, self.canonical_link, self.duplicate_of,
-                self.story, list(self.fingerprints), self.title_bits]
+                self.story, list(self.fingerprints), self.title_bits,
+                self.first_seen.isoformat(), self.content_hash, list(self.via),
+                list(self.copied_by)]
 
     @classmethod
     def read(cls, raw: Sequence[Any]) -> Row:
         (key, source, published, updated, categories, language, canonical, duplicate_of,
-         story, fingerprints, bits) = raw
+         story, fingerprints, bits, first_seen, content_hash, via, copied_by) = raw
         return cls(key, source, datetime.fromisoformat(published),
                    datetime.fromisoformat(updated), tuple(categories), language, canonical,
-                   duplicate_of, story, tuple(fingerprints), int(bits))
-
-
-def newest_first(row: Row) -> tuple[float, float, str]:
-    """stories.order.newest_first, from a row."""
-    return (-row.published.timestamp(), -row.updated.timestamp(), row.key)
+                   duplicate_of, story, tuple(fingerprints), int(bits),
+                   datetime.fromisoformat(first_seen), content_hash, tuple(via),
+                   tuple(copied_by))
 
 
 def dirty_of(rows: Iterable[Row]) -> Dirty:

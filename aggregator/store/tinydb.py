@@ -269,6 +269,13 @@ class TinyDBStore:
     def copies_of(self, key: str) -> list[StoredEntry]:
         return self._read_entries().copies_of(key)
 
+    def rows(self, category: str | None = None, source_id: str | None = None,
+             include_duplicates: bool = False) -> list[Row]:
+        return self._read_entries().rows(category, source_id, include_duplicates)
+
+    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+        return self._read_entries().fetch(rows)
+
     def entries(self, category: str | None = None, source_id: str | None = None,
                 include_duplicates: bool = False, limit: int | None = None
                 ) -> list[StoredEntry]:

@@ -9,22 +9,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol, TypeVar
 
-from aggregator.models import StoredEntry
+
+class Listed(Protocol):
+    """What ordering needs of an entry: a StoredEntry, or its row (store/rows.py)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def published(self) -> datetime: ...
+
+    @property
+    def updated(self) -> datetime: ...
+
+    @property
+    def first_seen(self) -> datetime: ...
+
+
+L = TypeVar("L", bound=Listed)
 
 # the SQL spelling of newest_first, for the PostgreSQL store
 NEWEST_FIRST_SQL = "ORDER BY published DESC, updated DESC, key"
 
 
-def newest_first(e: StoredEntry) -> tuple[float, float, str]:
+def newest_first(e: Listed) -> tuple[float, float, str]:
     """The sort key: ``sorted(entries, key=newest_first)``."""
     return (-e.published.timestamp(), -e.updated.timestamp(), e.key)
 
 
-def sorted_newest_first(entries: Iterable[StoredEntry]) -> tuple[StoredEntry, ...]:
+def sorted_newest_first(entries: Iterable[L]) -> tuple[L, ...]:
     return tuple(sorted(entries, key=newest_first))
 
 
-def arrival(e: StoredEntry) -> tuple[datetime, datetime, str]:
+def arrival(e: Listed) -> tuple[datetime, datetime, str]:
     """The sort key of the arrival order (oldest arrival first)."""
     return (e.first_seen, e.published, e.key)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from hashlib import sha1
+from typing import Any, Generic
 
 from aggregator.models import StoredEntry
 from aggregator.render.history import by_arrival
-from aggregator.stories.order import arrival, sorted_newest_first
+from aggregator.stories.order import L, Listed, arrival, sorted_newest_first
 
 MONTH_PAGE = 200  # entries on one month page; a busier month continues on "-p2", "-p3"
 
@@ -65,11 +66,12 @@ class River:
 
 
 @dataclass(frozen=True)
-class Sheet:
-    """One page of a river: its entries (newest first) and its neighbours."""
+class Sheet(Generic[L]):
+    """One page of a river: its entries (newest first; or their rows: publish/site.py lays
+    pages out from rows and reads the entries of the pages it renders) and its neighbours."""
 
     name: str  # relative to the tree root
-    entries: tuple[StoredEntry, ...]
+    entries: tuple[L, ...]
     newer: str | None = None
     older: str | None = None
     sealed: bool = False  # full and no longer the newest archive page: never changes again
@@ -79,12 +81,12 @@ class Sheet:
     part: int = 1  # of a month's pages
 
 
-def anchor(e: StoredEntry) -> str:
+def anchor(e: Listed) -> str:
     """A stable fragment id for an entry on any page."""
     return "e-" + sha1(e.key.encode("utf-8")).hexdigest()[:12]
 
 
-def pages(river: River, entries: list[StoredEntry], size: int) -> tuple[Sheet, list[Sheet]]:
+def pages(river: River, entries: list[L], size: int) -> tuple[Sheet[L], list[Sheet[L]]]:
     """The head and the numbered archive pages (oldest first) of one river."""
     current, chunks = by_arrival(entries, size)
     n = len(chunks)
@@ -98,21 +100,21 @@ def pages(river: River, entries: list[StoredEntry], size: int) -> tuple[Sheet, l
     return head, archive
 
 
-def month_of(e: StoredEntry) -> str:
+def month_of(e: Listed) -> str:
     return e.published.strftime("%Y-%m")
 
 
-def months(river: River, entries: list[StoredEntry]) -> list[Sheet]:
+def months(river: River, entries: list[L]) -> list[Sheet[L]]:
     """One page per month of publication (newest month first). A busier month is split
     into parts of MONTH_PAGE by arrival, the earliest arrivals in part 1: a story that
     arrives later joins its month's last part, so the other parts, and the addresses
     search results point at, stay as they were (in date order, 600 new stories once
     shifted all 364 parts of a month). Each part lists its entries newest first; the
     pages chain from the newest part of the newest month to part 1 of the oldest."""
-    by_month: dict[str, list[StoredEntry]] = {}
+    by_month: dict[str, list[L]] = {}
     for e in sorted(entries, key=arrival):
         by_month.setdefault(month_of(e), []).append(e)
-    names: list[tuple[str, int, tuple[StoredEntry, ...]]] = []
+    names: list[tuple[str, int, tuple[L, ...]]] = []
     for month in sorted(by_month, reverse=True):
         found = by_month[month]
         chunks = [found[start:start + MONTH_PAGE] for start in range(0, len(found), MONTH_PAGE)]
@@ -127,6 +129,6 @@ def months(river: River, entries: list[StoredEntry]) -> list[Sheet]:
     return out
 
 
-def month_page_of(river: River, month_sheets: list[Sheet]) -> dict[str, str]:
+def month_page_of(river: River, month_sheets: list[Sheet[Any]]) -> dict[str, str]:
     """Entry key -> the month page (relative to the tree root) that shows it."""
     return {e.key: sheet.name for sheet in month_sheets for e in sheet.entries}

@@ -248,7 +248,7 @@ def feed_links(feed: str, title: str) -> list[dict[str, str]]:
 
 
 def render(template: str, chrome: Chrome, title: str, discovery: Sequence[Mapping[str, str]]
-           = (), sheet: Sheet | None = None, **extra: Any) -> bytes:
+           = (), sheet: Sheet[Any] | None = None, **extra: Any) -> bytes:
     page = environment(chrome.language, chrome.theme).get_template(template)
     return page.render(title=title, language=chrome.language, up=chrome.up, home=chrome.home,
                        theme_css=chrome.theme is not None and theme_css(Path(chrome.theme))

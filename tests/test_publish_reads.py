@@ -1,0 +1,77 @@
+"""Publishing reads only what it renders (publish/reads.py): pages and feeds are laid out
+from the store's rows; a small change reads the entries of the pages it changes, whatever
+the history; a whole build reads every entry once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import shipped_categories, write_config
+
+from aggregator import Aggregator
+from aggregator.config import load_settings
+from aggregator.models import FeedMeta, StoredEntry
+from aggregator.store import disk
+
+T0 = datetime(2021, 1, 10, 12, 0, tzinfo=UTC)
+SOURCES = 12
+
+
+def entry(source: int, n: int) -> StoredEntry:
+    """Source i publishes in month i: a month page, and the newest pages, hold one source."""
+    when = T0 + timedelta(days=31 * source, hours=n)
+    key = f"s{source}:{n}"
+    category = shipped_categories()[source % 3]["id"]
+    return StoredEntry(key=key, source_id=f"s{source}", entry_id=key, title=f"Story {key}",
+                       link=f"https://s{source}.example/{n}", canonical_link=None,
+                       published=when, updated=when, first_seen=when, content_hash=key,
+                       summary=f"Summary of {key}", categories=(category,),
+                       own_categories=(category,), language="en", story=key,
+                       origin=FeedMeta(title=f"Source {source}"))
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    sources = [{"id": f"s{i}", "name": f"Source {i}", "kind": "member",
+                "url": f"http://127.0.0.1:9/s{i}.xml"} for i in range(SOURCES)]
+    path = write_config(tmp_path, sources)
+    text = path.read_text().replace("entries_per_feed: 50", "entries_per_feed: 5")
+    path.write_text(text)
+    with Aggregator(load_settings(path), parse_processes=0) as agg:
+        agg.store.apply([entry(i, n) for i in range(SOURCES) for n in range(8)], [])
+        agg.publish()
+    return path
+
+
+def shards_read(monkeypatch: pytest.MonkeyPatch, config: Path) -> list[str]:
+    folder = disk.shard_dir(load_settings(config).store.path)
+    read: list[str] = []
+    real = disk.read_doc
+    monkeypatch.setattr(disk, "read_doc", lambda p: (
+        read.append(p.name) if p.parent == folder else None, real(p))[1])
+    return read
+
+
+def test_a_change_to_the_newest_story_reads_only_its_source(
+        config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    read = shards_read(monkeypatch, config)
+    with Aggregator(load_settings(config), parse_processes=0) as agg:  # a new process
+        changed = replace(entry(SOURCES - 1, 7), title="Story retold", content_hash="new")
+        agg.store.apply([changed], [])
+        written = agg.publish()
+    assert read == [f"s{SOURCES - 1}.json"]  # not the 11 other sources' entries
+    out = load_settings(config).output.dir
+    assert "Story retold" in (out / "index.html").read_text()
+    assert "Story retold" in (out / "all.atom").read_text()
+    assert len(written) > 10  # feeds, rivers, month pages, search: all from one shard
+
+
+def test_a_whole_build_reads_every_shard_once(config: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    read = shards_read(monkeypatch, config)
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.publish(full=True)
+    assert sorted(read) == sorted(f"s{i}.json" for i in range(SOURCES))
