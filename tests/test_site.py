@@ -103,7 +103,8 @@ def test_no_broken_internal_link_and_valid_html(site: tuple[Path, Aggregator]) -
     assert broken_links(out) == []
     errors = {name: parse_errors(text.encode()) for name, text in pages(out).items()}
     assert {name: e for name, e in errors.items() if e} == {}
-    assert len(errors) > 200
+    assert len(errors) > 150  # every page of the site was checked (its months are the
+    # tree's: categories and sources have none of their own)
 
 
 def test_every_stored_entry_is_reachable_from_the_home_page(

@@ -29,6 +29,7 @@ from aggregator.config.model import (
     ScrapeSettings,
     ServeSettings,
     Settings,
+    SiteSettings,
     SourceSettings,
     StoreSettings,
     did_you_mean,
@@ -159,8 +160,13 @@ class Checker:
             serve=self.serve(top.get("serve")), ingest=self.ingest(top.get("ingest")),
             retention=self.retention(top.get("retention")),
             categories=categories, sources=sources, queue=self.queue(top.get("queue")),
-            rules=self.top_rules(top.get("rules")))
+            rules=self.top_rules(top.get("rules")), site=self.site(top.get("site")))
         return None if self.errors else settings
+
+    def site(self, data: Any) -> SiteSettings:
+        d = self.mapping(data, "site", keys(SiteSettings))
+        return SiteSettings(river_depth=self.integer(d, "site", "river_depth",
+                                                     SiteSettings.river_depth, 1, 1_000_000))
 
     def hub(self, data: Any) -> HubSettings:
         d = self.mapping(data, "hub", keys(HubSettings) - {"titles"}, {"title", "base_url"})

@@ -77,6 +77,12 @@ class OutputSettings:
 
 
 @dataclass(frozen=True)
+class SiteSettings:
+    # how far back a river's by-arrival pages go (entries); older ones are on the month pages
+    river_depth: int = 500
+
+
+@dataclass(frozen=True)
 class PollSettings:
     interval: timedelta = timedelta(hours=1)
     workers: int = 8
@@ -222,6 +228,7 @@ class Settings:
     sources: tuple[SourceSettings, ...]
     queue: QueueSettings = QueueSettings()
     rules: RulesSettings = RulesSettings()
+    site: SiteSettings = SiteSettings()
 
     def source(self, source_id: str) -> SourceSettings:
         for s in self.sources:

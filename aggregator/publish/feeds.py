@@ -91,8 +91,10 @@ def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth]
                 read: Reads | None = None) -> MutableMapping[str, bytes]:
     """The site's pages that ``plan`` touches (publish/site.py), into ``out``; ``read``: the
     entries the feeds already read."""
+    out = {} if out is None else out
     build = SiteBuild(settings, store, Taxonomy(settings.categories), health, plan, fresh,
-                      out={} if out is None else out, read=read or Reads(store))
+                      out=out, read=read or Reads(store),
+                      drop=out.drop if isinstance(out, Writing) else lambda name: None)
     out = build.build()
     if not plan.quiet:
         out.update({"favicon.svg": FAVICON, "search.js": SEARCH_JS})
@@ -159,6 +161,14 @@ class Writing(MutableMapping[str, bytes]):
 
     def __getitem__(self, name: str) -> bytes:
         raise KeyError(name)  # written, not kept
+
+    def drop(self, name: str) -> None:
+        """Remove an output (``folder/``: the folder) that is no longer published."""
+        if name.endswith("/"):
+            self.sink.remove_folder(name.rstrip("/"))
+        elif self.sink.exists(PurePosixPath(name)):
+            self.sink.remove(PurePosixPath(name))
+            self.changed.append(PurePosixPath(name))
 
     def __delitem__(self, name: str) -> None:
         raise KeyError(name)

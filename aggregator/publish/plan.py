@@ -28,7 +28,7 @@ FIRST_PAGE = PurePosixPath("index.html")  # missing: the output dir was emptied
 def build_id(settings: Settings) -> bytes:
     """What the outputs depend on besides the entries: the version and the settings."""
     s = settings
-    seen = repr((__version__, s.hub, s.output, s.categories, s.sources, s.retention,
+    seen = repr((__version__, s.hub, s.output, s.site, s.categories, s.sources, s.retention,
                  _theme_files(s.output.theme)))
     return hashlib.sha256(seen.encode()).hexdigest().encode() + b"\n"
 

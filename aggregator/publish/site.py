@@ -22,7 +22,16 @@ from aggregator.publish.plan import RenderPlan
 from aggregator.publish.reads import Reads
 from aggregator.publish.sink import Sink
 from aggregator.render.site.i18n import translations, words
-from aggregator.render.site.layout import River, Sheet, Tree, anchor, month_of, months, pages
+from aggregator.render.site.layout import (
+    River,
+    Sheet,
+    Tree,
+    anchor,
+    month_of,
+    month_page_of,
+    months,
+    pages,
+)
 from aggregator.render.site.pages import (
     Alternate,
     Chrome,
@@ -66,6 +75,7 @@ class SiteBuild:
     out: MutableMapping[str, bytes] = field(default_factory=dict)  # or written as it comes
     listed: dict[tuple[str, River], int] = field(default_factory=dict)  # a river's entries
     read: Reads | None = None  # the entries of the pages rendered (None: its own)
+    drop: Callable[[str], None] = lambda name: None  # an output (or "folder/") to remove
 
     def __post_init__(self) -> None:
         self.trees = trees(self.settings)
@@ -75,7 +85,10 @@ class SiteBuild:
         self._copies: dict[str, tuple[Copy, ...]] = {}
         self.month_sets: dict[tuple[Tree, River], set[str]] = {}
         self._items: dict[str, PageEntry] = {}
-        self._items_language = ""
+        self._items_for: tuple[str, bool] = ("", False)  # (tree, cards) they were made for
+        self._rows: dict[str, list[Row]] = {}  # each tree's entries, when known
+        self._months: dict[str, list[Sheet[Row]]] = {}  # each tree's month pages
+        self._month_page: dict[str, dict[str, str]] = {}  # tree -> entry key -> month page
         self.entries = self.read or Reads(self.store)
 
     # -- what is in each tree ------------------------------------------------------------
@@ -120,8 +133,9 @@ class SiteBuild:
         rivers = self.rivers(everything)
         split = {t.prefix: self.split(rivers, self.entries_of(t, everything))
                  for t in self.trees}
-        self.month_sets = {(t, r): {month_of(e) for e in found}
-                           for t in self.trees for r, found in split[t.prefix].items()}
+        self._rows = {t.prefix: split[t.prefix][River("all")] for t in self.trees}
+        self.month_sets = {(t, River("all")): {month_of(e) for e in self._rows[t.prefix]}
+                           for t in self.trees}
         for tree in self.trees:
             for river in rivers:
                 found = split[tree.prefix].get(river, [])
@@ -141,10 +155,12 @@ class SiteBuild:
     # -- one river -----------------------------------------------------------------------
 
     def river(self, tree: Tree, river: River, found: list[Row], full: bool) -> None:
+        """A river's newest page and its by-arrival pages back to the site's depth, as
+        cards; the tree's river of every entry also has the month pages, the archive of
+        record, where each entry's article is."""
         self.listed[(tree.prefix, river)] = len(found)
         size = self.settings.output.entries_per_feed
-        head, archive = pages(river, found, size)
-        month_sheets = months(river, found)
+        head, archive, first = pages(river, found, size, self.settings.site.river_depth)
         self.head(tree, river, head)
         for sheet in archive:
             if sheet.sealed and sheet.successor and self.plan.sealed(
@@ -153,6 +169,13 @@ class SiteBuild:
             title = self.title(tree, river) + " · " + self.gettext(tree)(
                 "Page %(number)s") % {"number": sheet.number}
             self.sheet(tree, river, sheet, title)
+        self.drop_older(tree, river, first)
+        if river.kind != "all":
+            if full:  # the month pages earlier versions wrote for every river
+                self.drop(f"{tree.prefix}{river.folder}month/")
+            self.archive_index(tree, river, archive, [])
+            return
+        month_sheets = self.month_sheets(tree)
         for sheet in month_sheets:
             shown = (sheet.newer, sheet.older, tuple(
                 (e.key, e.content_hash, e.updated, e.via, e.copied_by) for e in sheet.entries))
@@ -163,8 +186,33 @@ class SiteBuild:
             title = f"{self.title(tree, river)} · {month}"
             if sheet.part > 1:
                 title += f" ({sheet.part})"
-            self.sheet(tree, river, sheet, title)
+            self.sheet(tree, river, sheet, title, articles=True)
         self.archive_index(tree, river, archive, month_sheets)
+
+    def drop_older(self, tree: Tree, river: River, first: int) -> None:
+        """The by-arrival pages that went past the depth (newest first, until one that is
+        not there: the ones before it went in earlier builds)."""
+        for k in range(first - 1, 0, -1):
+            name = tree.prefix + river.page(k)
+            if not self.plan.on_disk(name):
+                break
+            self.drop(name)
+
+    def month_sheets(self, tree: Tree) -> list[Sheet[Row]]:
+        """The tree's month pages (of its river of every entry)."""
+        if tree.prefix not in self._months:
+            rows = self._rows.get(tree.prefix)
+            if rows is None:  # a source's page alone, in a quiet publish
+                rows = self._rows[tree.prefix] = self.entries_of(tree, self.store.rows())
+            self._months[tree.prefix] = months(River("all"), rows)
+        return self._months[tree.prefix]
+
+    def month_page(self, tree: Tree) -> dict[str, str]:
+        """Entry key -> the month page of ``tree`` holding its article."""
+        if tree.prefix not in self._month_page:
+            self._month_page[tree.prefix] = month_page_of(River("all"),
+                                                          self.month_sheets(tree))
+        return self._month_page[tree.prefix]
 
     def source_head(self, tree: Tree, river: River, found: list[Row] | None) -> None:
         """An untouched source's newest page: rendered again only when its health moved
@@ -176,7 +224,7 @@ class SiteBuild:
         if found is None:
             found = self.entries_of(tree, self.store.rows(source_id=river.ident))
         self.listed[(tree.prefix, river)] = len(found)
-        head, _ = pages(river, found, self.settings.output.entries_per_feed)
+        head, _, _ = pages(river, found, self.settings.output.entries_per_feed)
         self.head(tree, river, head)
 
     @staticmethod
@@ -196,11 +244,14 @@ class SiteBuild:
         else:
             self.sheet(tree, river, sheet, self.title(tree, river))
 
-    def sheet(self, tree: Tree, river: River, sheet: Sheet[Row], title: str) -> None:
+    def sheet(self, tree: Tree, river: River, sheet: Sheet[Row], title: str,
+              articles: bool = False) -> None:
+        """A page of entries: cards, or (``articles``: a month page) their articles."""
         feeds = self.feeds(tree, river)
         self.out[tree.prefix + sheet.name] = render(
             "river.html", self.chrome(tree, river, sheet.name), title, feeds, sheet,
-            heading=title, feeds=feeds, items=self.items(tree, self.entries(sheet.entries)),
+            heading=title, feeds=feeds,
+            items=self.items(tree, self.entries(sheet.entries), cards=not articles),
             archive=river.archive)
 
     def render_source(self, tree: Tree, river: River, sheet: Sheet[Row]) -> bytes:
@@ -223,6 +274,8 @@ class SiteBuild:
 
     def archive_index(self, tree: Tree, river: River, archive: list[Sheet[Row]],
                       month_sheets: list[Sheet[Row]]) -> None:
+        """A river's pages and months (a river other than every entry's: its pages, and a
+        link to the tree's months)."""
         fmt, _ = words(tree.language), self.gettext(tree)
         counts: dict[str, tuple[str, int]] = {}
         for sheet in month_sheets:
@@ -238,7 +291,8 @@ class SiteBuild:
         self.out[tree.prefix + river.archive] = render(
             "archive.html", self.chrome(tree, river, river.archive), heading,
             self.feeds(tree, river), heading=heading, month_list=month_list,
-            page_list=page_list, river_head=river.head, river_title=title)
+            page_list=page_list, river_head=river.head, river_title=title,
+            month_archive=None if river.kind == "all" else River("all").archive)
 
     @staticmethod
     def month_start(month: str) -> datetime:
@@ -340,26 +394,29 @@ class SiteBuild:
             return river.archive
         return river.head  # numbered pages differ between trees
 
-    def items(self, tree: Tree, entries: Sequence[StoredEntry]) -> list[PageEntry]:
-        """The entries as pages show them in ``tree``'s language: each made once per
-        language (an entry is on ~10 pages of a tree), the trees of one language being
-        built one after another."""
-        if self._items_language != tree.language:
-            self._items, self._items_language = {}, tree.language
+    def items(self, tree: Tree, entries: Sequence[StoredEntry], cards: bool = True
+              ) -> list[PageEntry]:
+        """The entries as ``tree``'s pages show them (cards, or articles): each made once
+        per tree (an entry is on a few pages of a tree), rivers before months."""
+        if self._items_for != (tree.prefix, cards):
+            self._items, self._items_for = {}, (tree.prefix, cards)
         kept = self._items
         out = []
         for e in entries:
             item = kept.get(e.key)
             if item is None or item.entry is not e:
-                item = kept[e.key] = self.item(tree.language, e)
+                item = kept[e.key] = self.item(tree, e, cards)
             out.append(item)
         return out
 
-    def item(self, lang: str, e: StoredEntry) -> PageEntry:
+    def item(self, tree: Tree, e: StoredEntry, card: bool) -> PageEntry:
+        lang = tree.language
         return PageEntry(e, self.names.get(e.source_id, e.source_id),
                          tuple((c, self.taxonomy.label(c, lang)) for c in e.categories
                                if c in self.taxonomy.order),  # one taken out: no link
-                         self.copies(e), anchor(e), e.language or self.home_language)
+                         self.copies(e), anchor(e), e.language or self.home_language,
+                         month=self.month_page(tree).get(e.key, "") if card else "",
+                         card=card)
 
     def copies(self, e: StoredEntry) -> tuple[Copy, ...]:
         """The other sources' copies of this story, each named once."""

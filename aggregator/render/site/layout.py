@@ -86,18 +86,24 @@ def anchor(e: Listed) -> str:
     return "e-" + sha1(e.key.encode("utf-8")).hexdigest()[:12]
 
 
-def pages(river: River, entries: list[L], size: int) -> tuple[Sheet[L], list[Sheet[L]]]:
-    """The head and the numbered archive pages (oldest first) of one river."""
+def pages(river: River, entries: list[L], size: int, depth: int | None = None
+          ) -> tuple[Sheet[L], list[Sheet[L]], int]:
+    """The head and the numbered archive pages (oldest first) of one river, and the number
+    of its oldest page kept. With ``depth``, only the pages of about the newest ``depth``
+    entries are kept (``depth // size`` pages): older entries are on the month pages. The
+    oldest page kept is never sealed: when the one before it goes, its link to it goes."""
     current, chunks = by_arrival(entries, size)
     n = len(chunks)
-    head = Sheet(river.head, sorted_newest_first(current), older=river.page(n) if n else None)
-    archive = [Sheet(river.page(k), sorted_newest_first(chunk),
+    first = 1 if depth is None else max(1, n - depth // size + 1)
+    head = Sheet(river.head, sorted_newest_first(current),
+                 older=river.page(n) if n >= first else None)
+    archive = [Sheet(river.page(k), sorted_newest_first(chunks[k - 1]),
                      newer=river.page(k + 1) if k < n else river.head,
-                     older=river.page(k - 1) if k > 1 else None,
-                     sealed=len(chunk) == size and k < n,
+                     older=river.page(k - 1) if k > first else None,
+                     sealed=len(chunks[k - 1]) == size and k < n and (k > first or k == 1),
                      successor=river.page(k + 1) if k < n else None, number=k)
-               for k, chunk in enumerate(chunks, 1)]
-    return head, archive
+               for k in range(first, n + 1)]
+    return head, archive, first
 
 
 def month_of(e: Listed) -> str:

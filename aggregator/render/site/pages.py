@@ -27,6 +27,7 @@ from aggregator.models import Image, StoredEntry
 from aggregator.render import display_title
 from aggregator.render.site.i18n import translations, words
 from aggregator.render.site.layout import Sheet
+from aggregator.sanitize import plain_text
 
 FORMAT_LABELS = (("atom", "application/atom+xml", "Atom"), ("rss", "application/rss+xml", "RSS"),
                  ("json", "application/feed+json", "JSON Feed"))
@@ -60,21 +61,41 @@ class PageEntry:
     copies: tuple[Copy, ...] = ()
     anchor: str = ""
     lang: str = ""  # of its text, for the article's lang attribute
+    month: str = ""  # a card's: the month page holding its article (from the tree root)
+    card: bool = False  # shown as a card (rivers), not as its article (month pages)
 
     @property
     def title(self) -> str:
         return display_title(self.entry)
 
     @property
+    def teaser(self) -> str:
+        """A card's text: the start of the summary (or content) as plain text."""
+        return teaser(self.entry.summary or self.entry.content or "")
+
+    @property
     def image(self) -> Shown | None:
         """The thumbnail, unless the text shown below already holds that picture (taken
-        from the content's first image: it would be shown twice)."""
+        from the content's first image: it would be shown twice; a card's text is plain)."""
         picture = self.entry.image
-        text = self.entry.summary or self.entry.content or ""
+        text = "" if self.card else self.entry.summary or self.entry.content or ""
         if picture is not None and (f'"{picture.url}"' in text or
                                     f'"{html.escape(picture.url)}"' in text):
             return None
         return shown(picture)
+
+
+TEASER = 280  # characters of text on a card
+
+
+def teaser(html_text: str) -> str:
+    """At most TEASER characters of the text, cut after a whole word, with an ellipsis."""
+    text = plain_text(html_text, True)
+    if len(text) <= TEASER:
+        return text
+    cut = text[:TEASER - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > TEASER // 2 else cut).rstrip(" ,;:.") + "…"
 
 
 def shown(image: Image | None) -> Shown | None:
@@ -229,13 +250,14 @@ def forget_articles() -> None:
 
 @pass_context
 def article(context: Context, item: PageEntry) -> Markup:
-    """One entry's article for the page being rendered (entries.html)."""
+    """One entry's article, or its card, for the page being rendered (entries.html)."""
     language = context.get("language")
     key = (id(item.entry), item.anchor, item.lang, item.source_name, item.categories,
-           item.copies)
+           item.copies, item.card, item.month)
     html = _ARTICLES.get(language, key, item.entry)
     if html is None:
-        html = context.environment.get_template("article.html").render(
+        template = "card.html" if item.card else "article.html"
+        html = context.environment.get_template(template).render(
             item=item, HOME=HOME, fmt=context.get("fmt"))
         _ARTICLES.put(key, item.entry, html)
     return Markup(html.replace(HOME, str(context.get("home"))))
