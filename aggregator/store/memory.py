@@ -15,6 +15,8 @@ from aggregator.store.rows import Bodies, HeldBodies, Row, dirty_of
 from aggregator.stories.order import newest_first
 from aggregator.stories.similarity import Bucket, bucket_keys
 
+Item = tuple[datetime, str, int]  # a bucket's: (published, key, title signature)
+
 MAX_EVENTS = 500  # health events kept; older ones are dropped
 
 
@@ -31,11 +33,12 @@ class MemoryStore:
         self._states: dict[str, SourceState] = {}
         self._by_category: dict[str, set[str]] = defaultdict(set)
         self._by_source: dict[str, set[str]] = defaultdict(set)
-        self._by_canonical: dict[str, set[str]] = defaultdict(set)
+        self._by_canonical = _Keys()
         self._copies: dict[str, set[str]] = defaultdict(set)
-        self._by_story: dict[str, set[str]] = defaultdict(set)
+        self._by_story = _Keys()
         self._by_date: list[tuple[datetime, str]] = []  # sorted (published, key)
-        self._by_print: dict[str, Bucket] = defaultdict(list)
+        # fingerprint -> its bucket; most fingerprints are one entry's: its item alone
+        self._by_print: dict[str, Bucket | Item] = {}
         self._copies_by_source: dict[str, int] = defaultdict(int)
         self._tombstones: dict[str, datetime] = {}
         self._events: list[SourceEvent] = []
@@ -58,10 +61,10 @@ class MemoryStore:
         return self._read([key])[0] if key in self._rows else None
 
     def by_canonical(self, link: str) -> list[StoredEntry]:
-        return self._read(sorted(self._by_canonical.get(link, ())))
+        return self._read(self._by_canonical.sorted(link))
 
     def by_story(self, story: str) -> list[StoredEntry]:
-        return self._read(sorted(self._by_story.get(story, ())))
+        return self._read(self._by_story.sorted(story))
 
     def published_between(self, low: datetime, high: datetime) -> list[StoredEntry]:
         start = bisect.bisect_left(self._by_date, (low, ""))
@@ -70,7 +73,7 @@ class MemoryStore:
 
     def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime,
                        title_bits: int | None = None) -> list[StoredEntry]:
-        return self._read(bucket_keys(self._by_print.get(fingerprint, []), low, high,
+        return self._read(bucket_keys(self._bucket(fingerprint), low, high,
                                       title_bits))
 
     def is_tombstone(self, key: str) -> bool:
@@ -221,7 +224,8 @@ class MemoryStore:
         if bulk:
             self._by_date.sort()
             for bucket in self._by_print.values():
-                bucket.sort()
+                if isinstance(bucket, list):
+                    bucket.sort()
         for s in states:
             self._schedule_state(s)
             self._states[s.source_id] = s
@@ -245,7 +249,8 @@ class MemoryStore:
             if not keep_sorted:
                 self._by_date.sort()  # _unindex finds the old one by bisection
                 for bucket in self._by_print.values():
-                    bucket.sort()
+                    if isinstance(bucket, list):
+                        bucket.sort()
             self._unindex(old)
         self._rows[e.key] = e
         self._order[e.key] = newest_first(e)
@@ -255,19 +260,18 @@ class MemoryStore:
         self._shown_by_source[e.source_id] += e.duplicate_of is None
         self._by_source[e.source_id].add(e.key)
         if e.canonical_link:
-            self._by_canonical[e.canonical_link].add(e.key)
+            self._by_canonical.add(e.canonical_link, e.key)
         if e.duplicate_of:
             self._copies[e.duplicate_of].add(e.key)
             self._copies_by_source[e.source_id] += 1
-        self._by_story[e.story or e.key].add(e.key)
+        self._by_story.add(e.story or e.key, e.key)
+        item = (e.published, e.key, e.title_bits)  # one tuple in all of its buckets
         if keep_sorted:
             bisect.insort(self._by_date, (e.published, e.key))
-            for fp in e.fingerprints:
-                bisect.insort(self._by_print[fp], (e.published, e.key, e.title_bits))
         else:
             self._by_date.append((e.published, e.key))
-            for fp in e.fingerprints:
-                self._by_print[fp].append((e.published, e.key, e.title_bits))
+        for fp in e.fingerprints:
+            self._file(fp, item, keep_sorted)
 
     def _unindex(self, e: Row) -> None:
         for c in e.categories:
@@ -275,16 +279,71 @@ class MemoryStore:
             self._shown_by_category[c] -= e.duplicate_of is None
         self._shown_by_source[e.source_id] -= e.duplicate_of is None
         if e.canonical_link:
-            self._by_canonical[e.canonical_link].discard(e.key)
+            self._by_canonical.discard(e.canonical_link, e.key)
         if e.duplicate_of:
             self._copies[e.duplicate_of].discard(e.key)
             self._copies_by_source[e.source_id] -= 1
-        self._by_story[e.story or e.key].discard(e.key)
+        self._by_story.discard(e.story or e.key, e.key)
         _remove_sorted(self._by_date, (e.published, e.key))
         for fp in e.fingerprints:
-            _remove_sorted(self._by_print[fp], (e.published, e.key, e.title_bits))
-            if not self._by_print[fp]:
-                del self._by_print[fp]
+            bucket = self._bucket(fp)
+            _remove_sorted(bucket, (e.published, e.key, e.title_bits))
+            if len(bucket) > 1:
+                self._by_print[fp] = bucket
+            elif bucket:
+                self._by_print[fp] = bucket[0]
+            else:
+                self._by_print.pop(fp, None)
+
+    def _bucket(self, fingerprint: str) -> Bucket:
+        found = self._by_print.get(fingerprint)
+        if found is None:
+            return []
+        return found if isinstance(found, list) else [found]
+
+    def _file(self, fingerprint: str, item: Item, keep_sorted: bool) -> None:
+        found = self._by_print.get(fingerprint)
+        if found is None:
+            self._by_print[fingerprint] = item
+        elif isinstance(found, tuple):
+            self._by_print[fingerprint] = sorted([found, item]) if keep_sorted else [found, item]
+        elif keep_sorted:
+            bisect.insort(found, item)
+        else:
+            found.append(item)
+
+
+class _Keys:
+    """Keys by a value (a canonical link, a story): most values have one key, kept as the
+    key itself; a set only when there are more (a set costs ~220 bytes, per entry)."""
+
+    def __init__(self) -> None:
+        self._of: dict[str, str | set[str]] = {}
+
+    def sorted(self, value: str) -> list[str]:
+        found = self._of.get(value)
+        if found is None:
+            return []
+        return [found] if isinstance(found, str) else sorted(found)
+
+    def add(self, value: str, key: str) -> None:
+        found = self._of.get(value)
+        if found is None:
+            self._of[value] = key
+        elif isinstance(found, str):
+            if found != key:
+                self._of[value] = {found, key}
+        else:
+            found.add(key)
+
+    def discard(self, value: str, key: str) -> None:
+        found = self._of.get(value)
+        if found == key:
+            del self._of[value]
+        elif isinstance(found, set):
+            found.discard(key)
+            if len(found) == 1:
+                self._of[value] = found.pop()
 
 
 def _remove_sorted(items: list[Any], item: tuple[Any, ...]) -> None:

@@ -52,11 +52,13 @@ class Row(NamedTuple):
     def read(cls, raw: Sequence[Any]) -> Row:
         (key, source, published, updated, categories, language, canonical, duplicate_of,
          story, fingerprints, bits, first_seen, content_hash, via, copied_by) = raw
-        return cls(key, source, datetime.fromisoformat(published),
-                   datetime.fromisoformat(updated), tuple(categories), language, canonical,
-                   duplicate_of, story, tuple(fingerprints), int(bits),
-                   datetime.fromisoformat(first_seen), content_hash, tuple(via),
-                   tuple(copied_by))
+        when = datetime.fromisoformat(published)  # the three are often one: one object
+        return cls(key, source, when,
+                   when if updated == published else datetime.fromisoformat(updated),
+                   tuple(categories), language, canonical, duplicate_of, story,
+                   tuple(fingerprints), int(bits),
+                   when if first_seen == published else datetime.fromisoformat(first_seen),
+                   content_hash, tuple(via) or (), tuple(copied_by) or ())
 
 
 def dirty_of(rows: Iterable[Row]) -> Dirty:
