@@ -108,8 +108,8 @@ def test_a_cycle_of_304s_reads_no_entry(tmp_path: Path, feed_server: FeedServer,
         agg.update()
         agg.publish()
     reads: list[Path] = []
-    real = disk.read_doc
-    monkeypatch.setattr(disk, "read_doc", lambda p: (reads.append(p), real(p))[1])
+    real = disk.read_bytes
+    monkeypatch.setattr(disk, "read_bytes", lambda p: (reads.append(p), real(p))[1])
     with Aggregator(load_settings(config), parse_processes=0) as agg:  # `aggregator poll`
         report = agg.update()
         agg.publish()

@@ -49,8 +49,8 @@ def config(tmp_path: Path) -> Path:
 def shards_read(monkeypatch: pytest.MonkeyPatch, config: Path) -> list[str]:
     folder = disk.shard_dir(load_settings(config).store.path)
     read: list[str] = []
-    real = disk.read_doc
-    monkeypatch.setattr(disk, "read_doc", lambda p: (
+    real = disk.read_bytes
+    monkeypatch.setattr(disk, "read_bytes", lambda p: (
         read.append(p.name) if p.parent == folder else None, real(p))[1])
     return read
 

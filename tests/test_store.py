@@ -478,13 +478,13 @@ def test_threads_asking_at_once_read_the_entries_once(tmp_path: Path,
     s.apply([entry(f"s{i % 20}:{i}", f"s{i % 20}", days=i % 30) for i in range(400)], [])
     s.close()
     reads: list[Path] = []
-    real = disk.read_doc
+    real = disk.read_bytes
 
-    def counted(p: Path) -> disk.Document:
+    def counted(p: Path) -> bytes:
         reads.append(p)
         return real(p)
 
-    monkeypatch.setattr(disk, "read_doc", counted)
+    monkeypatch.setattr(disk, "read_bytes", counted)
     again = open_store(path, readonly=True)
     reads.clear()  # the main file's read
     start = threading.Barrier(8)

@@ -39,8 +39,8 @@ def filled(path: Path, sources: int = 10, each: int = 5) -> list[StoredEntry]:
 
 def reads_of(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     reads: list[Path] = []
-    real = disk.read_doc
-    monkeypatch.setattr(disk, "read_doc", lambda p: (reads.append(p), real(p))[1])
+    real = disk.read_bytes
+    monkeypatch.setattr(disk, "read_bytes", lambda p: (reads.append(p), real(p))[1])
     return reads
 
 
@@ -73,15 +73,26 @@ def test_a_lookup_reads_only_the_shards_of_its_answer(tmp_path: Path,
 
 
 def test_decoded_entries_kept_are_bounded_whatever_was_read() -> None:
+    from aggregator.store.codec import entry_from_dict, entry_to_dict
     shards = {f"s{s}": [entry(f"s{s}:{n}", f"s{s}", n) for n in range(10)] for s in range(50)}
+    files = {s: disk.dumps({"entries": {str(i): entry_to_dict(e) for i, e in enumerate(found)}})
+             for s, found in shards.items()}
     read: list[str] = []
-    bodies = ShardBodies(lambda s: (read.append(s), shards[s])[1], str, keep=25)
+    decoded: list[str] = []
+    bodies = ShardBodies(lambda s: (read.append(s), files[s])[1],
+                         lambda s, d: (decoded.append(d["key"]), entry_from_dict(d))[1], str,
+                         keep=5, keep_bytes=3 * len(files["s0"]))
     rows = [Row.of(e) for found in shards.values() for e in found]
     assert [e.key for e in bodies.fetch(rows)] == [r.key for r in rows]  # all, in order
-    assert bodies._kept_entries <= 25 and len(bodies._kept) <= 3
+    assert len(bodies._decoded) <= 5 and bodies._file_bytes <= 3 * len(files["s0"])
     assert read == list(shards)  # each shard read once for one answer
-    bodies.fetch(rows[-10:])  # the last shard read is still kept
-    assert read == list(shards)
+    assert len(decoded) == 500  # each entry decoded once
+    bodies.fetch(rows[-5:])  # the last ones decoded are still kept
+    assert read == list(shards) and len(decoded) == 500
+    bodies.fetch(rows[-20:-10])  # decoded again, from a file still kept
+    assert read == list(shards) and len(decoded) == 510
+    bodies.fetch(rows[:1])  # not kept any more: read again, and only it decoded
+    assert read == [*shards, "s0"] and len(decoded) == 511
 
 
 def test_a_store_without_rows_files_is_read_from_its_shards_and_given_them(

@@ -96,14 +96,19 @@ def shard_path(path: Path, source_id: str) -> Path:
     return shard_dir(path) / (quote(source_id, safe="") + ".json")
 
 
-def read_doc(path: Path) -> Document:
-    """A TinyDB file's document; {} when there is none. Corrupt -> StoreCorrupt, untouched."""
+def read_bytes(path: Path) -> bytes:
+    """A store file as it is on disk; b"" when there is none."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return b""
     except OSError as e:
         raise StoreError(f"{path}: cannot read store: {e}") from e
+
+
+def read_doc(path: Path) -> Document:
+    """A TinyDB file's document; {} when there is none. Corrupt -> StoreCorrupt, untouched."""
+    raw = read_bytes(path)
     if not raw.strip():
         return {}
     try:

@@ -1,10 +1,11 @@
 """The embedded store's entries, read from their source's shard when an answer needs them.
 
 The indexes (store/rows.py) hold every entry's row; the entries stay in their shards on disk.
-Reading a shard decodes all of its entries; the most recently used shards are kept, up to
-KEEP entries in all, so a cycle's lookups (mostly among the sources it polls) do not read a
-shard twice, and memory does not grow with the store. Shards changed by a write in progress
-are held until the write is on disk (``settle``).
+An answer reads the shards of its entries and decodes only those entries. Kept for the next
+answers, both bounded: the files of recently read shards (KEEP_BYTES) and recently decoded
+entries (KEEP): a cycle's lookups are mostly among the sources it polls, a publish's among
+the newest entries. Shards changed by a write in progress are held whole until the write
+is on disk (``settle``).
 """
 
 from __future__ import annotations
@@ -12,51 +13,62 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
 
 from aggregator.errors import StoreCorrupt
 from aggregator.models import StoredEntry
 from aggregator.store.rows import Row
 
-KEEP = 4096  # entries of recently read shards kept decoded (~30 MB of typical entries)
+KEEP = 4096  # decoded entries kept (~12 MB of typical entries)
+KEEP_BYTES = 16 * 2**20  # shard files kept, as read
 
 Shard = dict[str, StoredEntry]  # key -> entry
 
 
 class ShardBodies:
-    """``rows.Bodies`` over shards: ``read_shard(source id)`` gives a source's entries."""
+    """``rows.Bodies`` over shards: ``read_shard(source id)`` gives a shard's file as bytes
+    (a TinyDB document: one table of entry documents), ``decode`` one entry document."""
 
-    def __init__(self, read_shard: Callable[[str], list[StoredEntry]],
-                 where: Callable[[str], str], keep: int = KEEP) -> None:
+    def __init__(self, read_shard: Callable[[str], bytes], decode: Callable[[str, Any],
+                 StoredEntry], where: Callable[[str], str], keep: int = KEEP,
+                 keep_bytes: int = KEEP_BYTES) -> None:
         self._read_shard = read_shard
+        self._decode = decode  # (source id, document) -> entry
         self._where = where  # a source's shard, named in errors
-        self._keep = keep
-        self._kept: OrderedDict[str, Shard] = OrderedDict()
-        self._kept_entries = 0
+        self._keep, self._keep_bytes = keep, keep_bytes
+        self._files: OrderedDict[str, bytes] = OrderedDict()
+        self._file_bytes = 0
+        self._decoded: OrderedDict[str, StoredEntry] = OrderedDict()
         self._changing: dict[str, Shard] = {}  # changed by the write in progress
+        self._dropped: set[str] = set()
         self._lock = threading.RLock()  # fetch threads read beside the writer
-
-    def shard(self, source_id: str) -> Shard:
-        """Every entry of the source (a write's changes included): read, or kept."""
-        with self._lock:
-            found = self._changing.get(source_id)
-            if found is None:
-                found = self._kept.get(source_id)
-                if found is None:
-                    found = {e.key: e for e in self._read_shard(source_id)}
-                    self._remember(source_id, found)
-                else:
-                    self._kept.move_to_end(source_id)
-            return found
 
     def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
         with self._lock:
-            shards = {s: self.shard(s) for s in dict.fromkeys(r.source_id for r in rows)}
-            try:
-                return [shards[r.source_id][r.key] for r in rows]
-            except KeyError as e:
-                source = next(r.source_id for r in rows if r.key not in shards[r.source_id])
-                raise StoreCorrupt(f"{self._where(source)}: entry {e} is indexed but not in "
-                                   "its shard; the file was left untouched") from e
+            found: dict[str, StoredEntry] = {}
+            missing: dict[str, list[str]] = {}
+            for r in rows:
+                changing = self._changing.get(r.source_id)
+                e = changing.get(r.key) if changing is not None else self._decoded.get(r.key)
+                if e is None:
+                    missing.setdefault(r.source_id, []).append(r.key)
+                else:
+                    found[r.key] = e
+            for source_id, keys in missing.items():
+                found.update(self._read(source_id, keys))
+            return [found[r.key] for r in rows]
+
+    def shard(self, source_id: str) -> Shard:
+        """Every entry of the source (a write's changes included)."""
+        with self._lock:
+            changing = self._changing.get(source_id)
+            if changing is not None:
+                return changing
+            docs = self._documents(source_id)
+            return {k: self._decoded.get(k) or self._decode(source_id, d)
+                    for k, d in docs.items()}
 
     def put(self, entry: StoredEntry) -> None:
         with self._lock:
@@ -65,25 +77,66 @@ class ShardBodies:
     def drop(self, row: Row) -> None:
         with self._lock:
             self._change(row.source_id).pop(row.key, None)
+            self._dropped.add(row.key)
 
     def settle(self) -> None:
-        """The write is on disk: its shards are kept like any read one."""
+        """The write is on disk: its shards' entries as written are kept decoded (a
+        publish reads them next), their files are read again when needed."""
         with self._lock:
             changed, self._changing = self._changing, {}
-            for source_id, shard in changed.items():
-                self._remember(source_id, shard)
+            for key in self._dropped:
+                self._decoded.pop(key, None)
+            self._dropped.clear()
+            for source_id, shard in changed.items():  # what was just written is read next
+                self._forget_file(source_id)
+                self._decoded.update(shard)
+            while len(self._decoded) > self._keep:
+                self._decoded.popitem(last=False)
+
+    def _read(self, source_id: str, keys: list[str]) -> dict[str, StoredEntry]:
+        docs = self._documents(source_id)
+        out = {}
+        for key in keys:
+            doc = docs.get(key)
+            if doc is None:
+                raise StoreCorrupt(f"{self._where(source_id)}: entry {key!r} is indexed but "
+                                   "not in its shard; the file was left untouched")
+            out[key] = e = self._decode(source_id, doc)
+            self._decoded[key] = e
+        while len(self._decoded) > self._keep:
+            self._decoded.popitem(last=False)
+        return out
+
+    def _documents(self, source_id: str) -> dict[str, Any]:
+        """The shard's entry documents by key, from its file (kept, or read now)."""
+        raw = self._files.get(source_id)
+        if raw is None:
+            raw = self._read_shard(source_id)
+            self._files[source_id] = raw
+            self._file_bytes += len(raw)
+            while self._file_bytes > self._keep_bytes and len(self._files) > 1:
+                _, gone = self._files.popitem(last=False)
+                self._file_bytes -= len(gone)
+        else:
+            self._files.move_to_end(source_id)
+        try:
+            table = orjson.loads(raw).get("entries", {}) if raw.strip() else {}
+            docs = {d["key"]: d for d in table.values()}
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError) as e:
+            raise StoreCorrupt(f"{self._where(source_id)}: not a valid store file ({e}); "
+                               "the file was left untouched") from e
+        if not all(isinstance(k, str) for k in docs):
+            raise StoreCorrupt(f"{self._where(source_id)}: not a valid store file (an entry "
+                               "without a key); the file was left untouched")
+        return docs
+
+    def _forget_file(self, source_id: str) -> None:
+        gone = self._files.pop(source_id, None)
+        if gone is not None:
+            self._file_bytes -= len(gone)
 
     def _change(self, source_id: str) -> Shard:
         shard = self._changing.get(source_id)
         if shard is None:
-            shard = dict(self.shard(source_id))  # a copy: readers keep the stored one
-            self._changing[source_id] = shard
+            shard = self._changing[source_id] = dict(self.shard(source_id))
         return shard
-
-    def _remember(self, source_id: str, shard: Shard) -> None:
-        old = self._kept.pop(source_id, None)
-        self._kept_entries += len(shard) - (len(old) if old is not None else 0)
-        self._kept[source_id] = shard
-        while self._kept_entries > self._keep and len(self._kept) > 1:
-            _, gone = self._kept.popitem(last=False)
-            self._kept_entries -= len(gone)

@@ -94,7 +94,7 @@ class TinyDBStore:
         self._lock_fd = fd
 
     def _new_index(self) -> None:
-        self._bodies = ShardBodies(self._read_shard, self._shard_name)
+        self._bodies = ShardBodies(self._read_shard, self._decode, self._shard_name)
         self._index = MemoryStore(self._bodies)
         self._entries_read = False  # the rows, that is: entries are read by the shard
         self._unlisted: set[str] = set()  # sources whose rows are not on disk yet
@@ -151,7 +151,7 @@ class TinyDBStore:
             kept = self._kept_rows(source_id)
             if kept is None:
                 self._unlisted.add(source_id)
-                kept = [Row.of(e) for e in self._read_shard(source_id)]
+                kept = [Row.of(e) for e in self._bodies.shard(source_id).values()]
             rows += kept
         self._index.load(rows=rows)  # at once: its sorted indexes are sorted once
         self._entries_read = True
@@ -166,15 +166,23 @@ class TinyDBStore:
         with _corrupt_is_clear(where):
             return [Row.read(r) for r in doc["rows"].values()]
 
-    def _read_shard(self, source_id: str) -> list[StoredEntry]:
-        """A source's entries as stored (an unfinished batch's, for a reader)."""
+    def _read_shard(self, source_id: str) -> bytes:
+        """A source's shard file as stored (an unfinished batch's, for a reader; with the
+        source's entries of a format-1 main file)."""
         where = disk.shard_path(self.path, source_id)
-        doc = self._pending.get(where) or disk.read_doc(where)
-        found = list(doc.get(ENTRIES, {}).values())
-        if self._legacy:
-            found += [d for d in self._db.table(ENTRIES).all() if d["source_id"] == source_id]
-        with _corrupt_is_clear(where):
-            return [entry_from_dict(d) for d in found]
+        pending = self._pending.get(where)
+        raw = disk.dumps(pending) if pending is not None else disk.read_bytes(where)
+        if not self._legacy:
+            return raw
+        doc = disk.read_doc(where) if pending is None else pending
+        table = dict(doc.get(ENTRIES, {}))
+        table.update((f"main-{i}", d) for i, d in enumerate(self._db.table(ENTRIES).all())
+                     if d["source_id"] == source_id)
+        return disk.dumps({ENTRIES: table})
+
+    def _decode(self, source_id: str, doc: Any) -> StoredEntry:
+        with _corrupt_is_clear(disk.shard_path(self.path, source_id)):
+            return entry_from_dict(doc)
 
     def _shard_name(self, source_id: str) -> str:
         return str(disk.shard_path(self.path, source_id))
