@@ -20,9 +20,11 @@ class Reads:
         self._lock = threading.Lock()  # the search index reads beside the pages
 
     def everything(self) -> None:
-        """Read every shown entry now (a whole build renders each)."""
+        """Read every entry now, copies too (a whole build renders each, and names the
+        sources of copies)."""
         if not self.read:
-            self.read = {e.key: e for e in self.store.fetch(self.store.rows())}
+            self.read = {e.key: e for e in self.store.fetch(
+                self.store.rows(include_duplicates=True))}
 
     def __call__(self, rows: Sequence[Row]) -> list[StoredEntry]:
         """The entries of ``rows`` as stored, in their order (one gone since: left out)."""

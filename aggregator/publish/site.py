@@ -89,6 +89,7 @@ class SiteBuild:
         self._rows: dict[str, list[Row]] = {}  # each tree's entries, when known
         self._months: dict[str, list[Sheet[Row]]] = {}  # each tree's month pages
         self._month_page: dict[str, dict[str, str]] = {}  # tree -> entry key -> month page
+        self._copy_rows: dict[str, list[Row]] | None = None  # a primary's copies, by key
         self.entries = self.read or Reads(self.store)
 
     # -- what is in each tree ------------------------------------------------------------
@@ -127,7 +128,11 @@ class SiteBuild:
                     self.source_head(tree, River("source", source.id), None)
             self.status_pages()
             return self.out
-        everything = self.store.rows()  # newest first
+        listing = self.store.rows(include_duplicates=True)  # newest first
+        everything = [r for r in listing if r.duplicate_of is None]
+        self._copy_rows = {}
+        for r in sorted((r for r in listing if r.duplicate_of), key=lambda r: r.key):
+            self._copy_rows.setdefault(r.duplicate_of or "", []).append(r)
         if self.plan.whole:  # every page: every entry, read once
             self.entries.everything()
         rivers = self.rivers(everything)
@@ -424,7 +429,9 @@ class SiteBuild:
             return ()
         if e.key not in self._copies:
             found: dict[str, Copy] = {}
-            for copy in self.store.copies_of(e.key):  # same-link copies are not in `via`
+            copies = (self.store.copies_of(e.key) if self._copy_rows is None
+                      else self.entries(self._copy_rows.get(e.key, [])))
+            for copy in copies:  # same-link copies are not in `via`
                 if copy.source_id != e.source_id:
                     found.setdefault(copy.source_id, Copy(
                         copy.source_id, self.names.get(copy.source_id, copy.source_id),

@@ -208,9 +208,9 @@ ARTICLES_KEPT = 64 * 2**20  # characters of rendered articles kept for reuse
 
 
 class _Articles:
-    """Rendered articles of one page language by entry: an entry appears on its river,
-    category, source and month pages of each tree of that language, and is rendered once
-    for all of them (most of a first build's rendering time).
+    """Rendered cards of one page language by entry: an entry appears on its river,
+    category and source pages of each tree of that language, and is rendered once for all
+    of them (its article is on its month page alone: not kept).
 
     Once ARTICLES_KEPT is reached, articles are no longer kept, and none is dropped: the
     build walks river after river, each in full, and a least-recently-used cache smaller
@@ -251,13 +251,15 @@ def forget_articles() -> None:
 @pass_context
 def article(context: Context, item: PageEntry) -> Markup:
     """One entry's article, or its card, for the page being rendered (entries.html)."""
+    if not item.card:  # an article is on one page of a tree: nothing to keep
+        return Markup(context.environment.get_template("article.html").render(
+            item=item, HOME=context.get("home"), fmt=context.get("fmt")))
     language = context.get("language")
     key = (id(item.entry), item.anchor, item.lang, item.source_name, item.categories,
-           item.copies, item.card, item.month)
+           item.copies, item.month)
     html = _ARTICLES.get(language, key, item.entry)
     if html is None:
-        template = "card.html" if item.card else "article.html"
-        html = context.environment.get_template(template).render(
+        html = context.environment.get_template("card.html").render(
             item=item, HOME=HOME, fmt=context.get("fmt"))
         _ARTICLES.put(key, item.entry, html)
     return Markup(html.replace(HOME, str(context.get("home"))))
