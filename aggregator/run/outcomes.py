@@ -9,6 +9,7 @@ runs; the single-node cycle passes what arrived together. Concurrency: the Store
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -39,7 +40,8 @@ def apply_outcomes(store: Store, outcomes: Sequence[SourceOutcome], settings: Se
         store.apply(plan.writes, [*states, *also], events, fence=fence)
     else:
         store.apply(plan.writes, [*states, *also], events)
-    return {o.source_id: _result(o, plan) for o in outcomes}
+    merged = Counter(w.source_id for w in plan.writes if w.duplicate_of is not None)
+    return {o.source_id: _result(o, plan, merged[o.source_id]) for o in outcomes}
 
 
 def _lookups(store: Store, candidates: Sequence[stories.Candidate]) -> stories.Lookups:
@@ -92,7 +94,7 @@ def _newest_seen(store: Store, source_id: str) -> datetime | None:
     return newest[0].first_seen if newest else None
 
 
-def _result(o: SourceOutcome, plan: stories.Plan) -> SourceResult:
+def _result(o: SourceOutcome, plan: stories.Plan, merged: int) -> SourceResult:
     if o.deferred_until is not None:
         return SourceResult(o.source_id, "deferred",
                             error=f"host asked to wait until {o.deferred_until.isoformat()}")
@@ -102,6 +104,5 @@ def _result(o: SourceOutcome, plan: stories.Plan) -> SourceResult:
         return replace(timed, outcome="error", error=str(o.error))
     if o.feed is None:
         return timed
-    merged = sum(w.duplicate_of is not None for w in plan.writes if w.source_id == o.source_id)
     return replace(timed, outcome="updated", new=plan.new.get(o.source_id, 0),
                    changed=plan.changed.get(o.source_id, 0), merged=merged)
