@@ -62,6 +62,7 @@ class Run:
 @dataclass
 class Results:
     runs: dict[tuple[str, str], list[Run]] = field(default_factory=dict)
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # the last rebuild's
 
     def add(self, who: str, round_: str, run: Run) -> None:
         self.runs.setdefault((who, round_), []).append(run)
@@ -175,6 +176,38 @@ def stored(who: str, folder: Path, out: str) -> int:
     return int(out.strip().splitlines()[-1])
 
 
+def sizes(folder: Path) -> dict[str, tuple[int, int]]:
+    """The aggregator's outputs and store by kind: (files, bytes)."""
+    out: dict[str, tuple[int, int]] = {}
+
+    def add(kind: str, path: Path) -> None:
+        files, size = out.get(kind, (0, 0))
+        out[kind] = (files + 1, size + path.stat().st_size)
+
+    for path in (folder / "feeds").rglob("*"):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(folder / "feeds").as_posix()
+        kind = ("search" if rel.startswith("pagefind/") else "feed archives"
+                if "archive/" in rel and not rel.endswith(".html") else "site html"
+                if rel.endswith(".html") else "feeds" if rel.endswith((".atom", ".rss", ".json"))
+                else "other")
+        add(kind, path)
+    for path in folder.glob("store.json*"):
+        for f in [path] if path.is_file() else path.rglob("*.json"):
+            add("store", f)
+    return out
+
+
+def report_sizes(found: dict[str, tuple[int, int]]) -> None:
+    store = found.get("store", (0, 1))[1]
+    outputs = sum(size for kind, (_, size) in found.items() if kind != "store")
+    print("\naggregator outputs after the rebuild, by kind: files, MB, x the store's bytes")
+    for kind, (files, size) in sorted(found.items()):
+        print(f"  {kind:<14} {files:>7} {size / 2**20:>9.1f} {size / store:>6.2f}x")
+    print(f"  {'all outputs':<14} {'':>7} {outputs / 2**20:>9.1f} {outputs / store:>6.2f}x")
+
+
 def repetition(results: Results, network: feed_network.Network, base: str, order: list[str],
                expected: dict[str, int]) -> None:
     post(base, "_reset")
@@ -201,6 +234,8 @@ def repetition(results: Results, network: feed_network.Network, base: str, order
                     run.stored = stored(who, folders[who], out)
                 if who == "aggregator" and round_ != "rebuild":
                     run.phases = json.loads(out)["timings"]
+                if who == "aggregator" and round_ == "rebuild":
+                    results.sizes = sizes(folders[who])
                 results.add(who, round_, run)
 
 
@@ -255,6 +290,8 @@ def main() -> None:
         repetition(results, network, base, order[turn:] + order[:turn], expected)
         print(f"repetition {i + 1}/{opts.repeat} done", file=sys.stderr)
     report(results, expected, opts.feeds)
+    if results.sizes:
+        report_sizes(results.sizes)
     server.shutdown()
 
 
