@@ -26,12 +26,13 @@ log = logging.getLogger("aggregator")
 
 
 def ask_running_service(config: Path, kind: str, timeout: float = 300.0,
-                        **args: Any) -> list[str] | None:
+                        settings: Settings | None = None, **args: Any) -> list[str] | None:
     """When `run` holds the store, hand it this request (run/control.py) and wait for its
-    answer lines; None when no service runs (the caller then does the work itself)."""
+    answer lines; None when no service runs (the caller then does the work itself).
+    ``settings``: the config already read (else it is read here)."""
     from aggregator.run import control
 
-    store_path = load_settings(config).store.path
+    store_path = (settings or load_settings(config)).store.path
     if store_path is None or not control.service_running(store_path):
         return None
     request_id = control.submit(store_path, kind, **args)
