@@ -158,3 +158,21 @@ def test_a_reader_sees_an_unfinished_batch_rows_and_entries(tmp_path: Path) -> N
                                                      "s2:0"}
     finally:
         reader.close()
+
+
+def test_rows_of_another_layout_are_made_again_from_the_shard(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    written = filled(path, sources=2, each=2)
+    rows = disk.rows_path(path, "s1")
+    doc = json.loads(rows.read_text())
+    rows.write_text(json.dumps({"rows": {k: r[:-1] for k, r in doc["rows"].items()}}))
+    store = open_store(path)
+    try:
+        assert [e.key for e in store.fetch(store.rows(source_id="s1"))] == sorted(
+            (e.key for e in written if e.source_id == "s1"), reverse=True)
+        store.apply([entry("s0:9", "s0", days=9)], [])  # the next write writes them again
+    finally:
+        store.close()
+    again = json.loads(rows.read_text())["rows"]
+    assert sorted(again) == sorted(doc["rows"]) and all(
+        len(r) == len(Row._fields) for r in again.values())

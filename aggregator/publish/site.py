@@ -429,8 +429,9 @@ class SiteBuild:
             return ()
         if e.key not in self._copies:
             found: dict[str, Copy] = {}
-            copies = (self.store.copies_of(e.key) if self._copy_rows is None
-                      else self.entries(self._copy_rows.get(e.key, [])))
+            copies: Sequence[Row | StoredEntry] = (
+                self.store.copies_of(e.key) if self._copy_rows is None
+                else self._copy_rows.get(e.key, []))  # rows name them: nothing to read
             for copy in copies:  # same-link copies are not in `via`
                 if copy.source_id != e.source_id:
                     found.setdefault(copy.source_id, Copy(

@@ -34,31 +34,35 @@ class Row(NamedTuple):
     content_hash: str
     via: tuple[str, ...]
     copied_by: tuple[str, ...]
+    link: str | None  # a copy's: pages name the other sources of a story with it
 
     @classmethod
     def of(cls, e: StoredEntry) -> Row:
         return cls(e.key, e.source_id, e.published, e.updated, e.categories, e.language,
                    e.canonical_link, e.duplicate_of, e.story, e.fingerprints,
-                   title_signature(e.title), e.first_seen, e.content_hash, e.via, e.copied_by)
+                   title_signature(e.title), e.first_seen, e.content_hash, e.via, e.copied_by,
+                   e.canonical_link if e.link == e.canonical_link else e.link)
 
     def dump(self) -> list[Any]:
         return [self.key, self.source_id, self.published.isoformat(), self.updated.isoformat(),
                 list(self.categories), self.language, self.canonical_link, self.duplicate_of,
                 self.story, list(self.fingerprints), self.title_bits,
                 self.first_seen.isoformat(), self.content_hash, list(self.via),
-                list(self.copied_by)]
+                list(self.copied_by), self.link]
 
     @classmethod
     def read(cls, raw: Sequence[Any]) -> Row:
+        """A row as ``dump`` wrote it (ValueError: one of another layout)."""
         (key, source, published, updated, categories, language, canonical, duplicate_of,
-         story, fingerprints, bits, first_seen, content_hash, via, copied_by) = raw
+         story, fingerprints, bits, first_seen, content_hash, via, copied_by, link) = raw
         when = datetime.fromisoformat(published)  # the three are often one: one object
         return cls(key, source, when,
                    when if updated == published else datetime.fromisoformat(updated),
                    tuple(categories), language, canonical, duplicate_of, story,
                    tuple(fingerprints), int(bits),
                    when if first_seen == published else datetime.fromisoformat(first_seen),
-                   content_hash, tuple(via) or (), tuple(copied_by) or ())
+                   content_hash, tuple(via) or (), tuple(copied_by) or (),
+                   canonical if link == canonical else link)
 
 
 def dirty_of(rows: Iterable[Row]) -> Dirty:

@@ -163,8 +163,12 @@ class TinyDBStore:
         doc = self._pending.get(where) or disk.read_doc(where)
         if not doc:
             return None
+        table = doc.get("rows")
+        raw = list(table.values()) if isinstance(table, dict) else [None]
+        if any(not isinstance(r, list) or len(r) != len(Row._fields) for r in raw):
+            return None  # not rows of this layout: made again from the shard
         with _corrupt_is_clear(where):
-            return [Row.read(r) for r in doc["rows"].values()]
+            return [Row.read(r) for r in raw]
 
     def _read_shard(self, source_id: str) -> bytes:
         """A source's shard file as stored (an unfinished batch's, for a reader; with the
