@@ -164,8 +164,9 @@ class TinyDBStore:
         if not doc:
             return None
         table = doc.get("rows")
-        raw = list(table.values()) if isinstance(table, dict) else [None]
-        if any(not isinstance(r, list) or len(r) != len(Row._fields) for r in raw):
+        raw: list[list[Any]] = [r for r in table.values() if isinstance(r, list) and len(r)
+                                == len(Row._fields)] if isinstance(table, dict) else []
+        if not isinstance(table, dict) or len(raw) != len(table):
             return None  # not rows of this layout: made again from the shard
         with _corrupt_is_clear(where):
             return [Row.read(r) for r in raw]
