@@ -161,14 +161,6 @@ def _replay(path: Path, files: Mapping[Path, Document]) -> None:
         atomic_write(target, dumps(files[target]))
 
 
-def read_shards(path: Path) -> dict[str, Document]:
-    """Every shard's document, by file name."""
-    folder = shard_dir(path)
-    if not folder.is_dir():
-        return {}
-    return {p.name: read_doc(p) for p in sorted(folder.glob("*.json"))}
-
-
 def identity(path: Path) -> tuple[int, int, int] | None:
     """What tells one version of the main file from another (None: no file yet)."""
     try:

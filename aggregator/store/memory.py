@@ -157,10 +157,6 @@ class MemoryStore:
         self.apply([], [replace(self._states[i], next_check_at=now + lease) for i in ids])
         return ids
 
-    def rows_of(self, source_id: str) -> list[Row]:
-        """A source's rows (copies included), in key order."""
-        return [self._rows[k] for k in sorted(self._by_source.get(source_id, ()))]
-
     def count_by_source(self) -> dict[str, int]:
         return {s: len(keys) for s, keys in sorted(self._by_source.items())}
 

@@ -176,9 +176,8 @@ class TinyDBStore:
         source's entries of a format-1 main file)."""
         where = disk.shard_path(self.path, source_id)
         pending = self._pending.get(where)
-        raw = disk.dumps(pending) if pending is not None else disk.read_bytes(where)
         if not self._legacy:
-            return raw
+            return disk.dumps(pending) if pending is not None else disk.read_bytes(where)
         doc = disk.read_doc(where) if pending is None else pending
         table = dict(doc.get(ENTRIES, {}))
         table.update((f"main-{i}", d) for i, d in enumerate(self._db.table(ENTRIES).all())
@@ -331,7 +330,7 @@ class TinyDBStore:
         files = {disk.shard_path(self.path, s): self._shard(s) for s in sorted(touched)}
         for s in sorted(touched | self._unlisted):
             files[disk.rows_path(self.path, s)] = {"rows": {
-                r.key: r.dump() for r in self._index.rows_of(s)}}
+                r.key: r.dump() for r in self._index.rows(source_id=s, include_duplicates=True)}}
         files[self.path] = self._main()
         return files
 
