@@ -6,6 +6,8 @@ dates, served with ETag and Last-Modified (304 when unchanged) and gzip when ask
 
     GET  /feeds/<file>   a feed
     POST /_mutate        3 new entries in 10 % of the feeds (the same feeds for a given round)
+    POST /_mutate?feeds=K  3 new entries in each of the first K member feeds (the same K
+                         towns whatever N: the cost of one small change, N against N)
     POST /_reset         back to the first version of every feed
     GET  /_stats         {"requests", "ok", "not_modified", "connections", "entries"}
 
@@ -62,13 +64,17 @@ class Network:
             self.rounds = 0
             self.bodies = {name: self._render(f) for name, f in self.feeds.items()}
 
-    def mutate(self) -> int:
-        """New entries in a tenth of the feeds; how many entries were added."""
+    def mutate(self, first: int | None = None) -> int:
+        """New entries in a tenth of the feeds, or in the ``first`` member feeds; how many
+        entries were added."""
         with self.lock:
             self.rounds += 1
             rng = random.Random(f"{self.seed}-{self.rounds}")
             names = sorted(n for n, f in self.feeds.items() if f.items)
-            chosen = rng.sample(names, max(1, int(len(names) * MUTATED_SHARE)))
+            if first is None:
+                chosen = rng.sample(names, max(1, int(len(names) * MUTATED_SHARE)))
+            else:  # members come first, in the order the network made them
+                chosen = [n for n, f in self.feeds.items() if f.kind == "member"][:first]
             for name in chosen:
                 feed = self.feeds[name]
                 latest = max(i.published for i in feed.items)
@@ -140,10 +146,12 @@ def handler_for(network: Network) -> type[BaseHTTPRequestHandler]:
             self._reply(200, body, headers)
 
         def do_POST(self) -> None:
-            if self.path == "/_mutate":
-                added = network.mutate()
+            path, _, query = self.path.partition("?")
+            if path == "/_mutate":
+                first = int(query.removeprefix("feeds=")) if query.startswith("feeds=") else None
+                added = network.mutate(first)
                 self._reply(200, json.dumps({"added": added}).encode(), {})
-            elif self.path == "/_reset":
+            elif path == "/_reset":
                 network.reset()
                 with network.lock:
                     network.stats = dict.fromkeys(network.stats, 0)

@@ -9,6 +9,8 @@ from a fresh network and empty stores, then runs four rounds, every contestant i
 - cold: every feed fetched and read for the first time;
 - warm: nothing changed (every feed answers 304);
 - mutated: 3 new entries in 10 % of the feeds;
+- twenty: 3 new entries in each of the same 20 member feeds whatever N (the cost of one small
+  change: at N=200 and N=2000 it should be the same);
 - rebuild: every output rendered again from the store (the aggregator only: `build`;
   reader and the loop publish nothing).
 
@@ -16,8 +18,9 @@ Contestants: `aggregator poll` (as an operator runs it), `reader` (update_feeds(
 in its own virtual environment, created on first use in benchmarks/.reader-venv: reader pins
 an older feedparser) and requests+feedparser one feed after another. Per round: wall and
 CPU seconds, the peak resident memory of the whole process tree (sampled from /proc every
-20 ms), what the server saw (requests, 200s, 304s, connections), and entries stored against
-entries served. Medians; ratios against reader.
+20 ms), what the server saw (requests, 200s, 304s, connections), entries stored against entries
+served, and what the round wrote (bytes and files new or changed in the contestant's folder:
+store and outputs). Medians; ratios against reader.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ sys.path.insert(0, str(HERE))
 import feed_network  # noqa: E402
 
 READER_VENV = HERE / ".reader-venv"
-ROUNDS = ("cold", "warm", "mutated", "rebuild")
+ROUNDS = ("cold", "warm", "mutated", "twenty", "rebuild")
+SMALL_CHANGE = 20  # feeds the "twenty" round changes
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Run:
     server: dict[str, int]
     stored: int | None = None
     phases: dict[str, float] = field(default_factory=dict)  # poll --json: update_s, publish_s
+    written: tuple[int, int] = (0, 0)  # files, bytes new or changed in the folder
 
 
 @dataclass
@@ -155,7 +160,7 @@ def commands(who: str, folder: Path, urls_file: Path) -> dict[str, list[str] | N
     if who == "aggregator":
         config = str(folder / "config.yaml")
         poll = [cli, "poll", "-q", "--json", "--config", config]
-        return {"cold": poll, "warm": poll, "mutated": poll,
+        return {"cold": poll, "warm": poll, "mutated": poll, "twenty": poll,
                 "rebuild": [cli, "build", "-q", "--config", config]}
     if who == "reader":
         poll = [str(reader_python()), str(HERE / "contestants" / "reader_poll.py"),
@@ -163,7 +168,7 @@ def commands(who: str, folder: Path, urls_file: Path) -> dict[str, list[str] | N
     else:
         poll = [sys.executable, str(HERE / "contestants" / "naive_poll.py"), str(urls_file),
                 str(folder / "naive.json")]
-    return {"cold": poll, "warm": poll, "mutated": poll, "rebuild": None}
+    return {"cold": poll, "warm": poll, "mutated": poll, "twenty": poll, "rebuild": None}
 
 
 def stored(who: str, folder: Path, out: str) -> int:
@@ -199,6 +204,29 @@ def sizes(folder: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+Snapshot = dict[str, tuple[int, int, int]]
+
+
+def snapshot(folder: Path) -> Snapshot:
+    """Every file under ``folder``: (inode, size, mtime). Files are replaced whole (written
+    beside, then renamed), so a new inode or mtime means the file was written again."""
+    found: Snapshot = {}
+    for path in folder.rglob("*"):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if path.is_file():
+            found[str(path)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def written(before: Snapshot, after: Snapshot) -> tuple[int, int]:
+    """Files and bytes new or changed between two snapshots."""
+    changed = [v for k, v in after.items() if before.get(k) != v]
+    return len(changed), sum(size for _, size, _ in changed)
+
+
 def report_sizes(found: dict[str, tuple[int, int]]) -> None:
     store = found.get("store", (0, 1))[1]
     outputs = sum(size for kind, (_, size) in found.items() if kind != "store")
@@ -224,12 +252,16 @@ def repetition(results: Results, network: feed_network.Network, base: str, order
         for round_ in ROUNDS:
             if round_ == "mutated":
                 post(base, "_mutate")
+            elif round_ == "twenty":
+                post(base, f"_mutate?feeds={SMALL_CHANGE}")
             expected[round_] = network.entries()
             for who in order:
                 command = plans[who][round_]
                 if command is None:
                     continue
+                before = snapshot(folders[who])
                 run, out = measure(command, base, folders[who])
+                run.written = written(before, snapshot(folders[who]))
                 if round_ != "rebuild":
                     run.stored = stored(who, folders[who], out)
                 if who == "aggregator" and round_ != "rebuild":
@@ -272,6 +304,17 @@ def report(results: Results, expected: dict[str, int], feeds: int) -> None:
                       f"{'':>46} {publish / base:>10.2f}x")
 
 
+def report_written(results: Results) -> None:
+    print("\nwritten per round (new or changed in the folder): files, MB; medians")
+    for round_ in ROUNDS:
+        for who in ("aggregator", "reader", "naive"):
+            runs = results.runs.get((who, round_))
+            if runs:
+                files = statistics.median(r.written[0] for r in runs)
+                size = statistics.median(r.written[1] for r in runs)
+                print(f"  {round_:<8} {who:<11} {files:>8.0f} {size / 2**20:>9.2f}")
+
+
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     args.add_argument("--feeds", type=int, default=200)
@@ -283,13 +326,14 @@ def main() -> None:
     network = feed_network.Network(opts.feeds)
     server = feed_network.serve(network)
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    results, expected = Results(), {}
+    results, expected = Results(), dict[str, int]()
     order = [who for who in ("aggregator", "reader", "naive") if who in opts.only.split(",")]
     for i in range(opts.repeat):
         turn = i % len(order)
         repetition(results, network, base, order[turn:] + order[:turn], expected)
         print(f"repetition {i + 1}/{opts.repeat} done", file=sys.stderr)
     report(results, expected, opts.feeds)
+    report_written(results)
     if results.sizes:
         report_sizes(results.sizes)
     server.shutdown()
