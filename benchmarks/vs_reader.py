@@ -61,7 +61,8 @@ class Run:
     server: dict[str, int]
     stored: int | None = None
     phases: dict[str, float] = field(default_factory=dict)  # poll --json: update_s, publish_s
-    written: tuple[int, int] = (0, 0)  # files, bytes new or changed in the folder
+    written: dict[str, tuple[int, int]] = field(default_factory=dict)  # by kind:
+    # files, bytes new or changed in the folder
 
 
 @dataclass
@@ -181,50 +182,58 @@ def stored(who: str, folder: Path, out: str) -> int:
     return int(out.strip().splitlines()[-1])
 
 
-def sizes(folder: Path) -> dict[str, tuple[int, int]]:
-    """The aggregator's outputs and store by kind: (files, bytes)."""
-    out: dict[str, tuple[int, int]] = {}
-
-    def add(kind: str, path: Path) -> None:
-        files, size = out.get(kind, (0, 0))
-        out[kind] = (files + 1, size + path.stat().st_size)
-
-    for path in (folder / "feeds").rglob("*"):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(folder / "feeds").as_posix()
-        kind = ("search" if rel.startswith("pagefind/") else "feed archives"
-                if "archive/" in rel and not rel.endswith(".html") else "site html"
-                if rel.endswith(".html") else "feeds" if rel.endswith((".atom", ".rss", ".json"))
-                else "other")
-        add(kind, path)
-    for path in folder.glob("store.json*"):
-        for f in [path] if path.is_file() else path.rglob("*.json"):
-            add("store", f)
-    return out
+def kind_of(rel: str) -> str:
+    """An aggregator file (relative to its folder) by kind: store, site html, feeds..."""
+    if rel.startswith("store.json"):
+        return "store"
+    if not rel.startswith("feeds/"):
+        return "beside"  # the store's lock, the service's files
+    rel = rel.removeprefix("feeds/")
+    return ("search" if rel.startswith("pagefind/") else "feed archives"
+            if "archive/" in rel and not rel.endswith(".html") else "site html"
+            if rel.endswith(".html") else "feeds" if rel.endswith((".atom", ".rss", ".json"))
+            else "other")
 
 
 Snapshot = dict[str, tuple[int, int, int]]
 
 
 def snapshot(folder: Path) -> Snapshot:
-    """Every file under ``folder``: (inode, size, mtime). Files are replaced whole (written
-    beside, then renamed), so a new inode or mtime means the file was written again."""
+    """Every file under ``folder`` but the config: (inode, size, mtime). Files are replaced
+    whole (written beside, then renamed): a new inode or mtime means written again."""
     found: Snapshot = {}
     for path in folder.rglob("*"):
         try:
             st = path.lstat()
         except OSError:
             continue
-        if path.is_file():
-            found[str(path)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if path.is_file() and path.name != "config.yaml":
+            found[path.relative_to(folder).as_posix()] = (st.st_ino, st.st_size,
+                                                          st.st_mtime_ns)
     return found
 
 
-def written(before: Snapshot, after: Snapshot) -> tuple[int, int]:
-    """Files and bytes new or changed between two snapshots."""
-    changed = [v for k, v in after.items() if before.get(k) != v]
-    return len(changed), sum(size for _, size, _ in changed)
+def by_kind(files: Snapshot) -> dict[str, tuple[int, int]]:
+    """Files and bytes by kind, and in "all"."""
+    out: dict[str, tuple[int, int]] = {}
+    for rel, (_, size, _) in files.items():
+        for kind in ("all", kind_of(rel)):
+            count, total = out.get(kind, (0, 0))
+            out[kind] = (count + 1, total + size)
+    return out
+
+
+def sizes(folder: Path) -> dict[str, tuple[int, int]]:
+    """The aggregator's outputs and store by kind: (files, bytes)."""
+    found = by_kind(snapshot(folder))
+    found.pop("all", None)
+    found.pop("beside", None)
+    return found
+
+
+def written(before: Snapshot, after: Snapshot) -> dict[str, tuple[int, int]]:
+    """Files and bytes new or changed between two snapshots, by kind (and "all")."""
+    return by_kind({rel: v for rel, v in after.items() if before.get(rel) != v})
 
 
 def report_sizes(found: dict[str, tuple[int, int]]) -> None:
@@ -294,25 +303,28 @@ def report(results: Results, expected: dict[str, int], feeds: int) -> None:
                   f"{seen['not_modified']:>5} {seen['connections']:>6} "
                   f"{kept if kept is not None else '-':>7} {expected.get(round_, 0):>6} "
                   f"{ratio[0]:>11} {ratio[1]:>10} {ratio[2]:>10}")
-            if who == "aggregator" and runs[0].phases and ref:
-                base = statistics.median(r.wall for r in ref)
-                update = statistics.median(r.phases["update_s"] for r in runs)
-                publish = statistics.median(r.phases["publish_s"] for r in runs)
-                print(f"{'':<8} {'  update':<11} {update:>8.2f} {'':>7} {'':>8} "
-                      f"{'':>46} {update / base:>10.2f}x (of reader's wall)")
-                print(f"{'':<8} {'  publish':<11} {publish:>8.2f} {'':>7} {'':>8} "
-                      f"{'':>46} {publish / base:>10.2f}x")
+            if who == "aggregator" and runs[0].phases:
+                base = statistics.median(r.wall for r in ref) if ref else None
+                for phase in ("update", "publish"):
+                    took = statistics.median(r.phases[f"{phase}_s"] for r in runs)
+                    share = f"{took / base:>10.2f}x" if base else f"{'-':>10}"
+                    print(f"{'':<8} {'  ' + phase:<11} {took:>8.2f} {'':>7} {'':>8} "
+                          f"{'':>46} {share}" + (" (of reader's wall)" if phase == "update"
+                                                 and base else ""))
 
 
 def report_written(results: Results) -> None:
-    print("\nwritten per round (new or changed in the folder): files, MB; medians")
+    print("\nwritten per round (new or changed in the folder), by kind: files, MB; medians")
     for round_ in ROUNDS:
         for who in ("aggregator", "reader", "naive"):
             runs = results.runs.get((who, round_))
-            if runs:
-                files = statistics.median(r.written[0] for r in runs)
-                size = statistics.median(r.written[1] for r in runs)
-                print(f"  {round_:<8} {who:<11} {files:>8.0f} {size / 2**20:>9.2f}")
+            if not runs:
+                continue
+            kinds = sorted({k for r in runs for k in r.written}, key=lambda k: (k != "all", k))
+            for kind in kinds:
+                files = statistics.median(r.written.get(kind, (0, 0))[0] for r in runs)
+                size = statistics.median(r.written.get(kind, (0, 0))[1] for r in runs)
+                print(f"  {round_:<8} {who:<11} {kind:<14} {files:>8.0f} {size / 2**20:>9.2f}")
 
 
 def main() -> None:
