@@ -176,3 +176,41 @@ def test_rows_of_another_layout_are_made_again_from_the_shard(tmp_path: Path) ->
     again = json.loads(rows.read_text())["rows"]
     assert sorted(again) == sorted(doc["rows"]) and all(
         len(r) == len(Row._fields) for r in again.values())
+
+
+def test_a_few_entries_are_read_by_their_lines_without_parsing_the_shard(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """disk.dumps writes one entry a line: a page showing two entries of a partner's big
+    shard parses those two lines, not the file; a shard an older version wrote on one line
+    (or too many entries asked at once) is parsed whole, with the same answer."""
+    from aggregator.store import shards
+    from aggregator.store.codec import entry_from_dict, entry_to_dict
+    found = [entry_from_dict(entry_to_dict(entry(f"p:{n}", "p", n, link=f"https://e.org/p/{n}")))
+             for n in range(200)]  # as stored
+    table = {"entries": {str(i): entry_to_dict(e) for i, e in enumerate(found, 1)}}
+    lines, one_line = disk.dumps(table), json.dumps(table).encode()
+    assert json.loads(lines) == json.loads(one_line) and lines.count(b"\n") == 201
+    parsed: list[int] = []
+    real = shards.orjson.loads
+
+    class Counting:
+        JSONDecodeError = shards.orjson.JSONDecodeError
+        dumps = staticmethod(shards.orjson.dumps)
+
+        @staticmethod
+        def loads(raw: bytes) -> object:
+            parsed.append(len(raw))
+            return real(raw)
+
+    monkeypatch.setattr(shards, "orjson", Counting)
+    rows = [Row.of(found[7]), Row.of(found[150])]
+    for raw, whole in ((lines, False), (one_line, True)):
+        parsed.clear()
+        bodies = ShardBodies(lambda s, raw=raw: raw, lambda s, d: entry_from_dict(d), str)
+        assert bodies.fetch(rows) == [found[7], found[150]]
+        assert (max(parsed) == len(raw)) is whole
+        assert whole or sum(parsed) < len(raw) // 50  # two lines of 200
+    parsed.clear()
+    bodies = ShardBodies(lambda s: lines, lambda s, d: entry_from_dict(d), str)
+    assert bodies.fetch([Row.of(e) for e in found[:100]]) == found[:100]
+    assert parsed == [len(lines)]  # many at once: one parse of the file

@@ -44,7 +44,6 @@ from aggregator.render.opml import render_feeds_opml, render_sources_opml
 from aggregator.render.site.pages import THEME_CSS, theme_css
 from aggregator.render.status import render_status
 from aggregator.store import Store
-from aggregator.store.rows import Row
 
 log = logging.getLogger("aggregator.publish")
 
@@ -207,7 +206,8 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
             sink.write(marker, f"{built} {at} {size} pending".encode("ascii"))
             return []
     language = primary_language(settings.hub.language)
-    rows = store.rows()
+    read = read or Reads(store)
+    rows = read.shown()
     found = placed(rows, Taxonomy(settings.categories),
                    {s.id: s.name for s in settings.sources}, language,
                    [primary_language(x) for x in settings.hub.languages])
@@ -222,7 +222,6 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
         sink.write(marker, stamp)  # checked: the same stories
         return []
     by_key = {r.key: r for r in rows}
-    read = read or Reads(store)
 
     def texts(found: list[Record]) -> list[Record]:
         return with_text(found, {e.key: e for e in read([by_key[r.key] for r in found])})
@@ -302,12 +301,6 @@ def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
     return out
 
 
-def _select(entries: list[Row], spec: FeedSpec, default: str) -> list[Row]:
-    if spec.only_language is None:
-        return entries
-    return [e for e in entries if primary_language(e.language or default) == spec.only_language]
-
-
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
                    websub: dict[str, Any] | None = None, plan: RenderPlan | None = None,
                    fresh: Callable[[str, object], bool] = lambda name, key: False,
@@ -323,16 +316,14 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     specs = feed_specs(settings, taxonomy)
     by_language = language_specs(settings, taxonomy)
     out = {} if out is None else out
-    by_category: dict[str | None, list[Row]] = {}  # shared by the language feeds
     read = read or Reads(store)
     if plan.whole:
         read.everything()
     for spec in specs + by_language:
         if not plan.touches(spec.only_language, spec.category):
             continue
-        if spec.category not in by_category:  # laid out from rows; read what is rendered
-            by_category[spec.category] = store.rows(category=spec.category)
-        rows = _select(by_category[spec.category], spec, settings.hub.language)
+        # laid out from rows, in arrival order; read what is rendered
+        rows = read.listed(spec.category, spec.only_language, settings.hub.language)
         current, archives = paginate(spec, rows, limit, settings.hub.base_url)
         shown = read(current.entries)
         head = current.spec

@@ -1,16 +1,19 @@
 """The entries a publish renders, read from the store once each: outputs are laid out from
 the store's rows (store/rows.py), and only the entries of the documents and pages being
 rendered are read. A whole build reads every entry at once (one pass over the store, not
-one read per page)."""
+one read per page). The listing is sorted by arrival once per publish, and shared: feeds,
+rivers, months and search shards are all cut from it (stories/order.py, Arrived)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
 
+from aggregator.config.taxonomy import primary_language
 from aggregator.models import StoredEntry
 from aggregator.store import Store
 from aggregator.store.rows import Row
+from aggregator.stories.order import Arrived, in_arrival_order
 
 
 class Reads:
@@ -18,13 +21,42 @@ class Reads:
         self.store = store
         self.read: dict[str, StoredEntry] = {}
         self._lock = threading.Lock()  # the search index reads beside the pages
+        self._listing: Arrived[Row] | None = None
+        self._shown: Arrived[Row] | None = None
+        self._groups: dict[tuple[str | None, str | None], Arrived[Row]] = {}
+        self._default: str | None = None  # the language the groups were cut with
+
+    def listing(self) -> Arrived[Row]:
+        """Every stored row, copies too, in arrival order (read and sorted once)."""
+        with self._lock:
+            if self._listing is None:
+                self._listing = in_arrival_order(self.store.rows(include_duplicates=True))
+            return self._listing
+
+    def shown(self) -> Arrived[Row]:
+        """The rows of every entry shown (copies are not: their primary is), by arrival."""
+        listing = self.listing()
+        with self._lock:
+            if self._shown is None:
+                self._shown = Arrived(r for r in listing if r.duplicate_of is None)
+            return self._shown
+
+    def listed(self, category: str | None, language: str | None, default: str
+               ) -> Arrived[Row]:
+        """The shown rows of a category and a language (None: every one), by arrival; an
+        entry without a language is in ``default``'s (the hub's). Every listing is cut in
+        one pass, for the feeds and the trees of the site alike."""
+        shown = self.shown()
+        with self._lock:
+            if self._default != default:
+                self._groups, self._default = _grouped(shown, default), default
+            return self._groups.get((category, language), Arrived())
 
     def everything(self) -> None:
         """Read every entry now, copies too (a whole build renders each, and names the
         sources of copies)."""
         if not self.read:
-            self.read = {e.key: e for e in self.store.fetch(
-                self.store.rows(include_duplicates=True))}
+            self.read = {e.key: e for e in self.store.fetch(self.listing())}
 
     def __call__(self, rows: Sequence[Row]) -> list[StoredEntry]:
         """The entries of ``rows`` as stored, in their order (one gone since: left out)."""
@@ -35,3 +67,20 @@ class Reads:
                 self.read.update((e.key, e) for e in found)
         read = self.read
         return [read[r.key] for r in rows if r.key in read]
+
+
+def _grouped(shown: Arrived[Row], default: str) -> dict[tuple[str | None, str | None],
+                                                        Arrived[Row]]:
+    out: dict[tuple[str | None, str | None], Arrived[Row]] = {}
+    languages: dict[str | None, str] = {}
+    for r in shown:
+        lang = languages.get(r.language)
+        if lang is None:
+            lang = languages[r.language] = primary_language(r.language or default)
+        for c in (None, *dict.fromkeys(r.categories)):
+            for group in ((c, None), (c, lang)):
+                found = out.get(group)
+                if found is None:
+                    found = out[group] = Arrived()
+                found.append(r)
+    return out

@@ -30,6 +30,7 @@ from aggregator.render.site.i18n import words
 from aggregator.render.site.layout import River, anchor, month_page_of, months
 from aggregator.sanitize import plain_text
 from aggregator.store.rows import Row
+from aggregator.stories.order import Arrived
 
 log = logging.getLogger("aggregator.search")
 
@@ -59,12 +60,15 @@ def placed(everything: Sequence[Row | StoredEntry], taxonomy: Taxonomy, names: d
     language; a language by its own name ("Français"), the same from every page's language.
     With ``tree_languages``, each record also knows its page in its language's tree."""
     river = River("all")
-    where = month_page_of(river, months(river, list(everything)))
+    listed = everything if isinstance(everything, list) else list(everything)
+    where = month_page_of(river, months(river, listed))
     fmt = words(language)
     of: dict[str, str] = {e.key: primary_language(e.language or language) for e in everything}
     in_tree: dict[str, str] = {}
     for lang in dict.fromkeys(tree_languages):
-        mine = [e for e in everything if of[e.key] == lang]
+        mine = [e for e in listed if of[e.key] == lang]
+        if isinstance(listed, Arrived):  # still in arrival order: not sorted again
+            mine = Arrived(mine)
         in_tree.update((k, f"{lang}/{v}") for k, v in
                        month_page_of(river, months(river, mine)).items())
     out = []

@@ -15,24 +15,31 @@ from the arrival order, which shifts later pages; frozen pages keep what they ha
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Generic
 
 from aggregator.render import FeedSpec
-from aggregator.stories.order import L, arrival, newest_first
+from aggregator.stories.order import L, in_arrival_order, sorted_newest_first
 
 
 @dataclass(frozen=True)
 class Page(Generic[L]):
     spec: FeedSpec
-    entries: tuple[L, ...]  # newest first (or their rows: publish/feeds.py)
+    arrived: tuple[L, ...]  # in arrival order (or their rows: publish/feeds.py)
     frozen: bool  # full, and no longer the newest page: its final form is known
     successor: str | None = None  # file name of the next (newer) archive page
+
+    @cached_property
+    def entries(self) -> tuple[L, ...]:
+        """Newest first, as the document lists them (sorted only for a page rendered: a
+        sealed page is not)."""
+        return sorted_newest_first(self.arrived)
 
 
 def by_arrival(entries: list[L], size: int) -> tuple[list[L], list[list[L]]]:
     """The newest ``size`` arrivals, and the older ones in chunks of ``size`` (oldest first;
     only the newest chunk can be short). The feeds and the site's rivers page this way."""
-    arrived = sorted(entries, key=arrival)
+    arrived = in_arrival_order(entries)
     current, older = arrived[-size:], arrived[:-size] if len(arrived) > size else []
     return current, [older[i:i + size] for i in range(0, len(older), size)]
 
@@ -53,8 +60,8 @@ def paginate(spec: FeedSpec, entries: list[L], size: int, base_url: str
                             feed_id=spec.feed_id, history=tuple(links), archive=True,
                             title=f"{spec.title} (archive {k})")
         # frozen once full and no longer the newest page: its next-archive link exists
-        pages.append(Page(page_spec, tuple(sorted(chunk, key=newest_first)),
+        pages.append(Page(page_spec, tuple(chunk),
                           len(chunk) == size and k < len(chunks),
                           f"archive/{spec.name}/{k + 1}.atom" if k < len(chunks) else None))
     head = replace(spec, history=(("prev-archive", urls[-1]),) if urls else ())
-    return Page(head, tuple(sorted(current, key=newest_first)), False), pages
+    return Page(head, tuple(current), False), pages

@@ -46,3 +46,16 @@ def sorted_newest_first(entries: Iterable[L]) -> tuple[L, ...]:
 def arrival(e: Listed) -> tuple[datetime, datetime, str]:
     """The sort key of the arrival order (oldest arrival first)."""
     return (e.first_seen, e.published, e.key)
+
+
+class Arrived(list[L]):
+    """A list in arrival order (as ``sorted(..., key=arrival)`` gives it): a publish sorts
+    its listing once, then filters and cuts it into pages and months without sorting
+    again (sorting 80,000 rows per river, feed and tree was a third of a small publish)."""
+
+
+def in_arrival_order(entries: Iterable[L]) -> Arrived[L]:
+    """``entries`` sorted by arrival, unless they are known to be already."""
+    if isinstance(entries, Arrived):
+        return entries
+    return Arrived(sorted(entries, key=arrival))

@@ -53,6 +53,12 @@ def catalog_languages() -> tuple[str, ...]:
         "LC_MESSAGES/messages.po").is_file()))
 
 
+@functools.cache  # every page's language switch names every tree's language
+def own_name(tag: str) -> str:
+    name = locale_of(tag).get_display_name(locale_of(tag)) or tag
+    return name[:1].upper() + name[1:]
+
+
 @functools.cache
 def words(language: str) -> Words:
     return Words(language)
@@ -83,7 +89,12 @@ class Words:
         """A date and time in UTC, for health tables."""
         if when is None:
             return ""
-        return format_datetime(when, "medium", tzinfo=UTC, locale=self.locale) + " UTC"
+        key = ("moment", when)  # a cycle checks its sources within a few seconds: the
+        # sources page of 2,000 shows a few hundred distinct moments
+        if key not in self._dates:
+            self._dates[key] = format_datetime(when, "medium", tzinfo=UTC,
+                                               locale=self.locale) + " UTC"
+        return self._dates[key]
 
     def month(self, when: datetime) -> str:
         """mai 2021 / mayo de 2021 / May 2021."""
@@ -103,8 +114,7 @@ class Words:
 
     def own_name(self, tag: str) -> str:
         """A language in its own words, for the language switch: "Français"."""
-        name = locale_of(tag).get_display_name(locale_of(tag)) or tag
-        return name[:1].upper() + name[1:]
+        return own_name(tag)
 
 
 def N_(message: str) -> str:

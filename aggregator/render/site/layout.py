@@ -16,7 +16,7 @@ from typing import Any, Generic
 
 from aggregator.models import StoredEntry
 from aggregator.render.history import by_arrival
-from aggregator.stories.order import L, Listed, arrival, sorted_newest_first
+from aggregator.stories.order import L, Listed, in_arrival_order, sorted_newest_first
 
 MONTH_PAGE = 200  # entries on one month page; a busier month continues on "-p2", "-p3"
 
@@ -107,7 +107,10 @@ def pages(river: River, entries: list[L], size: int, depth: int | None = None
 
 
 def month_of(e: Listed) -> str:
-    return e.published.strftime("%Y-%m")
+    """YYYY-MM of its publication (formatted by hand: strftime per row was 6 % of a
+    publish)."""
+    p = e.published
+    return f"{p.year:04d}-{p.month:02d}"
 
 
 def months(river: River, entries: list[L]) -> list[Sheet[L]]:
@@ -118,7 +121,7 @@ def months(river: River, entries: list[L]) -> list[Sheet[L]]:
     shifted all 364 parts of a month). Each part lists its entries newest first; the
     pages chain from the newest part of the newest month to part 1 of the oldest."""
     by_month: dict[str, list[L]] = {}
-    for e in sorted(entries, key=arrival):
+    for e in in_arrival_order(entries):
         by_month.setdefault(month_of(e), []).append(e)
     names: list[tuple[str, int, tuple[L, ...]]] = []
     for month in sorted(by_month, reverse=True):
