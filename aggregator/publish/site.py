@@ -138,25 +138,41 @@ class SiteBuild:
         if self.plan.whole:  # every page: every entry, read once
             self.entries.everything()
         rivers = self.rivers(everything)
-        split = {t.prefix: self.split(rivers, self.entries.listed(  # cut with the feeds'
-            None, t.only, self.home_language)) for t in self.trees}
-        self._rows = {t.prefix: split[t.prefix][River("all")] for t in self.trees}
+        self._rows = {t.prefix: self.entries.listed(None, t.only, self.home_language)
+                      for t in self.trees}  # cut with the feeds'
         self.month_sets = {(t, River("all")): {month_of(e) for e in self._rows[t.prefix]}
                            for t in self.trees}
-        if not self.plan.whole:
-            self.prefetch(rivers, split)
+        found_of = self.found_of
+        if self.plan.whole:  # every river: split in one pass
+            split = {t.prefix: self.split(rivers, self._rows[t.prefix]) for t in self.trees}
+
+            def found_of(tree: Tree, river: River) -> list[Row]:
+                return split[tree.prefix].get(river, [])
+        else:
+            self.prefetch(rivers, found_of)
         for tree in self.trees:
             for river in rivers:
-                found = split[tree.prefix].get(river, [])
                 if self.touched(tree, river):
-                    self.river(tree, river, found, full=self.plan.whole)
-                elif river.kind == "source":
-                    self.source_head(tree, river, found)
+                    self.river(tree, river, found_of(tree, river), full=self.plan.whole)
+                elif river.kind == "source":  # its entries only if its health moved
+                    self.source_head(tree, river, found_of(tree, river)
+                                     if self.plan.whole else None)
             self.search_page(tree)
         self.status_pages()
         return self.out
 
-    def prefetch(self, rivers: list[River], split: dict[str, dict[River, list[Row]]]) -> None:
+    def found_of(self, tree: Tree, river: River) -> list[Row]:
+        """A river's rows in ``tree``, by arrival (a small publish reads the rivers it
+        renders, not every one: categories are cut once with the feeds, a source's rows
+        come from its index)."""
+        if river.kind == "source":
+            return in_arrival_order(self.entries_of(tree, self.store.rows(
+                source_id=river.ident)))
+        return self.entries.listed(river.ident if river.kind == "category" else None,
+                                   tree.only, self.home_language)
+
+    def prefetch(self, rivers: list[River], found_of: Callable[[Tree, River], list[Row]]
+                 ) -> None:
         """Read the entries of the touched rivers' newest pages in one answer: page by page,
         a partner's shard (a megabyte at 2,000 sources) was parsed again for each page
         showing one of its entries."""
@@ -165,8 +181,7 @@ class SiteBuild:
         for tree in self.trees:
             for river in rivers:
                 if self.touched(tree, river):
-                    head, archive, _ = pages(river, split[tree.prefix].get(river, []), size,
-                                             depth)
+                    head, archive, _ = pages(river, found_of(tree, river), size, depth)
                     for sheet in [head, *(s for s in archive if not s.sealed)]:
                         wanted.update((r.key, r) for r in sheet.entries)
         self.entries(list(wanted.values()))

@@ -71,7 +71,7 @@ class Words:
         self.language = language
         self.locale = locale_of(language)
         self._names: dict[str, str] = {}
-        self._dates: dict[object, str] = {}  # Babel takes ~0.1 ms a date; a site shows
+        self._formatted: dict[object, str] = {}  # Babel takes ~0.1 ms a value; a site shows
         # each day and month thousands of times
 
     @property
@@ -81,9 +81,9 @@ class Words:
     def date(self, when: datetime) -> str:
         """27 mai 2021 / 27 de mayo de 2021 / May 27, 2021."""
         day = when.date()  # all Babel reads of a datetime here
-        if day not in self._dates:
-            self._dates[day] = format_date(day, "long", locale=self.locale)
-        return self._dates[day]
+        if day not in self._formatted:
+            self._formatted[day] = format_date(day, "long", locale=self.locale)
+        return self._formatted[day]
 
     def moment(self, when: datetime | None) -> str:
         """A date and time in UTC, for health tables."""
@@ -91,20 +91,23 @@ class Words:
             return ""
         key = ("moment", when)  # a cycle checks its sources within a few seconds: the
         # sources page of 2,000 shows a few hundred distinct moments
-        if key not in self._dates:
-            self._dates[key] = format_datetime(when, "medium", tzinfo=UTC,
+        if key not in self._formatted:
+            self._formatted[key] = format_datetime(when, "medium", tzinfo=UTC,
                                                locale=self.locale) + " UTC"
-        return self._dates[key]
+        return self._formatted[key]
 
     def month(self, when: datetime) -> str:
         """mai 2021 / mayo de 2021 / May 2021."""
         key = ("month", when.year, when.month)
-        if key not in self._dates:
-            self._dates[key] = format_skeleton("yMMMM", when, locale=self.locale)
-        return self._dates[key]
+        if key not in self._formatted:
+            self._formatted[key] = format_skeleton("yMMMM", when, locale=self.locale)
+        return self._formatted[key]
 
     def number(self, value: int) -> str:
-        return format_decimal(value, locale=self.locale)
+        key = ("number", value)  # the sources page counts 2,000 sources' entries
+        if key not in self._formatted:
+            self._formatted[key] = format_decimal(value, locale=self.locale)
+        return self._formatted[key]
 
     def language_name(self, tag: str) -> str:
         """A language tag as a reader of this page says it: "espagnol (Colombie)"."""
