@@ -378,8 +378,15 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
         memo.update(_load_memo(sink))
     before = dict(memo)
 
+    digests: dict[int, tuple[object, str]] = {}  # by the key object: one source's pages
+    # in every tree are checked against one key (kept here, so its id is not reused)
+
     def fresh(name: str, key: object) -> bool:
-        digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:20]
+        known = digests.get(id(key))
+        if known is None or known[0] is not key:
+            known = digests[id(key)] = (key, hashlib.sha256(repr(key).encode(
+                "utf-8")).hexdigest()[:20])
+        digest = known[1]
         if memo.get(name) == digest and sink.exists(PurePosixPath(name)):
             return True
         memo[name] = digest

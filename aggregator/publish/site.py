@@ -91,6 +91,7 @@ class SiteBuild:
         self._months: dict[str, list[Sheet[Row]]] = {}  # each tree's month pages
         self._month_page: dict[str, dict[str, str]] = {}  # tree -> entry key -> month page
         self._copy_rows: dict[str, list[Row]] | None = None  # a primary's copies, by key
+        self._shown: dict[tuple[str, str], tuple[object, ...]] = {}  # see shown()
         self.entries = self.read or Reads(self.store)
 
     # -- what is in each tree ------------------------------------------------------------
@@ -258,13 +259,23 @@ class SiteBuild:
         (``found`` None: read its entries only then)."""
         h = self.by_health.get(river.ident)
         name = tree.prefix + river.head
-        if h is not None and self.fresh(name, self.health_shown(h)):
+        if h is not None and self.fresh(name, self.shown(("health", h.id),
+                                                         lambda: self.health_shown(h))):
             return
         if found is None:
             found = self.entries_of(tree, self.store.rows(source_id=river.ident))
         self.listed[(tree.prefix, river)] = len(found)
         head, _, _ = pages(river, found, self.settings.output.entries_per_feed)
         self.head(tree, river, head)
+
+    def shown(self, what: tuple[str, str], make: Callable[[], tuple[object, ...]]
+              ) -> tuple[object, ...]:
+        """What a source's page shows, made once for every tree (``fresh`` digests a key
+        once: 2,000 sources' pages in five trees)."""
+        found = self._shown.get(what)
+        if found is None:
+            found = self._shown[what] = make()
+        return found
 
     @staticmethod
     def health_shown(h: SourceHealth) -> tuple[object, ...]:
@@ -277,8 +288,9 @@ class SiteBuild:
     def head(self, tree: Tree, river: River, sheet: Sheet[Row]) -> None:
         if river.kind == "source":
             if river.ident in self.by_health:  # remembered: the next publish may skip it
+                h = self.by_health[river.ident]
                 self.fresh(tree.prefix + sheet.name,
-                           self.health_shown(self.by_health[river.ident]))
+                           self.shown(("health", h.id), lambda: self.health_shown(h)))
             self.out[tree.prefix + sheet.name] = self.render_source(tree, river, sheet)
         else:
             self.sheet(tree, river, sheet, self.title(tree, river))
@@ -359,8 +371,8 @@ class SiteBuild:
         state = self.store.source_state(h.id)
         report, read_at = (state.report, state.report_at) if state else ((), None)
         name = f"{tree.prefix}members/{h.id}.html"
-        if self.fresh(name, (h.url, h.kind, h.state, h.name, report, read_at,
-                             h.silent_since)):
+        if self.fresh(name, self.shown(("member", h.id), lambda: (
+                h.url, h.kind, h.state, h.name, report, read_at, h.silent_since))):
             return
         heading = self.gettext(tree)("How the hub reads %(name)s") % {"name": h.name}
         self.out[name] = render(
