@@ -5,6 +5,7 @@ bounded number of decoded entries is kept."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_rows_are_written_beside_each_shard_and_say_what_the_indexes_need(
     doc = json.loads(disk.rows_path(path, "s1").read_text())
     assert {k: Row.read(r) for k, r in doc["rows"].items()} == {
         e.key: Row.of(e) for e in written if e.source_id == "s1"}
-    assert json.loads(path.read_text())["meta"]["1"]["format"] == 3
+    assert json.loads(path.read_text())["meta"]["1"]["format"] == disk.FORMAT == 4
 
 
 def test_a_lookup_reads_only_the_shards_of_its_answer(tmp_path: Path,
@@ -214,3 +215,62 @@ def test_a_few_entries_are_read_by_their_lines_without_parsing_the_shard(
     bodies = ShardBodies(lambda s: lines, lambda s, d: entry_from_dict(d), str)
     assert bodies.fetch([Row.of(e) for e in found[:100]]) == found[:100]
     assert parsed == [len(lines)]  # many at once: one parse of the file
+
+
+REPORT = (("info", "format", "An RSS 2.0 feed with 36 entries."),
+          ("warning", "ids-missing", "5 entries have no id (guid/id): the hub identifies them "
+                                     "by link."))
+
+
+def test_member_reports_have_their_own_files_written_when_they_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main file holds every source's state and is written with every poll; the member
+    report (~1 KB a source) is in its source's file, written when it changes: a poll
+    answered 304 writes the main file alone."""
+    from aggregator.models import SourceState
+    path = tmp_path / "store.json"
+    read_at = T0 + timedelta(days=1)
+    store = open_store(path)
+    store.apply([], [SourceState("a", report=REPORT, report_at=read_at), SourceState("b")])
+    assert "entries have no id" not in path.read_text()
+    assert json.loads(disk.report_path(path, "a").read_text())["report"]["lines"] == [
+        list(line) for line in REPORT]
+    written: list[Path] = []
+    real = disk.write_files
+    monkeypatch.setattr(disk, "write_files",
+                        lambda p, files: (written.extend(files), real(p, files))[1])
+    store.apply([], [replace(store.source_state("a"), last_success=read_at)])  # a 304
+    assert written == [path]
+    store.apply([], [replace(store.source_state("a"), report=REPORT[:1])])  # read again
+    assert written == [path, disk.report_path(path, "a"), path]
+    store.close()
+    again = open_store(path, readonly=True)
+    assert again.source_state("a") == store.source_state("a")
+    assert again.source_state("a").report == REPORT[:1]
+    assert again.source_state("b").report == ()
+    again.close()
+
+
+def test_a_store_with_reports_in_its_main_file_keeps_them_and_moves_them_out(
+        tmp_path: Path) -> None:
+    """Format 3 kept the reports in the main file: read from there; the first write gives
+    each source its report file and takes them out of the main file."""
+    from aggregator.models import SourceState
+    from aggregator.store.codec import state_to_dict
+    path = tmp_path / "store.json"
+    store = open_store(path)
+    store.apply([], [SourceState("a", report=REPORT)])
+    store.close()
+    doc = json.loads(path.read_text())
+    doc["meta"]["1"]["format"] = 3
+    doc["sources"]["1"] = json.loads(json.dumps(state_to_dict(SourceState("a", report=REPORT))))
+    path.write_text(json.dumps(doc))
+    disk.report_path(path, "a").unlink()
+    store = open_store(path)
+    assert store.source_state("a").report == REPORT
+    store.apply([], [replace(store.source_state("a"), failures=1)])
+    assert "entries have no id" not in path.read_text()
+    store.close()
+    again = open_store(path, readonly=True)
+    assert again.source_state("a").report == REPORT
+    again.close()

@@ -3,6 +3,8 @@
     store.json               sources (states), events, tombstones, counts, meta
     store.json.shards/a.json entries of source ``a`` (one TinyDB table), one file per source
     store.json.rows/a.json   the rows of source ``a``'s entries (store/rows.py), for the indexes
+    store.json.reports/a.json how the hub last read source ``a``'s feed (its member report),
+                             written when it changes (a poll answered 304 leaves it alone)
     store.json.journal       only while a write touching several files is under way
 
 Every file is a TinyDB document read and written through ``OrjsonStorage`` (orjson, sorted
@@ -27,8 +29,9 @@ from aggregator.errors import StoreCorrupt, StoreError
 from aggregator.files import atomic_write
 
 Document = dict[str, Any]  # a TinyDB file: {table: {doc id: doc}}
-FORMAT = 3  # 1: everything in one file (still read, rewritten as shards on the first write);
-# 2: no rows files (they are made from the shards, then written at the first write)
+FORMAT = 4  # 1: everything in one file (still read, rewritten as shards on the first write);
+# 2: no rows files (they are made from the shards, then written at the first write);
+# 3: member reports in the main file (read there, written to their files at the first write)
 
 
 class OrjsonStorage(Storage):
@@ -84,6 +87,14 @@ def rows_dir(path: Path) -> Path:
 
 def rows_path(path: Path, source_id: str) -> Path:
     return rows_dir(path) / (quote(source_id, safe="") + ".json")
+
+
+def reports_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".reports")
+
+
+def report_path(path: Path, source_id: str) -> Path:
+    return reports_dir(path) / (quote(source_id, safe="") + ".json")
 
 
 def shard_source(shard: Path) -> str:
@@ -185,7 +196,7 @@ def remove_stale_temporaries(path: Path) -> None:
     """Temp files of writes that crashed (files.atomic_write names them .<name>.<pid>.tmp);
     the caller holds the lock, so no live writer owns any of them."""
     for folder, prefix in ((path.parent, f".{path.name}."), (shard_dir(path), "."),
-                           (rows_dir(path), ".")):
+                           (rows_dir(path), "."), (reports_dir(path), ".")):
         if folder.is_dir():
             for tmp in folder.glob(f"{prefix}*.tmp"):
                 tmp.unlink(missing_ok=True)

@@ -116,13 +116,28 @@ class TinyDBStore:
                 "categories", "languages", "sources")))
             self._legacy = ENTRIES in doc  # format 1: entries in the main file
             self._rows_kept = int(meta.get("format", 1)) >= 3  # rows files in step
+            states = self._states(self._db.table(SOURCES).all(), int(meta.get("format", 1)))
             self._index.load(
-                states=[state_from_dict(d) for d in self._db.table(SOURCES).all()],
+                states=states,
                 events=[event_from_dict(d) for d in self._db.table(EVENTS).all()],
                 tombstones={d["key"]: datetime.fromisoformat(d["published"])
                             for d in self._db.table(TOMBSTONES).all()}, dirty=dirty)
             if self._legacy:
                 self._read_entries()
+
+    def _states(self, docs: list[Any], version: int) -> list[SourceState]:
+        """The sources' states, each with its member report: from its own file (format 4),
+        or from the main file where earlier versions kept it (written out at the next
+        write)."""
+        states = []
+        for d in docs:
+            if version >= 4:
+                where = disk.report_path(self.path, d["source_id"])
+                found = self._pending.get(where) or disk.read_doc(where)
+                d = {**d, "report": found.get("report", {}).get("lines", []) if found else []}
+            states.append(state_from_dict(d))
+        self._reports_on_disk = {s.source_id: s.report for s in states} if version >= 4 else {}
+        return states
 
     def _meta(self) -> dict[str, Any]:
         docs = self._db.table(META).all()
@@ -321,6 +336,8 @@ class TinyDBStore:
             self._reopen()  # what is in memory went further than the disk: read it again
             raise
         self._bodies.settle()
+        states = self._index.source_states()
+        self._reports_on_disk = {k: s.report for k, s in states.items()}
         self._legacy = False
         self._rows_kept = True
         self._unlisted.clear()
@@ -331,8 +348,23 @@ class TinyDBStore:
         for s in sorted(touched | self._unlisted):
             files[disk.rows_path(self.path, s)] = {"rows": {
                 r.key: r.dump() for r in self._index.rows(source_id=s, include_duplicates=True)}}
+        files.update(self._reports())
         files[self.path] = self._main()
         return files
+
+    def _reports(self) -> dict[Path, disk.Document]:
+        """The files of the member reports that changed since they were written (a poll
+        answered 304 changes none): the main file stays small, ~1 KB a source less."""
+        states = self._index.source_states()
+        out: dict[Path, disk.Document] = {}
+        for source_id in sorted(set(states) | set(self._reports_on_disk)):
+            state = states.get(source_id)
+            report = state.report if state else ()
+            if source_id not in self._reports_on_disk or \
+                    self._reports_on_disk[source_id] != report:
+                out[disk.report_path(self.path, source_id)] = {
+                    "report": {"lines": [list(line) for line in report]}}
+        return out
 
     def _shard(self, source_id: str) -> disk.Document:
         docs = self._bodies.shard(source_id).values()
@@ -349,7 +381,8 @@ class TinyDBStore:
         return _document({
             META: [{"format": disk.FORMAT, "revision": self._revision, "counts": counts,
                     "dirty": marks, "oldest": iso(self._oldest_written())}],
-            SOURCES: [state_to_dict(s) for s in states],
+            SOURCES: [state_to_dict(replace(s, report=())) for s in states],  # in their
+            # own files (_reports)
             EVENTS: [event_to_dict(e) for e in reversed(index.events(MAX_EVENTS))],
             TOMBSTONES: [{"key": k, "published": v.isoformat()}
                          for k, v in sorted(index.tombstones().items())]})
