@@ -110,9 +110,10 @@ class Aggregator:
         """What a writer killed mid-publish left: hidden temp files among the outputs, the
         search index's staging folder in memory (the store cleans its own on opening)."""
         from aggregator.files import remove_orphan_temporaries
-        from aggregator.publish.search import remove_orphan_staging
+        from aggregator.publish.search import BUNDLE, remove_orphan_staging
 
-        files = remove_orphan_temporaries(self.settings.output.dir)
+        # the index's shards are built beside and swapped in whole (sink.replace_folder)
+        files = remove_orphan_temporaries(self.settings.output.dir, shallow=(BUNDLE,))
         folders = remove_orphan_staging()
         if files or folders:
             log.info("removed %d temp files and %d search staging folders left by a writer "

@@ -36,11 +36,17 @@ def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
 _TEMP = re.compile(r"\..+\.(\d+)\.tmp")  # atomic_write's .<name>.<pid>.tmp
 
 
-def remove_orphan_temporaries(root: Path) -> int:
+def remove_orphan_temporaries(root: Path, shallow: tuple[str, ...] = ()) -> int:
     """Temp files atomic_write left under ``root`` when its process was killed mid-write
-    (the pid in the name is no live process here); how many were removed."""
+    (the pid in the name is no live process here); how many were removed. The folders of
+    ``shallow`` (relative to ``root``) are looked into, not below: what is below them is
+    written otherwise (the search index's 70,000 files at 2,000 sources were a tenth of a
+    quiet poll's time, walked for nothing)."""
     removed = 0
-    for folder, _, names in os.walk(root):
+    stop = {os.path.join(root, name) for name in shallow}
+    for folder, below, names in os.walk(root):
+        if folder in stop:
+            below.clear()
         for name in names:
             found = _TEMP.fullmatch(name)
             if found and not pid_alive(int(found[1])):

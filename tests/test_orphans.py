@@ -29,8 +29,13 @@ def test_orphans_of_a_killed_writer_are_removed_at_the_next_start(tmp_path: Path
     config = write_config(tmp_path, [])
     out = tmp_path / "feeds"
     (out / "source").mkdir(parents=True)
+    (out / "pagefind" / "2026-03-p1").mkdir(parents=True)
     pid = dead_pid()
-    orphans = [out / f".sources.html.{pid}.tmp", out / "source" / f".city.html.{pid}.tmp"]
+    orphans = [out / f".sources.html.{pid}.tmp", out / "source" / f".city.html.{pid}.tmp",
+               out / "pagefind" / f".shards.json.{pid}.tmp"]
+    # a shard of the index is built beside and swapped in whole: not walked (it is big)
+    in_shard = out / "pagefind" / "2026-03-p1" / f".x.{pid}.tmp"
+    in_shard.write_bytes(b"not ours")
     live = out / f".all.atom.{os.getpid()}.tmp"  # a writer of this process: not touched
     for path in (*orphans, live):
         path.write_bytes(b"half a page")
@@ -42,8 +47,8 @@ def test_orphans_of_a_killed_writer_are_removed_at_the_next_start(tmp_path: Path
     try:
         with Aggregator(load_settings(config), parse_processes=0):
             pass
-        assert [p.exists() for p in orphans] == [False, False]
-        assert live.exists() and kept.exists()
+        assert [p.exists() for p in orphans] == [False, False, False]
+        assert live.exists() and kept.exists() and in_shard.exists()
         assert not staging.exists()
     finally:
         live.unlink(missing_ok=True)
