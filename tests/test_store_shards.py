@@ -52,7 +52,7 @@ def test_rows_are_written_beside_each_shard_and_say_what_the_indexes_need(
     doc = json.loads(disk.rows_path(path, "s1").read_text())
     assert {k: Row.read(r) for k, r in doc["rows"].items()} == {
         e.key: Row.of(e) for e in written if e.source_id == "s1"}
-    assert json.loads(path.read_text())["meta"]["1"]["format"] == disk.FORMAT == 4
+    assert json.loads(path.read_text())["meta"]["1"]["format"] == disk.FORMAT == 5
 
 
 def test_a_lookup_reads_only_the_shards_of_its_answer(tmp_path: Path,
@@ -240,9 +240,9 @@ def test_member_reports_have_their_own_files_written_when_they_change(
     monkeypatch.setattr(disk, "write_files",
                         lambda p, files: (written.extend(files), real(p, files))[1])
     store.apply([], [replace(store.source_state("a"), last_success=read_at)])  # a 304
-    assert written == [path]
+    assert written == [disk.dirty_path(path), path]
     store.apply([], [replace(store.source_state("a"), report=REPORT[:1])])  # read again
-    assert written == [path, disk.report_path(path, "a"), path]
+    assert written[2:] == [disk.report_path(path, "a"), disk.dirty_path(path), path]
     store.close()
     again = open_store(path, readonly=True)
     assert again.source_state("a") == store.source_state("a")
@@ -273,4 +273,25 @@ def test_a_store_with_reports_in_its_main_file_keeps_them_and_moves_them_out(
     store.close()
     again = open_store(path, readonly=True)
     assert again.source_state("a").report == REPORT
+    again.close()
+
+
+def test_publishing_clears_the_marks_without_writing_the_main_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What changed since the last publish is in a small file of its own: clearing it after
+    a publish writes that file, not every source's state again."""
+    path = tmp_path / "store.json"
+    filled(path, sources=2, each=2)
+    store = open_store(path)
+    dirty = store.dirty()
+    assert dirty.sources == {"s0", "s1"}
+    written: list[Path] = []
+    real = disk.write_files
+    monkeypatch.setattr(disk, "write_files",
+                        lambda p, files: (written.extend(files), real(p, files))[1])
+    store.clear_dirty(dirty)
+    assert written == [disk.dirty_path(path)]
+    store.close()
+    again = open_store(path, readonly=True)
+    assert not again.dirty()
     again.close()

@@ -5,6 +5,7 @@
     store.json.rows/a.json   the rows of source ``a``'s entries (store/rows.py), for the indexes
     store.json.reports/a.json how the hub last read source ``a``'s feed (its member report),
                              written when it changes (a poll answered 304 leaves it alone)
+    store.json.dirty         what changed since the last publish (publishing clears it alone)
     store.json.journal       only while a write touching several files is under way
 
 Every file is a TinyDB document read and written through ``OrjsonStorage`` (orjson, sorted
@@ -29,9 +30,10 @@ from aggregator.errors import StoreCorrupt, StoreError
 from aggregator.files import atomic_write
 
 Document = dict[str, Any]  # a TinyDB file: {table: {doc id: doc}}
-FORMAT = 4  # 1: everything in one file (still read, rewritten as shards on the first write);
+FORMAT = 5  # 1: everything in one file (still read, rewritten as shards on the first write);
 # 2: no rows files (they are made from the shards, then written at the first write);
-# 3: member reports in the main file (read there, written to their files at the first write)
+# 3: member reports in the main file (read there, written to their files at the first write);
+# 4: the dirty marks in the main file (read there, then kept in their own file)
 
 
 class OrjsonStorage(Storage):
@@ -87,6 +89,10 @@ def rows_dir(path: Path) -> Path:
 
 def rows_path(path: Path, source_id: str) -> Path:
     return rows_dir(path) / (quote(source_id, safe="") + ".json")
+
+
+def dirty_path(path: Path) -> Path:
+    return path.with_name(path.name + ".dirty")
 
 
 def reports_dir(path: Path) -> Path:
