@@ -14,6 +14,10 @@ from a fresh network and empty stores, then runs four rounds, every contestant i
 - rebuild: every output rendered again from the store (the aggregator only: `build`;
   reader and the loop publish nothing).
 
+``--default-caps`` keeps the shipped retention and per-document caps (stored < served then,
+by design); ``--store-url`` runs the aggregator on PostgreSQL (the server's memory is not
+counted in the peak).
+
 Contestants: `aggregator poll` (as an operator runs it), `reader` (update_feeds(workers=4),
 in its own virtual environment, created on first use in benchmarks/.reader-venv: reader pins
 an older feedparser) and requests+feedparser one feed after another. Per round: wall and
@@ -138,22 +142,44 @@ def post(base: str, path: str) -> None:
     urllib.request.urlopen(urllib.request.Request(base + path, method="POST"), timeout=60)
 
 
+SETUP: dict[str, str | bool] = {"store_url": "", "default_caps": False}  # from the options
+
+
 def aggregator_config(folder: Path, urls: list[str]) -> Path:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    config["store"] = {"path": str(folder / "store.json")}
+    config["store"] = ({"url": fresh_database(str(SETUP["store_url"]))} if SETUP["store_url"]
+                       else {"path": str(folder / "store.json")})
     config["output"] = {"dir": str(folder / "feeds"), "entries_per_feed": 50}
     config["poll"].update({"allow_hosts": ["127.0.0.1"], "workers": 8, "per_host": 8})
     # reader keeps every entry: so does the aggregator here. By default it keeps the newest
     # 5,000 per category (at N=2000 two thirds of the 80,000 would be pruned) and the
     # newest 100 items of one document (the 12 partner feeds list ~700 each at N=2000).
-    config["retention"] = {"max_per_category": 1_000_000}
-    config["ingest"] = {"max_entries": 10_000}
+    if not SETUP["default_caps"]:
+        config["retention"] = {"max_per_category": 1_000_000}
+        config["ingest"] = {"max_entries": 10_000}
     config["sources"] = [{"id": f"s{i}", "name": f"Source {i}", "url": u,
                           "kind": "partner" if "partner" in u else "member"}
                          for i, u in enumerate(urls)]
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     return path
+
+
+def fresh_database(server: str) -> str:
+    """An empty PostgreSQL database with the aggregator's schema, on ``server``
+    (postgresql://user@host/any); dropped at exit."""
+    import atexit
+
+    import psycopg
+
+    from aggregator.store.migrate import upgrade
+    name = f"vs_reader_{os.getpid()}_{time.monotonic_ns()}"
+    admin = psycopg.connect(server, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    atexit.register(lambda: admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url
 
 
 def commands(who: str, folder: Path, urls_file: Path) -> dict[str, list[str] | None]:
@@ -331,9 +357,15 @@ def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     args.add_argument("--feeds", type=int, default=200)
     args.add_argument("--repeat", type=int, default=5)
+    args.add_argument("--store-url", default="",
+                      help="the aggregator on PostgreSQL (a fresh database per repetition "
+                      "on this server, e.g. postgresql://postgres@127.0.0.1/postgres)")
+    args.add_argument("--default-caps", action="store_true",
+                      help="the shipped retention and per-document caps (not every entry)")
     args.add_argument("--only", default="aggregator,reader,naive",
                       help="contestants, comma-separated (reader is the ratios' base)")
     opts = args.parse_args()
+    SETUP.update(store_url=opts.store_url, default_caps=opts.default_caps)
     reader_python()  # the venv is made before anything is timed
     network = feed_network.Network(opts.feeds)
     server = feed_network.serve(network)
