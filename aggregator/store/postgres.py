@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 
 ORDER = NEWEST_FIRST_SQL
 PREFETCH_LIMIT = 5000  # stored entries fetched up front for one plan, at most
+NOT_IN_ROWS = ("summary", "content", "enclosures", "authors", "raw_categories")  # what a
+# row (store/rows.py) does not need of an entry's document: left in the database
 DUE_AT = "coalesce(next_check_at, '-infinity'::timestamptz)"  # indexed (migration 002)
 _KINDS = {"category": "categories", "language": "languages", "source": "sources"}
 
@@ -142,7 +144,12 @@ class PostgresStore:
 
     def rows(self, category: str | None = None, source_id: str | None = None,
              include_duplicates: bool = False) -> list[Row]:
-        return [Row.of(e) for e in self.entries(category, source_id, include_duplicates)]
+        """Each entry's row, from its document without the text (a publish lists every
+        entry: the summaries and contents, most of the bytes, stay in the database)."""
+        where, params = self._filter(category, source_id, include_duplicates)
+        return [Row.of(entry_from_dict(doc)) for (doc,) in self._rows(
+            f"SELECT doc - %s::text[] FROM entries WHERE {where} {ORDER}",
+            [list(NOT_IN_ROWS), *params])]
 
     def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
         found = {e.key: e for e in self._entries("key = ANY(%s)", [[r.key for r in rows]])}
