@@ -88,7 +88,7 @@ def rows_dir(path: Path) -> Path:
 
 
 def rows_path(path: Path, source_id: str) -> Path:
-    return rows_dir(path) / (quote(source_id, safe="") + ".json")
+    return _per_source(rows_dir(path), source_id)
 
 
 def dirty_path(path: Path) -> Path:
@@ -100,7 +100,7 @@ def reports_dir(path: Path) -> Path:
 
 
 def report_path(path: Path, source_id: str) -> Path:
-    return reports_dir(path) / (quote(source_id, safe="") + ".json")
+    return _per_source(reports_dir(path), source_id)
 
 
 def shard_source(shard: Path) -> str:
@@ -120,8 +120,12 @@ def journal_path(path: Path) -> Path:
 
 
 def shard_path(path: Path, source_id: str) -> Path:
+    return _per_source(shard_dir(path), source_id)
+
+
+def _per_source(folder: Path, source_id: str) -> Path:
     # source ids are [a-z0-9-] by config; quoting keeps any older id a plain file name
-    return shard_dir(path) / (quote(source_id, safe="") + ".json")
+    return folder / (quote(source_id, safe="") + ".json")
 
 
 def read_bytes(path: Path) -> bytes:
