@@ -24,24 +24,65 @@ def atomic_write(path: Path, data: bytes, sync: bool = True) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    if not sync:
-        return
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    if sync:
+        _fsync_dir(path.parent)
 
 
 _TEMP = re.compile(r"\..+\.(\d+)\.tmp")  # atomic_write's .<name>.<pid>.tmp
 
 
+WRITERS = ".writers"  # in an output root: one empty file per process writing, its pid
+
+
+def begin_writing(root: Path) -> None:
+    """Mark ``root`` as written by this process until end_writing: a start-up looks for
+    temp files only when a marked writer died (walking a site of 40,000 folders at every
+    start was a fifth of a quiet poll). The mark is durable before any temp file is."""
+    folder = root / WRITERS
+    try:
+        folder.mkdir(parents=True)
+        _fsync_dir(root)
+    except FileExistsError:
+        pass
+    with open(folder / str(os.getpid()), "wb") as f:
+        os.fsync(f.fileno())
+    _fsync_dir(folder)
+
+
+def end_writing(root: Path) -> None:
+    """This process's writes under ``root`` are durable: its mark goes (not fsynced: a
+    mark a crash brings back costs one walk)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(root / WRITERS / str(os.getpid()))
+
+
 def remove_orphan_temporaries(root: Path, shallow: tuple[str, ...] = ()) -> int:
     """Temp files atomic_write left under ``root`` when its process was killed mid-write
-    (the pid in the name is no live process here); how many were removed. The folders of
-    ``shallow`` (relative to ``root``) are looked into, not below: what is below them is
-    written otherwise (the search index's 70,000 files at 2,000 sources were a tenth of a
-    quiet poll's time, walked for nothing)."""
+    (the pid in the name is no live process here); how many were removed. Walked only when
+    a writer's mark (begin_writing) names a dead process, or when ``root`` has no marks
+    folder yet (outputs of an older version). The folders of ``shallow`` (relative to
+    ``root``) are looked into, not below: what is below them is written otherwise (the
+    search index's 70,000 files at 2,000 sources)."""
+    folder = root / WRITERS
+    try:
+        marks = [int(name) for name in os.listdir(folder) if name.isdigit()]
+    except FileNotFoundError:
+        if not root.is_dir():
+            return 0
+        removed = _walk_for_temporaries(root, shallow)
+        folder.mkdir(exist_ok=True)
+        return removed
+    dead = [pid for pid in marks if not pid_alive(pid)]
+    if not dead:
+        return 0
+    removed = _walk_for_temporaries(root, shallow)
+    for pid in dead:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(folder / str(pid))
+    return removed
+
+
+def _walk_for_temporaries(root: Path, shallow: tuple[str, ...]) -> int:
     removed = 0
     stop = {os.path.join(root, name) for name in shallow}
     for folder, below, names in os.walk(root):
@@ -54,6 +95,14 @@ def remove_orphan_temporaries(root: Path, shallow: tuple[str, ...] = ()) -> int:
                     os.unlink(os.path.join(folder, name))
                     removed += 1
     return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    dir_fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def user_name(uid: int | None) -> str:

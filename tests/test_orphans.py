@@ -7,14 +7,16 @@ import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import pytest
 from conftest import write_config
 
-from aggregator import Aggregator
+from aggregator import Aggregator, files
 from aggregator.config import load_settings
-from aggregator.files import pid_alive
+from aggregator.files import WRITERS, pid_alive
 from aggregator.publish.search import STAGING, _scratch
+from aggregator.publish.sink import DirectorySink
 
 
 def dead_pid() -> int:
@@ -66,3 +68,54 @@ def test_a_reader_removes_nothing(tmp_path: Path) -> None:
     with Aggregator(load_settings(config), readonly=True, parse_processes=0):
         pass
     assert orphan.exists()
+
+
+KILLED_WRITER = """
+import os, sys
+from pathlib import Path, PurePosixPath
+from aggregator.publish.sink import DirectorySink
+root = Path(sys.argv[1])
+sink = DirectorySink(root)
+with sink.batch():
+    sink.write(PurePosixPath("all.html"), b"<p>whole</p>")
+    (root / f".sources.html.{os.getpid()}.tmp").write_bytes(b"half a page")
+    os._exit(9)  # killed mid-publish: neither the batch's end nor its mark's removal
+"""
+
+
+def test_a_writer_killed_mid_publish_leaves_its_mark_and_the_next_start_sweeps(
+        tmp_path: Path) -> None:
+    config = write_config(tmp_path, [])
+    out = tmp_path / "feeds"
+    out.mkdir()
+    with Aggregator(load_settings(config), parse_processes=0):
+        pass  # the outputs are this version's: marks folder, no mark
+    assert list((out / WRITERS).iterdir()) == []
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(out)], check=False)
+    assert killed.returncode == 9
+    marks = list((out / WRITERS).iterdir())
+    assert len(marks) == 1
+    orphan = out / f".sources.html.{marks[0].name}.tmp"
+    assert orphan.exists() and (out / "all.html").exists()
+    with Aggregator(load_settings(config), parse_processes=0):
+        pass
+    assert not orphan.exists() and (out / "all.html").read_bytes() == b"<p>whole</p>"
+    assert list((out / WRITERS).iterdir()) == []
+
+
+def test_a_start_after_writers_that_finished_walks_no_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write_config(tmp_path, [])
+    out = tmp_path / "feeds"
+    sink = DirectorySink(out)
+    with sink.batch():
+        sink.write(PurePosixPath("all.html"), b"<p>one</p>")
+        assert [p.name for p in (out / WRITERS).iterdir()] == [str(os.getpid())]
+    sink.write(PurePosixPath("sources.html"), b"<p>two</p>")  # unbatched: marked too
+    assert list((out / WRITERS).iterdir()) == []
+
+    def walked(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the outputs were walked")
+    monkeypatch.setattr(files.os, "walk", walked)
+    with Aggregator(load_settings(config), parse_processes=0):
+        pass
