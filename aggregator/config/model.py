@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 from aggregator.errors import ConfigError
@@ -230,10 +231,14 @@ class Settings:
     rules: RulesSettings = RulesSettings()
     site: SiteSettings = SiteSettings()
 
+    @cached_property
+    def _by_id(self) -> dict[str, SourceSettings]:
+        return {s.id: s for s in self.sources}  # a lookup per source per cycle: 2,000 x 2,000
+
     def source(self, source_id: str) -> SourceSettings:
-        for s in self.sources:
-            if s.id == source_id:
-                return s
+        found = self._by_id.get(source_id)
+        if found is not None:
+            return found
         hint = did_you_mean(source_id, [s.id for s in self.sources])
         raise ConfigError(f"no source with id {source_id!r} in {self.config_path}{hint}")
 
