@@ -108,12 +108,17 @@ class Aggregator:
 
     def _remove_orphans(self) -> None:
         """What a writer killed mid-publish left: hidden temp files among the outputs, the
-        search index's staging folder in memory (the store cleans its own on opening)."""
+        search index's staging folder in memory (the store cleans its own on opening). Its
+        pages may be empty too (written, not yet synced): the memo of what the health pages
+        were rendered from goes, so each is rendered again."""
         from aggregator.files import remove_orphan_temporaries
+        from aggregator.publish.feeds import MEMO
         from aggregator.publish.search import BUNDLE, remove_orphan_staging
 
         # the index's shards are built beside and swapped in whole (sink.replace_folder)
         files = remove_orphan_temporaries(self.settings.output.dir, shallow=(BUNDLE,))
+        if files is not None:
+            self.sink.remove(MEMO)
         folders = remove_orphan_staging()
         if files or folders:
             log.info("removed %d temp files and %d search staging folders left by a writer "

@@ -56,9 +56,10 @@ def end_writing(root: Path) -> None:
         os.unlink(root / WRITERS / str(os.getpid()))
 
 
-def remove_orphan_temporaries(root: Path, shallow: tuple[str, ...] = ()) -> int:
+def remove_orphan_temporaries(root: Path, shallow: tuple[str, ...] = ()) -> int | None:
     """Temp files atomic_write left under ``root`` when its process was killed mid-write
-    (the pid in the name is no live process here); how many were removed. Walked only when
+    (the pid in the name is no live process here); how many were removed, None when no
+    writer died (so the outputs are whole: not walked, nothing removed). Walked only when
     a writer's mark (begin_writing) names a dead process, or when ``root`` has no marks
     folder yet (outputs of an older version). The folders of ``shallow`` (relative to
     ``root``) are looked into, not below: what is below them is written otherwise (the
@@ -68,13 +69,13 @@ def remove_orphan_temporaries(root: Path, shallow: tuple[str, ...] = ()) -> int:
         marks = [int(name) for name in os.listdir(folder) if name.isdigit()]
     except FileNotFoundError:
         if not root.is_dir():
-            return 0
+            return None
         removed = _walk_for_temporaries(root, shallow)
         folder.mkdir(exist_ok=True)
         return removed
     dead = [pid for pid in marks if not pid_alive(pid)]
     if not dead:
-        return 0
+        return None
     removed = _walk_for_temporaries(root, shallow)
     for pid in dead:
         with contextlib.suppress(FileNotFoundError):

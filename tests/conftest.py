@@ -6,6 +6,8 @@ import ipaddress
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -156,6 +158,16 @@ def shipped_categories() -> list[dict[str, Any]]:
     data: list[dict[str, Any]] = yaml.safe_load(
         (ROOT / "config.yaml").read_text(encoding="utf-8"))["categories"]
     return data
+
+
+def dead_pid() -> int:
+    """The pid of a process that has just ended (a writer killed mid-write)."""
+    from aggregator.files import pid_alive
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(done.stdout)
+    assert not pid_alive(pid)
+    return pid
 
 
 def write_config(directory: Path, sources: list[dict[str, Any]], **overrides: Any) -> Path:

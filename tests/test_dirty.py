@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import FeedServer, Response, http_sources, write_config
+from conftest import FeedServer, Response, dead_pid, http_sources, write_config
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
@@ -121,3 +121,31 @@ def test_a_cycle_of_304s_reads_no_entry(tmp_path: Path, feed_server: FeedServer,
     assert [p for p in reads if p.parent.name.endswith((".shards", ".rows"))] == []
     shards = disk.shard_dir(load_settings(config).store.path)
     assert any(shards.iterdir())  # the first cycle stored entries: there were some to read
+
+
+def test_health_pages_taken_away_or_left_empty_by_a_crash_are_written_again(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    """A quiet publish trusts its memo for pages whose folder lists them; a page removed by
+    hand is not listed, and a page a killed writer left empty comes with that writer's
+    mark, which makes the next start drop the memo."""
+    from aggregator.files import WRITERS
+    config = write_config(tmp_path, http_sources(feed_server))
+    out = load_settings(config).output.dir
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        agg.publish()
+    member, source = out / "en" / "members" / "durban.html", out / "en" / "source" / "durban.html"
+    whole = member.read_bytes()
+    member.unlink()
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()  # 304s: nothing new
+        changed = agg.publish()
+    assert member.read_bytes() == whole and "durban.html" in {p.name for p in changed}
+    member.write_bytes(b"")  # written, never synced: a power cut after the rename
+    source.write_bytes(b"")
+    (out / WRITERS / str(dead_pid())).write_bytes(b"")  # its writer's mark stays
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.update()
+        agg.publish()
+    assert member.read_bytes() == whole and source.stat().st_size > 0
+    assert list((out / WRITERS).iterdir()) == []

@@ -10,21 +10,13 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 import pytest
-from conftest import write_config
+from conftest import dead_pid, write_config
 
 from aggregator import Aggregator, files
 from aggregator.config import load_settings
-from aggregator.files import WRITERS, pid_alive
+from aggregator.files import WRITERS
 from aggregator.publish.search import STAGING, _scratch
 from aggregator.publish.sink import DirectorySink
-
-
-def dead_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    pid = int(done.stdout)
-    assert not pid_alive(pid)
-    return pid
 
 
 def test_orphans_of_a_killed_writer_are_removed_at_the_next_start(tmp_path: Path) -> None:
