@@ -64,8 +64,10 @@ class Metrics:
         self._exported: set[str] = set()  # sources with series
         self._last_fetch: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._rendering = threading.Lock()
         self._last_cycle_at: float | None = None
         self._store_ok = True
+        self._health: tuple[list[SourceHealth], int | None] | None = None  # not yet set
         self.store_trouble: str | None = None  # the store lock lost to another writer
 
     def cycle(self, report: CycleReport) -> None:
@@ -90,7 +92,19 @@ class Metrics:
 
     def health(self, sources: Sequence[SourceHealth], stored: int | None) -> None:
         """The sources' states and the store's size, after each publish; ``stored`` None:
-        the store could not be read."""
+        the store could not be read. Set into the gauges when they are read (render): a
+        poll run once from the command line never reads them (2,000 sources' series were
+        a tenth of a quiet poll's publish)."""
+        with self._lock:
+            self._store_ok = stored is not None
+            self._health = (list(sources), stored)
+
+    def _set_health(self) -> None:
+        with self._lock:
+            pending, self._health = self._health, None
+        if pending is None:
+            return
+        sources, stored = pending
         for state, n in Tally(h.state for h in sources).items():
             self.sources.labels(state).set(n)
         for state in {"active", "backing off", "gone", "disabled", "never polled"} - {
@@ -99,8 +113,6 @@ class Metrics:
         if stored is not None:
             self.stored.set(stored)
         self._per_source(sources[:MAX_SOURCE_SERIES])
-        with self._lock:
-            self._store_ok = stored is not None
 
     def _per_source(self, sources: Sequence[SourceHealth]) -> None:
         shown = {h.id for h in sources}
@@ -124,7 +136,9 @@ class Metrics:
                 self.source_state.remove(source_id, state)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        with self._rendering:  # two scrapes at once: the second sees the series set
+            self._set_health()
+            return generate_latest(self.registry)
 
     def ready(self, within: float) -> tuple[bool, str]:
         """Ready when the store was readable and a cycle completed in the last ``within``

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+import pytest
+
 from aggregator.files import WRITERS
 from aggregator.publish.sink import DirectorySink
 
@@ -51,3 +53,22 @@ def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
     assert sorted(sink.names("index")) == [P("index/entry.json"), P("index/fragment/a.pf")]
     # no staging folder left (the writers' marks folder stays: files.begin_writing)
     assert [p.name for p in tmp_path.iterdir() if p.name != WRITERS] == ["index"]
+
+
+def test_present_follows_the_folder_and_the_sinks_own_writes(tmp_path: Path) -> None:
+    sink = DirectorySink(tmp_path)
+    sink.write(P("members/a.html"), b"a")
+    with sink.batch():
+        assert sink.present("members/a.html") and not sink.present("members/b.html")
+        (tmp_path / "members" / "c.html").write_bytes(b"c")  # listed already: not seen
+        assert not sink.present("members/c.html")
+        sink.write(P("members/b.html"), b"b")
+        sink.remove(P("members/a.html"))
+        assert sink.present("members/b.html") and not sink.present("members/a.html")
+        assert not sink.present("nowhere/x.html") and not sink.present("top.html")
+        for outside in ("../x.html", "/etc/passwd", "a/../../x.html", "members/.."):
+            with pytest.raises(ValueError):
+                sink.present(outside)
+    with sink.batch():  # a new batch lists the folder again
+        assert sink.present("members/c.html")
+    assert sink.present("members/b.html")  # outside a batch: asked of the file itself

@@ -387,7 +387,7 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
             known = digests[id(key)] = (key, hashlib.sha256(repr(key).encode(
                 "utf-8")).hexdigest()[:20])
         digest = known[1]
-        if memo.get(name) == digest and sink.present(PurePosixPath(name)):
+        if memo.get(name) == digest and sink.present(name):
             return True
         memo[name] = digest
         return False
