@@ -35,7 +35,7 @@ from aggregator.publish.search import (
     with_text,
 )
 from aggregator.publish.sink import Sink
-from aggregator.publish.site import Fresh, SiteBuild
+from aggregator.publish.site import UNCHANGED, Fresh, SiteBuild
 from aggregator.render import FeedSpec
 from aggregator.render.atom import render_atom, render_rss, render_status_atom
 from aggregator.render.history import paginate
@@ -382,6 +382,8 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     # in every tree are checked against one key (kept here, so its id is not reused)
 
     def fresh(name: str, key: object) -> bool:
+        if key is UNCHANGED:  # the caller knows its input did not move: is it there?
+            return name in memo and sink.present(name)
         known = digests.get(id(key))
         if known is None or known[0] is not key:
             known = digests[id(key)] = (key, hashlib.sha256(repr(key).encode(

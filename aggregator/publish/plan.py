@@ -65,6 +65,10 @@ class RenderPlan:
         """No entry changed: only what follows the sources' health is rendered."""
         return self.dirty is not None and not self.dirty
 
+    def months(self) -> frozenset[str] | None:
+        """The months of publication whose entries changed (None: any may have)."""
+        return None if self.dirty is None else self.dirty.months
+
     def touches(self, only_language: str | None = None, category: str | None = None,
                 source: str | None = None) -> bool:
         """Whether entries that changed can show in a listing of ``only_language`` (None:

@@ -46,6 +46,7 @@ from aggregator.store.rows import Row
 from aggregator.stories.order import Arrived, in_arrival_order
 
 Fresh = Callable[[str, object], bool]
+UNCHANGED = object()  # as a Fresh key: whether the page is there, as last rendered
 
 
 def trees(settings: Settings) -> list[Tree]:
@@ -216,7 +217,11 @@ class SiteBuild:
             self.archive_index(tree, river, archive, [])
             return
         month_sheets = self.month_sheets(tree)
-        for sheet in month_sheets:
+        months = None if full else self.plan.months()
+        for i, sheet in enumerate(month_sheets):
+            if months is not None and not near(month_sheets, i, months) and self.fresh(
+                    tree.prefix + sheet.name, UNCHANGED):
+                continue  # no entry of its month changed, nor of a month beside it
             shown = (sheet.newer, sheet.older, tuple(
                 (e.key, e.content_hash, e.updated, e.via, e.copied_by) for e in sheet.entries))
             if self.fresh(tree.prefix + sheet.name, shown) and not full:
@@ -504,3 +509,12 @@ class SiteBuild:
                         copy.link))
             self._copies[e.key] = tuple(found.values())
         return self._copies[e.key]
+
+
+def near(sheets: Sequence[Sheet[Row]], i: int, months: frozenset[str]) -> bool:
+    """Whether a changed month is the month of sheet ``i`` (newest first) or lies between
+    it and a sheet beside it: its entries, or its newer and older links, may have moved (a
+    month gone leaves its neighbours side by side)."""
+    older = sheets[i + 1].month if i + 1 < len(sheets) else ""
+    newer = sheets[i - 1].month if i else "9999-99"
+    return any(older <= m <= newer for m in months)

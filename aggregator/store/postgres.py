@@ -48,7 +48,8 @@ PREFETCH_LIMIT = 5000  # stored entries fetched up front for one plan, at most
 NOT_IN_ROWS = ("summary", "content", "enclosures", "authors", "raw_categories")  # what a
 # row (store/rows.py) does not need of an entry's document: left in the database
 DUE_AT = "coalesce(next_check_at, '-infinity'::timestamptz)"  # indexed (migration 002)
-_KINDS = {"category": "categories", "language": "languages", "source": "sources"}
+_KINDS = {"category": "categories", "language": "languages", "source": "sources",
+          "month": "months"}
 
 
 class PostgresStore:
@@ -256,12 +257,11 @@ class PostgresStore:
         return int(self._rows("SELECT value FROM counters WHERE name = 'revision'")[0][0])
 
     def dirty(self) -> Dirty:
-        found: dict[str, set[str]] = {"categories": set(), "languages": set(),
-                                      "sources": set()}
+        found: dict[str, set[str]] = {name: set() for name in _KINDS.values()}
         for kind, value in self._rows("SELECT kind, value FROM dirty"):
             found[_KINDS[kind]].add(value)
-        return Dirty(frozenset(found["categories"]), frozenset(found["languages"]),
-                     frozenset(found["sources"]))
+        return Dirty.kept(found["categories"], found["languages"], found["sources"],
+                          found["months"])
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -271,6 +271,8 @@ class PostgresStore:
             return
         with self._transaction() as conn:
             conn.cursor().executemany("DELETE FROM dirty WHERE kind = %s AND value = %s", rows)
+            if published.months is None:  # every month was published
+                conn.execute("DELETE FROM dirty WHERE kind = 'month'")
 
     def apply(self, entries: Sequence[StoredEntry], states: Sequence[SourceState],
               events: Sequence[SourceEvent] = (), removed: Sequence[str] = (),
@@ -413,6 +415,7 @@ def _markers(d: Dirty) -> Iterable[tuple[str, str]]:
     yield from (("category", c) for c in sorted(d.categories))
     yield from (("language", x) for x in sorted(d.languages))
     yield from (("source", s) for s in sorted(d.sources))
+    yield from (("month", m) for m in sorted(d.months or ()))
 
 
 def _safe(url: str) -> str:

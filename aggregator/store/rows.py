@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from aggregator.models import Dirty, StoredEntry
+from aggregator.models import Dirty, StoredEntry, month_of
 from aggregator.stories.similarity import title_signature
 
 
@@ -70,7 +70,8 @@ def dirty_of(rows: Iterable[Row]) -> Dirty:
     found = list(rows)
     return Dirty(frozenset(c for r in found for c in r.categories),
                  frozenset(r.language or "" for r in found),
-                 frozenset(r.source_id for r in found))
+                 frozenset(r.source_id for r in found),
+                 frozenset(month_of(r.published) for r in found))
 
 
 class Bodies(Protocol):

@@ -112,8 +112,8 @@ class TinyDBStore:
             self._counts: dict[str, dict[str, int]] = meta.get("counts") or {}
             self._oldest_entry = from_iso(meta.get("oldest"))
             marks = self._marks(meta)
-            dirty = Dirty(*(frozenset(marks.get(k) or ()) for k in (
-                "categories", "languages", "sources")))
+            dirty = Dirty.kept(*(marks.get(k) or () for k in (
+                "categories", "languages", "sources", "months")))
             self._legacy = ENTRIES in doc  # format 1: entries in the main file
             self._rows_kept = int(meta.get("format", 1)) >= 3  # rows files in step
             self._marks_apart = int(meta.get("format", 1)) >= 5
@@ -152,7 +152,7 @@ class TinyDBStore:
         dirty = self._index.dirty()
         return {"dirty": {"marks": {
             "categories": sorted(dirty.categories), "languages": sorted(dirty.languages),
-            "sources": sorted(dirty.sources)}}}
+            "sources": sorted(dirty.sources), **_months(dirty)}}}
 
     def _meta(self) -> dict[str, Any]:
         docs = self._db.table(META).all()
@@ -476,3 +476,8 @@ def _document(tables: dict[str, list[dict[str, Any]]]) -> disk.Document:
     for name, docs in tables.items():
         db.table(name).insert_multiple(docs)
     return storage.data
+
+
+def _months(dirty: Dirty) -> dict[str, list[str]]:
+    """The months marked; none when not known (every month: Dirty.kept reads it so)."""
+    return {} if dirty.months is None else {"months": sorted(dirty.months)}

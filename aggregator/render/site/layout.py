@@ -15,6 +15,7 @@ from hashlib import sha1
 from typing import Any, Generic
 
 from aggregator.models import StoredEntry
+from aggregator.models import month_of as month_of_date
 from aggregator.render.history import by_arrival
 from aggregator.stories.order import L, Listed, in_arrival_order, sorted_newest_first
 
@@ -107,10 +108,8 @@ def pages(river: River, entries: list[L], size: int, depth: int | None = None
 
 
 def month_of(e: Listed) -> str:
-    """YYYY-MM of its publication (formatted by hand: strftime per row was 6 % of a
-    publish)."""
-    p = e.published
-    return f"{p.year:04d}-{p.month:02d}"
+    """YYYY-MM of its publication (as the store's dirty marks name months)."""
+    return month_of_date(e.published)
 
 
 def months(river: River, entries: list[L]) -> list[Sheet[L]]:

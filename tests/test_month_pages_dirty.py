@@ -1,0 +1,102 @@
+"""A small publish looks at the month pages of the months that changed (the store's dirty
+marks name them) and the ones beside them, and the outputs are what a whole build makes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import shipped_categories, write_config
+
+from aggregator import Aggregator
+from aggregator.config import load_settings
+from aggregator.models import Dirty, FeedMeta, StoredEntry
+from aggregator.publish import site
+from aggregator.store import open_store
+
+T0 = datetime(2021, 1, 10, 12, 0, tzinfo=UTC)
+
+
+def entry(n: int, month: int, arrived: int) -> StoredEntry:
+    when = T0.replace(month=month) + timedelta(hours=n)
+    key = f"s0:{n}"
+    category = shipped_categories()[n % 2]["id"]
+    return StoredEntry(key=key, source_id="s0", entry_id=key, title=f"Story {n}",
+                       link=f"https://s.example/{n}", canonical_link=None, published=when,
+                       updated=when, first_seen=T0 + timedelta(days=300 + arrived),
+                       content_hash=key, summary=f"<p>Story {n}</p>",
+                       categories=(category,), own_categories=(category,), language="en",
+                       story=key, origin=FeedMeta(title="S"))
+
+
+def month_pages(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("month/*.html")}
+
+
+@pytest.fixture
+def looked_at(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The month pages whose entries a publish looked at (digested, then rendered when
+    they moved)."""
+    names: list[str] = []
+    real = site.SiteBuild.__post_init__
+
+    def post_init(self: site.SiteBuild) -> None:
+        real(self)
+        fresh = self.fresh
+
+        def watched(name: str, key: object) -> bool:
+            if key is not site.UNCHANGED and "month/" in name:
+                names.append(name)
+            return fresh(name, key)
+        self.fresh = watched
+    monkeypatch.setattr(site.SiteBuild, "__post_init__", post_init)
+    return names
+
+
+def test_month_pages_follow_the_changed_months_and_match_a_whole_build(
+        tmp_path: Path, looked_at: list[str]) -> None:
+    config = write_config(tmp_path, [{"id": "s0", "name": "Source", "kind": "member",
+                                      "url": "http://127.0.0.1:9/s.xml"}])
+    out = load_settings(config).output.dir
+    months = [1, 2, 3, 4, 5, 6, 7]
+    first = [entry(n, m, n) for n, m in enumerate(months)]
+    steps: list[tuple[list[StoredEntry], list[str], set[str]]] = [
+        # an entry in March: March and the months beside it
+        ([entry(20, 3, 20)], [], {"2021-02", "2021-03", "2021-04"}),
+        # a new newest month: August, and July whose "newer" link now leads to it
+        ([entry(21, 8, 21)], [], {"2021-07", "2021-08"}),
+        # May emptied: April and June, side by side now
+        ([], ["s0:4"], {"2021-04", "2021-06"}),
+        # a story retold (same key, new text) in January: January and February
+        ([entry(0, 1, 30).__class__(**{**entry(0, 1, 30).__dict__,
+                                       "summary": "<p>Retold</p>", "content_hash": "v2"})],
+         [], {"2021-01", "2021-02"}),
+    ]
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.store.apply(first, [])
+        agg.publish()
+        for written, removed, expected in steps:
+            looked_at.clear()
+            agg.store.apply(written, [], removed=removed)
+            agg.publish()
+            assert {name.removeprefix("month/").removesuffix(".html") for name in looked_at
+                    if name.startswith("month/")} == expected  # the root tree's
+            small = month_pages(out)
+            agg.publish(full=True)
+            assert month_pages(out) == small  # the small publish's pages are the whole's
+
+
+def test_marks_an_older_version_kept_name_every_month(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.json")
+    marks = Dirty.kept(["resilience"], ["en"], ["s0"], [])
+    assert marks.months is None  # not noted: every month may have changed
+    assert Dirty.kept([], [], [], []) == Dirty()
+    assert (marks | Dirty(months=frozenset({"2021-01"}))).months is None
+    assert (marks - marks).months == frozenset()
+    store.apply([entry(1, 3, 1)], [])
+    assert store.dirty().months == frozenset({"2021-03"})
+    store.close()
+    again = open_store(tmp_path / "store.json")
+    assert again.dirty().months == frozenset({"2021-03"})  # kept with the other marks
+    again.close()
