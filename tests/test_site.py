@@ -299,3 +299,35 @@ def test_a_big_index_is_rebuilt_at_most_every_few_minutes(tmp_path: Path) -> Non
         quiet = publish_search(agg.settings, agg.store, agg.sink, Dirty(), now=later)
         assert any(str(p).startswith("pagefind/") for p in quiet)  # caught up when old enough
         assert publish_search(agg.settings, agg.store, agg.sink, Dirty(), now=later + 1) == []
+
+
+def test_the_sources_table_escapes_what_sources_say(tmp_path: Path) -> None:
+    """The table's rows are made in Python (site.SiteBuild.source_rows): a source's name and
+    its server's error text are escaped there as Jinja would."""
+    from aggregator.config import Settings
+    from aggregator.config.taxonomy import Taxonomy
+    from aggregator.models import SourceHealth
+    from aggregator.publish.plan import RenderPlan
+    from aggregator.publish.site import SiteBuild
+    config = write_config(tmp_path, [{"id": "evil", "name": 'City <img src=x onerror="a()">',
+                                      "kind": "member", "url": "http://127.0.0.1:9/x.xml"}])
+    settings: Settings = load_settings(config)
+    health = [SourceHealth("evil", 'City <img src=x onerror="a()">', "member",
+                           "http://127.0.0.1:9/x.xml", "backing off", None, None, 500, 1,
+                           "HTTP 500 <script>alert('x')</script> & more", None, 3)]
+    store = open_store(tmp_path / "s.json")
+    try:
+        build = SiteBuild(settings, store, Taxonomy(settings.categories), health,
+                          RenderPlan(Dirty(), settings.hub.language))
+        build.status_pages()
+    finally:
+        store.close()
+    page = build.out["fr/sources.html"].decode()
+    row = page[page.index("<tbody>"):page.index("</tbody>")]
+    assert "<script" not in row and "<img" not in row
+    assert "HTTP 500 &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more" in row
+    assert 'City &lt;img src=x onerror=&#34;a()&#34;&gt;' in row
+    assert '<a href="source/evil.html">' in row and '<a href="members/evil.html">' in row
+    assert "<td>en attente après des erreurs</td>" in row  # worded in French
+    assert row.count("<td>") == 6 and "<td>3</td>" in row
+    assert parse_errors(page) == []
