@@ -13,6 +13,7 @@ Every outcome is a Fetched / NotModified value or a FetchError in plain words.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
 import socket
@@ -169,7 +170,7 @@ class Fetcher:
         """One request, straight to the adapter: Session.send would read (and decode, with
         no cap) a redirect's body itself, and keep the server's cookies to send back."""
         timeout = self.settings.poll.timeout.total_seconds()
-        request = self.session.prepare_request(requests.Request("GET", url, headers=headers))
+        request = _get_request(url, self.session, headers)
         return self.session.get_adapter(url).send(
             request, stream=True, timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
             verify=self.session.verify if self.session.verify is not None else True,
@@ -203,6 +204,33 @@ class Fetcher:
                        permanent_url=permanent, max_age=max_age,
                        hub=resp.links.get("hub", {}).get("url"),
                        topic=resp.links.get("self", {}).get("url"))
+
+
+def _get_request(url: str, session: requests.Session, headers: dict[str, str]
+                 ) -> requests.PreparedRequest:
+    """A GET as ``session.prepare_request`` makes it, without merging cookies, hooks and
+    auth per request (a quarter of a conditional GET's CPU: 2,000 of them in a poll): the
+    session keeps no cookies (the adapter is called directly) and has no auth; the URL is
+    prepared once per address. A URL with credentials in it goes the whole way."""
+    prepared_url = _prepared_url(url)
+    if "@" in urlsplit(prepared_url).netloc:
+        return session.prepare_request(requests.Request("GET", url, headers=headers))
+    request = requests.PreparedRequest()
+    request.method = "GET"
+    request.url = prepared_url
+    request.prepare_headers({**session.headers, **headers})  # validated, as prepare does
+    request.prepare_hooks({})
+    return request
+
+
+@functools.lru_cache(maxsize=8192)
+def _prepared_url(url: str) -> str:
+    """The URL as requests sends it (IDNA host, quoted path); its errors are raised again
+    on every call (an exception is not cached)."""
+    request = requests.PreparedRequest()
+    request.prepare_url(url, None)
+    assert request.url is not None
+    return request.url
 
 
 def _own_headers(source: SourceSettings) -> dict[str, str]:
