@@ -91,6 +91,23 @@ def test_request_headers(tmp_path: Path, server: ScriptedServer) -> None:
     assert "mailto:test@example.org" in h["User-Agent"]
 
 
+def test_a_url_is_sent_as_requests_prepares_it_credentials_included(
+        tmp_path: Path, server: ScriptedServer) -> None:
+    """fetch._get_request skips the session's per-request merging: a non-ASCII address is
+    still quoted, and credentials in a URL still become Basic auth."""
+    server.routes["/actualit%C3%A9s.xml"] = Reply(200, FEED, RSS)  # as it reaches the server
+    server.routes["/private.xml"] = Reply(200, FEED, RSS)
+    spaced = server.url("/actualités.xml")
+    with_credentials = server.url("/private.xml").replace("http://", "http://reader:s3cret@")
+    with make(tmp_path, {"s": spaced, "p": with_credentials}) as agg:
+        results = {r.source_id: r.outcome for r in agg.update().results}
+    assert results == {"s": "updated", "p": "updated"}
+    seen = {r.path: r.headers for r in server.seen}
+    assert "/actualit%C3%A9s.xml" in seen, sorted(seen)
+    assert seen["/private.xml"]["Authorization"] == "Basic cmVhZGVyOnMzY3JldA=="
+    assert "Authorization" not in seen["/actualit%C3%A9s.xml"]
+
+
 def test_cookies_from_feed_servers_are_never_sent_back(tmp_path: Path,
                                                        server: ScriptedServer) -> None:
     server.routes["/old"] = Reply(302, b"", {"Location": "/f", "Set-Cookie": "a=1; Path=/"})
