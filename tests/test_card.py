@@ -1,0 +1,70 @@
+"""A river's card is made in Python (pages.card_html) for speed; card.html stays the
+reference: the two give the same bytes for every shape of entry, in every language, and a
+theme's own card.html is still rendered by Jinja."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aggregator.models import FeedMeta, Image, StoredEntry
+from aggregator.render.site.i18n import words
+from aggregator.render.site.pages import (
+    HOME,
+    Copy,
+    PageEntry,
+    _shipped_card,
+    card_html,
+    environment,
+)
+
+HOSTILE = 'Rates & "fees" <b>up</b> 50% for l\'été'
+BASE = StoredEntry(key="k", source_id="city-1", entry_id="k", title="A plain story",
+                   link="https://city.example/a?x=1&y=2", canonical_link=None,
+                   published=datetime(2026, 3, 4, 5, 6, tzinfo=UTC),
+                   updated=datetime(2026, 3, 4, 5, 6, tzinfo=UTC),
+                   first_seen=datetime(2026, 3, 4, 5, 6, tzinfo=UTC), content_hash="h",
+                   summary="<p>Some <b>text</b> &amp; more</p>", categories=("resilience",),
+                   own_categories=("resilience",), language="fr", story="k",
+                   origin=FeedMeta(title="City"))
+
+
+def shapes() -> list[PageEntry]:
+    entries = [
+        BASE,
+        replace(BASE, title=HOSTILE, link=None, language=None, summary=None, content=None),
+        replace(BASE, image=Image("https://city.example/p.jpg?a=1&b=2", 800, 600),
+                summary="x " * 400),
+        replace(BASE, image=Image("https://city.example/p.png"), summary=HOSTILE),
+    ]
+    categories = [(), (("resilience", "Résilience"),),
+                  (("resilience", "Résilience"), ("housing", 'Housing & "homes"'))]
+    copies = [(), (Copy("town-2", "Town <2>", None), Copy("un", "UN", "https://un.example/a"))]
+    out = []
+    for n, (e, cats, copied, month) in enumerate(itertools.product(
+            entries, categories, copies, ["", "month/2026-03-p2.html"])):
+        out.append(PageEntry(e, f"Source {n} & co", cats, copied, f"e-{n}", e.language or "en",
+                             month, card=True))
+    return out
+
+
+def test_the_python_card_is_the_templates_bytes_in_every_language() -> None:
+    for language in ("en", "fr", "es"):
+        template = environment(language).get_template("card.html")
+        fmt = words(language)
+        for item in shapes():
+            want = template.render(item=item, HOME=HOME, fmt=fmt)
+            context = template.new_context({"item": item, "HOME": HOME, "fmt": fmt})
+            assert card_html(item, context) == want, (language, item.anchor)
+
+
+def test_a_themes_own_card_is_rendered_by_jinja(tmp_path: Path) -> None:
+    assert _shipped_card(environment("en"))
+    (tmp_path / "style.css").write_text("body { color: black }")
+    assert _shipped_card(environment("en", str(tmp_path)))  # a stylesheet alone
+    themed = tmp_path / "with-card"
+    (themed / "templates").mkdir(parents=True)
+    (themed / "templates" / "card.html").write_text("<article>{{ item.title }}</article>\n")
+    assert not _shipped_card(environment("en", str(themed)))
