@@ -1,6 +1,7 @@
-"""A river's card is made in Python (pages.card_html) for speed; card.html stays the
-reference: the two give the same bytes for every shape of entry, in every language, and a
-theme's own card.html is still rendered by Jinja."""
+"""A river's card and a month page's article are made in Python (pages.entry_html) for
+speed; card.html and article.html stay the reference: both ways give the same bytes for
+every shape of entry, in every language, and a theme's own templates are still rendered by
+Jinja."""
 
 from __future__ import annotations
 
@@ -11,14 +12,7 @@ from pathlib import Path
 
 from aggregator.models import FeedMeta, Image, StoredEntry
 from aggregator.render.site.i18n import words
-from aggregator.render.site.pages import (
-    HOME,
-    Copy,
-    PageEntry,
-    _shipped_card,
-    card_html,
-    environment,
-)
+from aggregator.render.site.pages import HOME, Copy, PageEntry, _shipped, entry_html, environment
 
 HOSTILE = 'Rates & "fees" <b>up</b> 50% for l\'été'
 BASE = StoredEntry(key="k", source_id="city-1", entry_id="k", title="A plain story",
@@ -38,6 +32,8 @@ def shapes() -> list[PageEntry]:
         replace(BASE, image=Image("https://city.example/p.jpg?a=1&b=2", 800, 600),
                 summary="x " * 400),
         replace(BASE, image=Image("https://city.example/p.png"), summary=HOSTILE),
+        replace(BASE, image=Image("https://city.example/p.png"), summary=None,  # its text
+                content='<p><img src="https://city.example/p.png" alt=""> 50%</p>'),  # shows it
     ]
     categories = [(), (("resilience", "Résilience"),),
                   (("resilience", "Résilience"), ("housing", 'Housing & "homes"'))]
@@ -50,21 +46,25 @@ def shapes() -> list[PageEntry]:
     return out
 
 
-def test_the_python_card_is_the_templates_bytes_in_every_language() -> None:
-    for language in ("en", "fr", "es"):
-        template = environment(language).get_template("card.html")
+def test_cards_and_articles_in_python_are_the_templates_bytes_in_every_language() -> None:
+    for language, card in itertools.product(("en", "fr", "es"), (True, False)):
+        template = environment(language).get_template("card.html" if card else "article.html")
         fmt = words(language)
         for item in shapes():
-            want = template.render(item=item, HOME=HOME, fmt=fmt)
-            context = template.new_context({"item": item, "HOME": HOME, "fmt": fmt})
-            assert card_html(item, context) == want, (language, item.anchor)
+            item = replace(item, card=card)
+            home = HOME if card else "../"
+            want = template.render(item=item, HOME=home, fmt=fmt)
+            context = template.new_context({"item": item, "HOME": home, "fmt": fmt})
+            assert entry_html(item, context, home) == want, (language, card, item.anchor)
 
 
-def test_a_themes_own_card_is_rendered_by_jinja(tmp_path: Path) -> None:
-    assert _shipped_card(environment("en"))
+def test_a_themes_own_templates_are_rendered_by_jinja(tmp_path: Path) -> None:
+    assert _shipped(environment("en"), "card.html")
+    assert _shipped(environment("en"), "article.html")
     (tmp_path / "style.css").write_text("body { color: black }")
-    assert _shipped_card(environment("en", str(tmp_path)))  # a stylesheet alone
+    assert _shipped(environment("en", str(tmp_path)), "card.html")  # a stylesheet alone
     themed = tmp_path / "with-card"
     (themed / "templates").mkdir(parents=True)
     (themed / "templates" / "card.html").write_text("<article>{{ item.title }}</article>\n")
-    assert not _shipped_card(environment("en", str(themed)))
+    assert not _shipped(environment("en", str(themed)), "card.html")
+    assert _shipped(environment("en", str(themed)), "article.html")

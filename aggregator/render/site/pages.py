@@ -246,32 +246,36 @@ _ARTICLES = _Articles()
 def forget_articles() -> None:
     """A new build starts from nothing kept (entries may have changed in the store)."""
     _ARTICLES.forget()
-    _CARD_SHIPPED.clear()  # a theme may have gained its own card.html since
+    _SHIPPED.clear()  # a theme may have gained its own card.html since
 
 
-_CARD_SHIPPED: dict[int, bool] = {}  # environment -> whether its card.html is the shipped one
+_SHIPPED: dict[tuple[int, str], bool] = {}  # (environment, template) -> the shipped one?
 
 
-def _shipped_card(env: Environment) -> bool:
-    found = _CARD_SHIPPED.get(id(env))
+def _shipped(env: Environment, name: str) -> bool:
+    """Whether ``env`` renders the package's own ``name`` (not a theme's)."""
+    found = _SHIPPED.get((id(env), name))
     if found is None:
-        source = env.loader.get_source(env, "card.html")[1] if env.loader else None
-        found = _CARD_SHIPPED[id(env)] = source is not None and Path(source) == SHIPPED_CARD
+        source = env.loader.get_source(env, name)[1] if env.loader else None
+        found = _SHIPPED[(id(env), name)] = source is not None and \
+            Path(source) == TEMPLATES / name
     return found
 
 
-SHIPPED_CARD = Path(__file__).parent / "templates" / "card.html"
+TEMPLATES = Path(__file__).parent / "templates"
 
 
-def card_html(item: PageEntry, context: Context) -> str:
-    """What card.html renders for ``item``, made here (a template render per card was a
-    fifth of a whole build: 100,000 cards at 2,000 sources). The template stays the
-    reference, a test holds the two to the same bytes, and a theme's own card.html is
-    rendered by Jinja. HOME stands for the page's path to its tree root."""
-    e, fmt = item.entry, context.get("fmt")
+def entry_html(item: PageEntry, context: Context, home: str) -> str:
+    """What card.html (``item.card``) or article.html renders for ``item``, made here (a
+    template render per entry was a third of a whole build: 100,000 cards and 160,000
+    articles at 2,000 sources). The templates stay the reference, a test holds both ways
+    to the same bytes, and a theme's own templates are rendered by Jinja. ``home``: the
+    page's path to its tree root (HOME in a card kept for several pages)."""
+    e, fmt, card = item.entry, context.get("fmt"), item.card
     gettext: Any = context.environment.globals["gettext"]  # _kept_words'
     title = escape(item.title)
-    out = [f'<article class="card" id="{escape(item.anchor)}" lang="{escape(item.lang)}">\n']
+    out = [f'<article class="card" id="{escape(item.anchor)}" lang="{escape(item.lang)}">\n'
+           if card else f'<article id="{escape(item.anchor)}" lang="{escape(item.lang)}">\n']
     image = item.image
     if image:
         out.append(f'<img class="pic" src="{escape(image.url)}" width="{image.width}" '
@@ -279,27 +283,38 @@ def card_html(item: PageEntry, context: Context) -> str:
                    f'referrerpolicy="no-referrer" alt="{title}">\n')
     out.append(f'<h2><a href="{escape(e.link)}">{title}</a></h2>\n' if e.link
                else f"<h2>{title}</h2>\n")
-    out.append(f'<p class="meta"><a href="{HOME}source/{escape(e.source_id)}.html">'
+    home = escape(home)
+    out.append(f'<p class="meta"><a href="{home}source/{escape(e.source_id)}.html">'
                f"{escape(item.source_name)}</a>")
     if item.categories:
-        out.append(" · " + ", ".join(f'<a href="{HOME}category/{escape(cid)}.html">'
+        out.append(" · " + ", ".join(f'<a href="{home}category/{escape(cid)}.html">'
                                      f"{escape(label)}</a>" for cid, label in item.categories))
     out.append(f' \u2013 <time datetime="{escape(e.published.isoformat())}">'
                f"{escape(fmt.date(e.published))}</time>")
     if e.language:
         out.append(f" · <span>{escape(fmt.language_name(e.language))}</span>")
     out.append("</p>\n")
-    text = item.teaser
-    if text:
-        out.append(f'<p class="summary">{escape(text)}</p>\n')
-    if item.month:  # the template's line ends with a block tag: no newline after it
-        label = gettext(context, "Full article: %(title)s", title=item.title)
-        out.append(f'<p class="more"><a href="{HOME}{escape(item.month)}#'
-                   f'{escape(item.anchor)}" aria-label="{label}">'
-                   f'{gettext(context, "Full article")}</a></p>')
+    # a line of the templates that ends with a block tag has no newline after it
+    if card:
+        text = item.teaser
+        if text:
+            out.append(f'<p class="summary">{escape(text)}</p>\n')
+        if item.month:
+            label = gettext(context, "Full article: %(title)s", title=item.title)
+            out.append(f'<p class="more"><a href="{home}{escape(item.month)}#'
+                       f'{escape(item.anchor)}" aria-label="{label}">'
+                       f'{gettext(context, "Full article")}</a></p>')
+    else:
+        body = e.summary or e.content
+        if body:
+            out.append(f'<div class="summary">{body}</div>\n')  # sanitized when stored
+        if e.link:
+            label = gettext(context, "Read more: %(title)s", title=item.title)
+            out.append(f'<p class="more"><a href="{escape(e.link)}" aria-label="{label}">'
+                       "(+)</a></p>")
     if item.copies:
         links = ", ".join(
-            f'<a href="{escape(c.link or (HOME + "source/" + c.source_id + ".html"))}">'
+            f'<a href="{escape(c.link or (home + "source/" + c.source_id + ".html"))}">'
             f"{escape(c.name)}</a>" for c in item.copies)
         out.append(f'<p class="also">{gettext(context, "Also published by")} {links}</p>\n')
     out.append("</article>\n")
@@ -310,15 +325,18 @@ def card_html(item: PageEntry, context: Context) -> str:
 def article(context: Context, item: PageEntry) -> Markup:
     """One entry's article, or its card, for the page being rendered (entries.html)."""
     if not item.card:  # an article is on one page of a tree: nothing to keep
-        return Markup(context.environment.get_template("article.html").render(
-            item=item, HOME=context.get("home"), fmt=context.get("fmt")))
+        home = context.get("home")
+        return Markup(entry_html(item, context, str(home))
+                      if _shipped(context.environment, "article.html") else
+                      context.environment.get_template("article.html").render(
+                          item=item, HOME=home, fmt=context.get("fmt")))
     language = context.get("language")
     key = (id(item.entry), item.anchor, item.lang, item.source_name, item.categories,
            item.copies, item.month)
     html = _ARTICLES.get(language, key, item.entry)
     if html is None:
-        html = card_html(item, context) if _shipped_card(context.environment) else \
-            context.environment.get_template("card.html").render(
+        html = entry_html(item, context, HOME) if _shipped(context.environment, "card.html") \
+            else context.environment.get_template("card.html").render(
                 item=item, HOME=HOME, fmt=context.get("fmt"))
         _ARTICLES.put(key, item.entry, html)
     return Markup(html.replace(HOME, str(context.get("home"))))
