@@ -29,7 +29,6 @@ from aggregator.render.site.layout import (
     Sheet,
     Tree,
     anchor,
-    month_of,
     month_page_of,
     months,
     pages,
@@ -87,7 +86,7 @@ class SiteBuild:
         self.home_language = self.settings.hub.language
         self.by_health = {h.id: h for h in self.health}
         self._copies: dict[str, tuple[Copy, ...]] = {}
-        self.month_sets: dict[tuple[Tree, River], set[str]] = {}
+        self._month_set: dict[str, set[str]] = {}  # each tree's months (month_set)
         self._items: dict[str, PageEntry] = {}
         self._items_for: tuple[str, bool] = ("", False)  # (tree, cards) they were made for
         self._rows: dict[str, list[Row]] = {}  # each tree's entries, when known
@@ -145,8 +144,6 @@ class SiteBuild:
         rivers = self.rivers(everything)
         self._rows = {t.prefix: self.entries.listed(None, t.only, self.home_language)
                       for t in self.trees}  # cut with the feeds'
-        self.month_sets = {(t, River("all")): {month_of(e) for e in self._rows[t.prefix]}
-                           for t in self.trees}
         found_of = self.found_of
         if self.plan.whole:  # every river: split in one pass
             split = {t.prefix: self.split(rivers, self._rows[t.prefix]) for t in self.trees}
@@ -254,6 +251,13 @@ class SiteBuild:
                 rows = self._rows[tree.prefix] = self.entries_of(tree, self.store.rows())
             self._months[tree.prefix] = months(River("all"), rows)
         return self._months[tree.prefix]
+
+    def month_set(self, tree: Tree) -> set[str]:
+        """The months ``tree`` has pages for (from its month pages, laid out once)."""
+        found = self._month_set.get(tree.prefix)
+        if found is None:
+            found = self._month_set[tree.prefix] = {s.month for s in self.month_sheets(tree)}
+        return found
 
     def month_page(self, tree: Tree) -> dict[str, str]:
         """Entry key -> the month page of ``tree`` holding its article."""
@@ -492,7 +496,7 @@ class SiteBuild:
             return name
         if "/month/" in "/" + name:
             month = name.rsplit("/", 1)[-1][:7]
-            if month in self.month_sets.get((tree, river), set()):
+            if river.kind == "all" and month in self.month_set(tree):
                 return river.month(month)
             return river.archive
         return river.head  # numbered pages differ between trees
