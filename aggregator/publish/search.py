@@ -61,7 +61,7 @@ def placed(everything: Sequence[Row | StoredEntry], taxonomy: Taxonomy, names: d
     With ``tree_languages``, each record also knows its page in its language's tree."""
     river = River("all")
     listed = everything if isinstance(everything, list) else list(everything)
-    where = month_page_of(river, months(river, listed))
+    where = month_page_of(river, months(river, listed, ordered=False))
     fmt = words(language)
     of: dict[str, str] = {e.key: primary_language(e.language or language) for e in everything}
     in_tree: dict[str, str] = {}
@@ -70,7 +70,7 @@ def placed(everything: Sequence[Row | StoredEntry], taxonomy: Taxonomy, names: d
         if isinstance(listed, Arrived):  # still in arrival order: not sorted again
             mine = Arrived(mine)
         in_tree.update((k, f"{lang}/{v}") for k, v in
-                       month_page_of(river, months(river, mine)).items())
+                       month_page_of(river, months(river, mine, ordered=False)).items())
     out = []
     for e in everything:
         out.append(Record(

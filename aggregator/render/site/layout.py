@@ -112,13 +112,14 @@ def month_of(e: Listed) -> str:
     return month_of_date(e.published)
 
 
-def months(river: River, entries: list[L]) -> list[Sheet[L]]:
+def months(river: River, entries: list[L], ordered: bool = True) -> list[Sheet[L]]:
     """One page per month of publication (newest month first). A busier month is split
     into parts of MONTH_PAGE by arrival, the earliest arrivals in part 1: a story that
     arrives later joins its month's last part, so the other parts, and the addresses
     search results point at, stay as they were (in date order, 600 new stories once
     shifted all 364 parts of a month). Each part lists its entries newest first; the
-    pages chain from the newest part of the newest month to part 1 of the oldest."""
+    pages chain from the newest part of the newest month to part 1 of the oldest.
+    ``ordered`` False: each part's entries left by arrival (month_page_of needs no more)."""
     by_month: dict[str, list[L]] = {}
     for e in in_arrival_order(entries):
         by_month.setdefault(month_of(e), []).append(e)
@@ -127,8 +128,10 @@ def months(river: River, entries: list[L]) -> list[Sheet[L]]:
         found = by_month[month]
         chunks = [found[start:start + MONTH_PAGE] for start in range(0, len(found), MONTH_PAGE)]
         for part in range(len(chunks), 0, -1):
-            names.append((month, part, sorted_newest_first(chunks[part - 1])))
-    out = []
+            arrived = chunks[part - 1]  # by arrival: enough to say where each entry is
+            names.append((month, part, sorted_newest_first(arrived) if ordered
+                          else tuple(arrived)))
+    out: list[Sheet[L]] = []
     for i, (month, part, chunk) in enumerate(names):
         out.append(Sheet(river.month(month, part), chunk,
                          newer=river.month(*names[i - 1][:2]) if i else None,
