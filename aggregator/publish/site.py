@@ -10,7 +10,7 @@ whatever the history (a full build reads them all, once)."""
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
@@ -44,7 +44,7 @@ from aggregator.render.site.pages import (
 )
 from aggregator.store import Store
 from aggregator.store.rows import Row
-from aggregator.stories.order import Arrived, in_arrival_order
+from aggregator.stories.order import Arrived, in_arrival_order, sorted_newest_first
 
 Fresh = Callable[[str, object], bool]
 UNCHANGED = object()  # as a Fresh key: whether the page is there, as last rendered
@@ -222,6 +222,7 @@ class SiteBuild:
             if months is not None and not near(month_sheets, i, months) and self.fresh(
                     tree.prefix + sheet.name, UNCHANGED):
                 continue  # no entry of its month changed, nor of a month beside it
+            sheet = replace(sheet, entries=sorted_newest_first(sheet.entries))  # month_sheets
             shown = (sheet.newer, sheet.older, tuple(
                 (e.key, e.content_hash, e.updated, e.via, e.copied_by) for e in sheet.entries))
             if self.fresh(tree.prefix + sheet.name, shown) and not full:
@@ -249,7 +250,8 @@ class SiteBuild:
             rows = self._rows.get(tree.prefix)
             if rows is None:  # a source's page alone, in a quiet publish
                 rows = self._rows[tree.prefix] = self.entries_of(tree, self.store.rows())
-            self._months[tree.prefix] = months(River("all"), rows)
+            # each part by arrival: sorted newest first when it is digested or rendered
+            self._months[tree.prefix] = months(River("all"), rows, ordered=False)
         return self._months[tree.prefix]
 
     def month_set(self, tree: Tree) -> set[str]:
