@@ -301,13 +301,13 @@ class Dirty:
     def __sub__(self, other: Dirty) -> Dirty:
         """What is left to publish once ``other`` is: a month marked again since, by an
         entry of a source still marked, may have gone with it: then every month."""
-        months = frozenset() if other.months is None else \
-            None if self.months is None else self.months - other.months
+        if other.months is None:
+            months: frozenset[str] | None = frozenset()
+        else:
+            months = None if self.months is None else self.months - other.months
         return Dirty.kept(self.categories - other.categories,
                           self.languages - other.languages, self.sources - other.sources,
-                          months) if months is not None else \
-            Dirty(self.categories - other.categories, self.languages - other.languages,
-                  self.sources - other.sources, None)
+                          months)
 
     @classmethod
     def of(cls, entries: Iterable[StoredEntry]) -> Dirty:
@@ -319,11 +319,11 @@ class Dirty:
 
     @classmethod
     def kept(cls, categories: Iterable[str], languages: Iterable[str], sources: Iterable[str],
-             months: Iterable[str]) -> Dirty:
+             months: Iterable[str] | None) -> Dirty:
         """Marks as a store keeps them: every entry has a month, so marks of sources
         without any were kept by a version that did not note months (None: all)."""
         found = cls(frozenset(categories), frozenset(languages), frozenset(sources),
-                    frozenset(months))
+                    None if months is None else frozenset(months))
         return replace(found, months=None) if found.sources and not found.months else found
 
 
