@@ -280,9 +280,12 @@ class SourceHealth:
 @dataclass(frozen=True)
 class Dirty:
     """What stored entries changed since the outputs were last published: the categories,
-    language tags ("" for none), sources and months of publication (YYYY-MM) of every entry
-    written or removed, before and after. Publishing renders only the outputs these touch.
-    ``months`` None: not known (marks an older version kept), so every month."""
+    language tags ("" for none), sources and months of publication of every entry written
+    or removed, before and after. Publishing renders only the outputs these touch.
+    A month is marked "YYYY-MM@<first seen>": its entries changed from that arrival on, the
+    earliest of the month's changes (month_marks); a bare "YYYY-MM" (an older version's
+    mark): any of them. ``months`` None: not known (marks an older version kept), so every
+    month."""
 
     categories: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
@@ -294,7 +297,7 @@ class Dirty:
 
     def __or__(self, other: Dirty) -> Dirty:
         months = None if self.months is None or other.months is None \
-            else self.months | other.months
+            else earliest(self.months | other.months)
         return Dirty(self.categories | other.categories, self.languages | other.languages,
                      self.sources | other.sources, months)
 
@@ -315,7 +318,7 @@ class Dirty:
         return cls(frozenset(c for e in found for c in e.categories),
                    frozenset(e.language or "" for e in found),
                    frozenset(e.source_id for e in found),
-                   frozenset(month_of(e.published) for e in found))
+                   month_marks((e.published, e.first_seen) for e in found))
 
     @classmethod
     def kept(cls, categories: Iterable[str], languages: Iterable[str], sources: Iterable[str],
@@ -330,6 +333,52 @@ class Dirty:
 def month_of(when: datetime) -> str:
     """YYYY-MM, by hand (strftime for every row was 6 % of a publish)."""
     return f"{when.year:04d}-{when.month:02d}"
+
+
+def month_marks(dates: Iterable[tuple[datetime, datetime]]) -> frozenset[str]:
+    """The marks of entries (published, first seen) that changed: per month of
+    publication, the earliest arrival among them ("YYYY-MM@<first seen>"). A month's pages
+    are laid out by arrival, so the parts holding only earlier arrivals stay as they were."""
+    first: dict[str, datetime] = {}
+    for published, seen in dates:
+        month = month_of(published)
+        known = first.get(month)
+        if known is None or seen < known:
+            first[month] = seen
+    return frozenset(f"{m}@{t.isoformat()}" for m, t in first.items())
+
+
+def changed_since(marks: Iterable[str]) -> dict[str, datetime | None]:
+    """Month -> the earliest arrival that changed in it (None: any may have: a bare month,
+    as older versions marked it, or one not read)."""
+    out: dict[str, datetime | None] = {}
+    for mark in marks:
+        month, _, at = mark.partition("@")
+        when = _arrival(at)
+        if month not in out:
+            out[month] = when
+        else:
+            known = out[month]
+            out[month] = None if known is None or when is None else min(known, when)
+    return out
+
+
+def _arrival(at: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(at) if at else None
+    except ValueError:  # a mark not ours: the whole month
+        return None
+    return when if when is not None and when.tzinfo is not None else None
+
+
+def earliest(marks: frozenset[str]) -> frozenset[str]:
+    """The same marks with one per month (the earliest: it covers the later ones)."""
+    if len(marks) < 2:
+        return marks
+    since = changed_since(marks)
+    if len(since) == len(marks):
+        return marks
+    return frozenset(m if t is None else f"{m}@{t.isoformat()}" for m, t in since.items())
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def entry(key: str, source: str, categories: tuple[str, ...], language: str | No
 
 def test_contract_dirty_markers_cover_before_and_after(store: Store) -> None:
     store.apply([entry("a:1", "a", ("x",), "fr"), entry("b:1", "b", ("y",), None)], [])
-    june = frozenset({"2021-06"})  # entry()'s month of publication
+    june = frozenset({f"2021-06@{T0.isoformat()}"})  # entry()'s month, from its arrival
     assert store.dirty() == Dirty(frozenset({"x", "y"}), frozenset({"fr", ""}),
                                   frozenset({"a", "b"}), june)
     store.clear_dirty(store.dirty())
@@ -49,7 +49,7 @@ def test_dirty_markers_survive_a_restart(tmp_path: Path) -> None:
     again = open_store(tmp_path / "store.json")
     try:
         assert again.dirty() == Dirty(frozenset({"x"}), frozenset({"fr"}), frozenset({"a"}),
-                                      frozenset({"2021-06"}))
+                                      frozenset({f"2021-06@{T0.isoformat()}"}))
     finally:
         again.close()
 

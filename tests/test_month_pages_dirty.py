@@ -11,7 +11,7 @@ from conftest import shipped_categories, write_config
 
 from aggregator import Aggregator
 from aggregator.config import load_settings
-from aggregator.models import Dirty, FeedMeta, StoredEntry
+from aggregator.models import Dirty, FeedMeta, StoredEntry, changed_since, month_marks
 from aggregator.publish import site
 from aggregator.store import open_store
 
@@ -95,8 +95,58 @@ def test_marks_an_older_version_kept_name_every_month(tmp_path: Path) -> None:
     assert (marks | Dirty(months=frozenset({"2021-01"}))).months is None
     assert (marks - marks).months == frozenset()
     store.apply([entry(1, 3, 1)], [])
-    assert store.dirty().months == frozenset({"2021-03"})
+    mark = "2021-03@" + entry(1, 3, 1).first_seen.isoformat()  # from its arrival on
+    assert store.dirty().months == frozenset({mark})
     store.close()
     again = open_store(tmp_path / "store.json")
-    assert again.dirty().months == frozenset({"2021-03"})  # kept with the other marks
+    assert again.dirty().months == frozenset({mark})  # kept with the other marks
     again.close()
+
+
+def test_a_months_marks_keep_its_earliest_arrival() -> None:
+    early, late = datetime(2021, 5, 1, tzinfo=UTC), datetime(2021, 6, 1, tzinfo=UTC)
+    marks = month_marks([(T0.replace(month=3), late), (T0.replace(month=3, day=2), early),
+                         (T0.replace(month=4), late)])
+    assert marks == {f"2021-03@{early.isoformat()}", f"2021-04@{late.isoformat()}"}
+    joined = Dirty(months=marks) | Dirty(months=frozenset({f"2021-04@{early.isoformat()}"}))
+    assert joined.months == {f"2021-03@{early.isoformat()}", f"2021-04@{early.isoformat()}"}
+    assert changed_since(joined.months) == {"2021-03": early, "2021-04": early}
+    # a bare month (an older version's mark) or one not read: the whole month
+    assert changed_since({"2021-03", f"2021-03@{late.isoformat()}", "2021-04@soon"}) == {
+        "2021-03": None, "2021-04": None}
+    assert (Dirty(months=marks) | Dirty(months=frozenset({"2021-03"}))).months == {
+        "2021-03", f"2021-04@{late.isoformat()}"}
+
+
+def test_a_busy_months_parts_before_the_earliest_change_are_not_looked_at(
+        tmp_path: Path, looked_at: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts are cut by arrival: a change that arrived late moves only the parts from the
+    one holding it on (and the part before a new one, whose link changes); the pages are
+    still a whole build's."""
+    from aggregator.render.site import layout
+    monkeypatch.setattr(layout, "MONTH_PAGE", 2)
+    config = write_config(tmp_path, [{"id": "s0", "name": "Source", "kind": "member",
+                                      "url": "http://127.0.0.1:9/s.xml"}])
+    out = load_settings(config).output.dir
+    march = [entry(n, 3, n) for n in range(7)]  # parts 1-4: arrivals 0-1, 2-3, 4-5, 6
+    retold = entry(3, 3, 3)
+    steps: list[tuple[list[StoredEntry], list[str], set[str]]] = [
+        ([entry(10, 3, 10)], [], {"2021-03-p4"}),  # joins the last part
+        ([entry(11, 3, 11)], [], {"2021-03-p4", "2021-03-p5"}),  # a new part: its link
+        ([retold.__class__(**{**retold.__dict__, "content_hash": "v2",
+                              "summary": "<p>Retold</p>"})], [],
+         {"2021-03-p2", "2021-03-p3", "2021-03-p4", "2021-03-p5"}),
+        ([], ["s0:4"], {"2021-03-p2", "2021-03-p3", "2021-03-p4"}),  # the rest move up
+    ]
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.store.apply([*march, entry(20, 2, 0), entry(21, 4, 0)], [])
+        agg.publish()
+        for written, removed, expected in steps:
+            looked_at.clear()
+            agg.store.apply(written, [], removed=removed)
+            agg.publish()
+            assert {name.removeprefix("month/").removesuffix(".html") for name in looked_at
+                    if name.startswith("month/")} == expected | {"2021-02", "2021-04"}
+            small = month_pages(out)
+            agg.publish(full=True)
+            assert month_pages(out) == small

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from aggregator.config import Settings
 from aggregator.config.taxonomy import primary_language
-from aggregator.models import Dirty
+from aggregator.models import Dirty, changed_since
 from aggregator.publish.sink import Sink
 from aggregator.version import __version__
 
@@ -65,9 +66,12 @@ class RenderPlan:
         """No entry changed: only what follows the sources' health is rendered."""
         return self.dirty is not None and not self.dirty
 
-    def months(self) -> frozenset[str] | None:
-        """The months of publication whose entries changed (None: any may have)."""
-        return None if self.dirty is None else self.dirty.months
+    def months(self) -> dict[str, datetime | None] | None:
+        """The months of publication whose entries changed, each with the earliest arrival
+        that changed in it (None: any of the month's; the whole: any month may have)."""
+        if self.dirty is None or self.dirty.months is None:
+            return None
+        return changed_since(self.dirty.months)
 
     def touches(self, only_language: str | None = None, category: str | None = None,
                 source: str | None = None) -> bool:

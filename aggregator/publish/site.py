@@ -9,7 +9,7 @@ whatever the history (a full build reads them all, once)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -545,10 +545,22 @@ class SiteBuild:
         return self._copies[e.key]
 
 
-def near(sheets: Sequence[Sheet[Row]], i: int, months: frozenset[str]) -> bool:
+def near(sheets: Sequence[Sheet[Row]], i: int, months: Mapping[str, datetime | None]
+         ) -> bool:
     """Whether a changed month is the month of sheet ``i`` (newest first) or lies between
     it and a sheet beside it: its entries, or its newer and older links, may have moved (a
-    month gone leaves its neighbours side by side)."""
+    month gone leaves its neighbours side by side). In its own month, a part moves only
+    when a change arrived no later than the next part's first entry: the parts before
+    that one hold the same entries, in the same places, as before (``sheets`` as
+    month_sheets lays them out: each part's entries by arrival)."""
+    sheet = sheets[i]
     older = sheets[i + 1].month if i + 1 < len(sheets) else ""
     newer = sheets[i - 1].month if i else "9999-99"
-    return any(older <= m <= newer for m in months)
+    for month, since in months.items():
+        if not older <= month <= newer:
+            continue
+        if month != sheet.month or since is None or newer != month:
+            return True  # another month beside it, any of its own, or its newest part
+        if sheets[i - 1].entries[0].first_seen >= since:
+            return True  # the changes reach the next part's first entry: this one too
+    return False

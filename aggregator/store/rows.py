@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from aggregator.models import Dirty, StoredEntry, month_of
+from aggregator.models import Dirty, StoredEntry, month_marks
 from aggregator.stories.similarity import title_signature
 
 
@@ -71,7 +71,7 @@ def dirty_of(rows: Iterable[Row]) -> Dirty:
     return Dirty(frozenset(c for r in found for c in r.categories),
                  frozenset(r.language or "" for r in found),
                  frozenset(r.source_id for r in found),
-                 frozenset(month_of(r.published) for r in found))
+                 month_marks((r.published, r.first_seen) for r in found))
 
 
 class Bodies(Protocol):
