@@ -40,12 +40,13 @@ from aggregator.publish.sink import Sink
 from aggregator.publish.site import UNCHANGED, Fresh, SiteBuild
 from aggregator.render import FeedSpec
 from aggregator.render.atom import render_atom, render_rss, render_status_atom
-from aggregator.render.history import paginate
+from aggregator.render.history import Page, paginate
 from aggregator.render.jsonfeed import render_json_feed
 from aggregator.render.opml import render_feeds_opml, render_sources_opml
 from aggregator.render.site.pages import THEME_CSS, theme_css
 from aggregator.render.status import render_status
 from aggregator.store import Store
+from aggregator.store.rows import Row
 
 log = logging.getLogger("aggregator.publish")
 
@@ -303,6 +304,16 @@ def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
     return out
 
 
+def _kept(fresh: Callable[[str, object], bool], names: list[str], page: Page[Row],
+          plan: RenderPlan) -> bool:
+    """Whether a feed document's files are as they were (never in a whole build): its
+    links and its entries as they show (the memo keeps the digest of each file)."""
+    shown = (page.spec.history, tuple((r.key, r.content_hash, r.updated, r.via, r.copied_by)
+                                      for r in page.arrived))
+    kept = [fresh(name, shown) for name in names]  # each name remembers it
+    return all(kept) and not plan.whole
+
+
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
                    websub: dict[str, Any] | None = None, plan: RenderPlan | None = None,
                    fresh: Callable[[str, object], bool] = lambda name, key: False,
@@ -327,14 +338,19 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
         # laid out from rows, in arrival order; read what is rendered
         rows = read.listed(spec.category, spec.only_language, settings.hub.language)
         current, archives = paginate(spec, rows, limit, settings.hub.base_url)
-        shown = read(current.entries)
         head = current.spec
-        out[f"{spec.name}.atom"] = render_atom(head, shown, settings, taxonomy, names)
-        out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
-        out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy, names)
+        if not _kept(fresh, [f"{spec.name}.{x}" for x in ("atom", "rss", "json")], current,
+                     plan):  # a listing the plan touches may not have changed
+            shown = read(current.entries)
+            out[f"{spec.name}.atom"] = render_atom(head, shown, settings, taxonomy, names)
+            out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
+            out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy,
+                                                        names)
         for page in archives:
             if page.frozen and plan.sealed(page.successor, also_when_whole=True):
                 continue  # sealed in an earlier build: never rendered or written again
+            if _kept(fresh, [f"{page.spec.name}.atom"], page, plan):
+                continue  # the newest archive page, as it was
             out[f"{page.spec.name}.atom"] = render_atom(page.spec, read(page.entries),
                                                         settings, taxonomy, names)
     render_site(settings, store, health, plan, fresh, out, read)

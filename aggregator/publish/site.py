@@ -95,6 +95,7 @@ class SiteBuild:
         self._copy_rows: dict[str, list[Row]] | None = None  # a primary's copies, by key
         self._shown: dict[tuple[str, str], tuple[object, ...]] = {}  # see shown()
         self._escaped: dict[str, tuple[Markup, Markup, Markup]] = {}  # see escaped()
+        self._moved: dict[str, bool] = {}  # see moved()
         self.entries = self.read or Reads(self.store)
 
     # -- what is in each tree ------------------------------------------------------------
@@ -184,7 +185,10 @@ class SiteBuild:
             for river in rivers:
                 if self.touched(tree, river):
                     head, archive, _ = pages(river, found_of(tree, river), size, depth)
-                    for sheet in [head, *(s for s in archive if not s.sealed)]:
+                    for sheet in [head, *archive]:
+                        if sheet.sealed or (river.kind != "source"
+                                            and not self.moved(tree, sheet)):
+                            continue
                         wanted.update((r.key, r) for r in sheet.entries)
         self.entries(list(wanted.values()))
 
@@ -207,6 +211,8 @@ class SiteBuild:
             if sheet.sealed and sheet.successor and self.plan.sealed(
                     tree.prefix + sheet.successor):
                 continue  # sealed in an earlier build: its bytes never change
+            if not self.moved(tree, sheet):
+                continue  # as it was
             title = self.title(tree, river) + " · " + self.gettext(tree)(
                 "Page %(number)s") % {"number": sheet.number}
             self.sheet(tree, river, sheet, title)
@@ -234,6 +240,22 @@ class SiteBuild:
                 title += f" ({sheet.part})"
             self.sheet(tree, river, sheet, title, articles=True)
         self.archive_index(tree, river, archive, month_sheets)
+
+    def moved(self, tree: Tree, sheet: Sheet[Row]) -> bool:
+        """Whether a river's head or a numbered page not sealed yet is rendered: in a whole
+        build, always; else when its entries, their month pages or its links moved since it
+        was last rendered (the plan marks listings by category and language apart, so a
+        touched listing may hold none of the changes). Decided once a publish: ``fresh``
+        keeps the digest it is asked about."""
+        name = tree.prefix + sheet.name
+        found = self._moved.get(name)
+        if found is None:
+            month = self.month_page(tree)
+            shown = (sheet.newer, sheet.older, tuple(
+                (e.key, e.content_hash, e.updated, e.via, e.copied_by, month.get(e.key, ""))
+                for e in sheet.entries))
+            found = self._moved[name] = not self.fresh(name, shown) or self.plan.whole
+        return found
 
     def drop_older(self, tree: Tree, river: River, first: int) -> None:
         """The by-arrival pages that went past the depth (newest first, until one that is
@@ -306,7 +328,7 @@ class SiteBuild:
                 self.fresh(tree.prefix + sheet.name,
                            self.shown(("health", h.id), lambda: self.health_shown(h)))
             self.out[tree.prefix + sheet.name] = self.render_source(tree, river, sheet)
-        else:
+        elif self.moved(tree, sheet):  # a listing the plan touches may not have changed
             self.sheet(tree, river, sheet, self.title(tree, river))
 
     def sheet(self, tree: Tree, river: River, sheet: Sheet[Row], title: str,
