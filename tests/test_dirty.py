@@ -115,8 +115,10 @@ def test_a_cycle_of_304s_reads_no_entry(tmp_path: Path, feed_server: FeedServer,
         agg.update()
         agg.publish()
     reads: list[Path] = []
-    real = disk.read_bytes
+    real, lines = disk.read_bytes, disk.read_lines  # a shard read whole, or a few lines
     monkeypatch.setattr(disk, "read_bytes", lambda p: (reads.append(p), real(p))[1])
+    monkeypatch.setattr(disk, "read_lines", lambda p, spans: (reads.append(p),
+                                                              lines(p, spans))[1])
     with Aggregator(load_settings(config), parse_processes=0) as agg:  # `aggregator poll`
         report = agg.update()
         agg.publish()

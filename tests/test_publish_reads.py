@@ -49,9 +49,11 @@ def config(tmp_path: Path) -> Path:
 def shards_read(monkeypatch: pytest.MonkeyPatch, config: Path) -> list[str]:
     folder = disk.shard_dir(load_settings(config).store.path)
     read: list[str] = []
-    real = disk.read_bytes
+    real, lines = disk.read_bytes, disk.read_lines  # a shard read whole, or a few lines
     monkeypatch.setattr(disk, "read_bytes", lambda p: (
         read.append(p.name) if p.parent == folder else None, real(p))[1])
+    monkeypatch.setattr(disk, "read_lines", lambda p, spans: (
+        read.append(p.name) if p.parent == folder else None, lines(p, spans))[1])
     return read
 
 

@@ -69,8 +69,10 @@ def test_a_store_within_its_bounds_is_not_read(tmp_path: Path,
     store.apply([entry(n, f"s{n % 4}", n % 9, (CATEGORIES[n % 4],)) for n in range(40)], [])
     store.close()
     reads: list[Path] = []
-    real = disk.read_bytes
+    real, lines = disk.read_bytes, disk.read_lines  # shards read whole, or a few lines
     monkeypatch.setattr(disk, "read_bytes", lambda p: (reads.append(p), real(p))[1])
+    monkeypatch.setattr(disk, "read_lines", lambda p, spans: (reads.append(p),
+                                                              lines(p, spans))[1])
     again = open_store(path)
     try:
         within = RetentionSettings(max_age=timedelta(days=30), max_per_category=10)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
 from aggregator.errors import StoreCorrupt
@@ -39,9 +40,12 @@ def filled(path: Path, sources: int = 10, each: int = 5) -> list[StoredEntry]:
 
 
 def reads_of(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The store files read, whole or by lines (a few entries of a shard)."""
     reads: list[Path] = []
-    real = disk.read_bytes
+    real, lines = disk.read_bytes, disk.read_lines
     monkeypatch.setattr(disk, "read_bytes", lambda p: (reads.append(p), real(p))[1])
+    monkeypatch.setattr(disk, "read_lines", lambda p, spans: (reads.append(p),
+                                                              lines(p, spans))[1])
     return reads
 
 
@@ -68,7 +72,10 @@ def test_a_lookup_reads_only_the_shards_of_its_answer(tmp_path: Path,
         assert shards == [disk.shard_path(path, "s7")]  # no other source's entries read
         assert [e.key for e in store.entries(source_id="s7")] == [f"s7:{n}" for n in (4, 3, 2,
                                                                                       1, 0)]
-        assert [p for p in reads if p.parent == disk.shard_dir(path)] == shards  # kept
+        # the lookup read one line of the file; the whole source, the file, then kept
+        assert [p for p in reads if p.parent == disk.shard_dir(path)] == shards * 2
+        assert len(store.entries(source_id="s7")) == 5
+        assert [p for p in reads if p.parent == disk.shard_dir(path)] == shards * 2
     finally:
         store.close()
 
@@ -146,10 +153,11 @@ def test_a_reader_sees_an_unfinished_batch_rows_and_entries(tmp_path: Path) -> N
     writer = TinyDBStore(path)
     new = [entry("s1:9", "s1", days=9), entry("s2:0", "s2", days=1)]
     writer.apply(new, [])
-    files = writer._files({"s1", "s2"})  # what that write put on disk, as a journal
+    files = writer._files({"s1", "s2"}, {})  # what that write put on disk, as a journal
     writer.close()
     disk.journal_path(path).write_bytes(disk.dumps(
-        {str(p.relative_to(path.parent)): d for p, d in files.items()}))
+        {str(p.relative_to(path.parent)): orjson.loads(d) if isinstance(d, bytes) else d
+         for p, d in files.items()}))
     for p in files:
         if p != path:
             p.unlink()
@@ -295,3 +303,55 @@ def test_publishing_clears_the_marks_without_writing_the_main_file(
     again = open_store(path, readonly=True)
     assert not again.dirty()
     again.close()
+
+
+def test_a_few_entries_of_a_shard_are_read_alone_where_its_rows_file_places_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "store.json"
+    written = filled(path, sources=2, each=30)
+    raw = disk.shard_path(path, "s1").read_bytes()
+    lines = json.loads(disk.rows_path(path, "s1").read_text())["lines"]
+    assert sorted(lines) == sorted(e.key for e in written if e.source_id == "s1")
+    for key, (start, end) in lines.items():  # each span is its entry's line, whole
+        assert json.loads(raw[start:end].split(b":", 1)[1])["key"] == key
+        assert raw[end:end + 1] in (b",", b"\n") and raw[start - 1:start] == b"\n"
+    store = open_store(path, readonly=True)
+    reads = reads_of(monkeypatch)
+    placed: list[int] = []
+    real = disk.read_lines
+    monkeypatch.setattr(disk, "read_lines", lambda p, spans: (placed.append(len(spans)),
+                                                              real(p, spans))[1])
+    try:
+        rows = store.rows(source_id="s1")[3:6]
+        assert [e.key for e in store.fetch(rows)] == [r.key for r in rows]
+        assert placed == [3] and reads.count(disk.shard_path(path, "s1")) == 1  # by lines
+        assert [e.title for e in store.fetch(rows)] == [r.key for r in rows]
+    finally:
+        store.close()
+
+
+def test_lines_placed_by_a_file_written_since_are_not_trusted(tmp_path: Path) -> None:
+    """A reader's places go stale when a writer rewrites the shard (a new entry shifts
+    every line after it); a rows file an older version wrote places nothing. Either way
+    the file is read and the entries are the right ones."""
+    path = tmp_path / "store.json"
+    filled(path, sources=1, each=30)
+    reader = open_store(path, readonly=True)
+    rows = reader.rows(source_id="s0")
+    writer = open_store(path)
+    writer.apply([entry("s0:00", "s0", days=40, link="https://e.org/0/00")], [])
+    writer.close()
+    try:
+        assert [e.key for e in reader.fetch(rows[20:23])] == [r.key for r in rows[20:23]]
+    finally:
+        reader.close()
+    doc = json.loads(disk.rows_path(path, "s0").read_text())
+    disk.rows_path(path, "s0").write_text(json.dumps({"rows": doc["rows"]}))  # no places
+    older = open_store(path)
+    try:
+        again = older.rows(source_id="s0")
+        assert [e.key for e in older.fetch(again[5:7])] == [r.key for r in again[5:7]]
+        older.apply([entry("s0:01", "s0", days=41)], [])  # the next write places them
+    finally:
+        older.close()
+    assert len(json.loads(disk.rows_path(path, "s0").read_text())["lines"]) == 32

@@ -2,7 +2,8 @@
 
     store.json               sources (states), events, tombstones, counts, meta
     store.json.shards/a.json entries of source ``a`` (one TinyDB table), one file per source
-    store.json.rows/a.json   the rows of source ``a``'s entries (store/rows.py), for the indexes
+    store.json.rows/a.json   the rows of source ``a``'s entries (store/rows.py), for the indexes,
+                             and where each entry's line is in the shard (read alone)
     store.json.reports/a.json how the hub last read source ``a``'s feed (its member report),
                              written when it changes (a poll answered 304 leaves it alone)
     store.json.dirty         what changed since the last publish (publishing clears it alone)
@@ -68,15 +69,63 @@ def dumps(doc: Document) -> bytes:
     """A TinyDB file, each table's documents one to a line: the same JSON as orjson's own
     (keys sorted), and one entry of a shard can be found by its line and read alone,
     without parsing the shard (shards.py: a partner's shard holds a megabyte)."""
+    return _dumps(doc, None)
+
+
+def dumps_lines(doc: Document) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """``dumps(doc)``, and where each document's line is in it: its "key" field -> (start,
+    end) in bytes (a shard's entries: the rows file keeps them, so one entry is read
+    alone, shards.py)."""
+    spans: dict[str, tuple[int, int]] = {}
+    return _dumps(doc, spans), spans
+
+
+def _dumps(doc: Document, spans: dict[str, tuple[int, int]] | None) -> bytes:
     if not all(isinstance(t, dict) and all(isinstance(k, str) for k in t)
                for t in doc.values()):
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
-    tables = []
-    for name in sorted(doc):
-        lines = b",\n".join(orjson.dumps(k) + b":" + orjson.dumps(v, option=orjson.OPT_SORT_KEYS)
-                            for k, v in sorted(doc[name].items()))
-        tables.append(orjson.dumps(name) + b":{\n" + lines + b"\n}")
-    return b"{" + b",".join(tables) + b"}"
+    out = bytearray(b"{")
+    for i, name in enumerate(sorted(doc)):
+        out += (b"," if i else b"") + orjson.dumps(name) + b":{\n"
+        for j, (k, v) in enumerate(sorted(doc[name].items())):
+            if j:
+                out += b",\n"
+            start = len(out)
+            out += orjson.dumps(k) + b":" + orjson.dumps(v, option=orjson.OPT_SORT_KEYS)
+            if spans is not None and isinstance(v, dict) and isinstance(v.get("key"), str):
+                spans[v["key"]] = (start, len(out))
+        out += b"\n}"
+    out += b"}"
+    return bytes(out)
+
+
+def read_lines(path: Path, spans: list[tuple[int, int]]) -> list[bytes] | None:
+    """The bytes of ``spans`` (start, end) of a store file; None when it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return [os.pread(fd, end - start, start) for start, end in spans]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def line_documents(keys: list[str], lines: list[bytes]) -> dict[str, Any] | None:
+    """The documents of ``keys`` from their lines as ``dumps`` wrote them ('"<id>":{...}'),
+    key by key; None when a line is not the document of its key."""
+    out = {}
+    for key, line in zip(keys, lines, strict=True):
+        try:
+            doc = orjson.loads(line[line.index(b":") + 1:])
+        except (ValueError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(doc, dict) or doc.get("key") != key:
+            return None
+        out[key] = doc
+    return out
 
 
 def shard_dir(path: Path) -> Path:
@@ -154,17 +203,20 @@ def read_doc(path: Path) -> Document:
     return doc
 
 
-def write_files(path: Path, files: Mapping[Path, Document]) -> None:
-    """Write a batch of files (``path`` is the main file) all or nothing, see above."""
+def write_files(path: Path, files: Mapping[Path, Document | bytes]) -> None:
+    """Write a batch of files (``path`` is the main file) all or nothing, see above. A file
+    given as bytes is ``dumps`` of its document already."""
     try:
-        if len(files) == 1:
-            [(target, doc)] = files.items()
-            atomic_write(target, dumps(doc))
+        raw = {p: d if isinstance(d, bytes) else dumps(d) for p, d in files.items()}
+        if len(raw) == 1:
+            [(target, data)] = raw.items()
+            atomic_write(target, data)
             return
-        journal = journal_path(path)
-        atomic_write(journal, dumps({str(p.relative_to(path.parent)): d
-                                     for p, d in files.items()}))
-        _replay(path, files)
+        journal = journal_path(path)  # one document: each file's, by its relative name
+        atomic_write(journal, b"{" + b",\n".join(
+            orjson.dumps(str(p.relative_to(path.parent))) + b":" + raw[p]
+            for p in sorted(raw, key=lambda p: str(p.relative_to(path.parent)))) + b"}")
+        _replay(path, raw)
         journal.unlink()
     except OSError as e:
         raise StoreError(f"{path}: cannot write store: {e}") from e
@@ -187,10 +239,11 @@ def recover(path: Path) -> None:
             raise StoreError(f"{path}: cannot finish the interrupted write: {e}") from e
 
 
-def _replay(path: Path, files: Mapping[Path, Document]) -> None:
+def _replay(path: Path, files: Mapping[Path, Document | bytes]) -> None:
     # the main file last: it is what tells readers the batch is there
     for target in sorted(files, key=lambda p: p == path):
-        atomic_write(target, dumps(files[target]))
+        data = files[target]
+        atomic_write(target, data if isinstance(data, bytes) else dumps(data))
 
 
 def identity(path: Path) -> tuple[int, int, int] | None:

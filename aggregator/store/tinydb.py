@@ -94,10 +94,13 @@ class TinyDBStore:
         self._lock_fd = fd
 
     def _new_index(self) -> None:
-        self._bodies = ShardBodies(self._read_shard, self._decode, self._shard_name)
+        self._bodies = ShardBodies(self._read_shard, self._decode, self._shard_name,
+                                   read_lines=self._read_lines)
         self._index = MemoryStore(self._bodies)
         self._entries_read = False  # the rows, that is: entries are read by the shard
         self._unlisted: set[str] = set()  # sources whose rows are not on disk yet
+        # where each entry's line is in its shard's file, by source (its rows file says)
+        self._spans: dict[str, dict[str, tuple[int, int]]] = {}
 
     def _read_main(self) -> None:
         """States, events, tombstones and counts; a reader also sees an unfinished batch."""
@@ -199,7 +202,25 @@ class TinyDBStore:
         if not isinstance(table, dict) or len(raw) != len(table):
             return None  # not rows of this layout: made again from the shard
         with _corrupt_is_clear(where):
-            return [Row.read(r) for r in raw]
+            rows = [Row.read(r) for r in raw]
+        spans = doc.get("lines")
+        if isinstance(spans, dict) and all(
+                isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v)
+                for v in spans.values()):
+            self._spans[source_id] = {k: (v[0], v[1]) for k, v in spans.items()}
+        return rows
+
+    def _read_lines(self, source_id: str, keys: list[str]) -> dict[str, Any] | None:
+        """The documents of ``keys``, each read alone from its line of the shard's file, as
+        the rows file places them; None when one is not there so (the file changed since,
+        or was written by a version that did not place them): the caller reads the file."""
+        spans = self._spans.get(source_id)
+        where = disk.shard_path(self.path, source_id)
+        if spans is None or self._legacy or where in self._pending or \
+                2 * len(keys) > len(spans) or not all(k in spans for k in keys):
+            return None  # (most of a shard: the file is read whole, in one call)
+        lines = disk.read_lines(where, [spans[k] for k in keys])
+        return None if lines is None else disk.line_documents(keys, lines)
 
     def _read_shard(self, source_id: str) -> bytes:
         """A source's shard file as stored (an unfinished batch's, for a reader; with the
@@ -349,11 +370,13 @@ class TinyDBStore:
     def _write(self, touched: set[str]) -> None:
         if self._legacy:  # the first write of a one-file store moves every entry to shards
             touched = touched | set(self._index.count_by_source())
+        spans: dict[str, dict[str, tuple[int, int]]] = {}
         try:
-            disk.write_files(self.path, self._files(touched))
+            disk.write_files(self.path, self._files(touched, spans))
         except BaseException:
             self._reopen()  # what is in memory went further than the disk: read it again
             raise
+        self._spans.update(spans)
         self._bodies.settle()
         states = self._index.source_states()
         self._reports_on_disk = {k: s.report for k, s in states.items()}
@@ -363,11 +386,18 @@ class TinyDBStore:
         self._unlisted.clear()
         self._seen = disk.identity(self.path)
 
-    def _files(self, touched: set[str]) -> dict[Path, disk.Document]:
-        files = {disk.shard_path(self.path, s): self._shard(s) for s in sorted(touched)}
+    def _files(self, touched: set[str], spans: dict[str, dict[str, tuple[int, int]]]
+               ) -> dict[Path, disk.Document | bytes]:
+        """The files of a write; ``spans`` gets where each entry of the shards written is."""
+        files: dict[Path, disk.Document | bytes] = {}
+        for s in sorted(touched):
+            files[disk.shard_path(self.path, s)], spans[s] = disk.dumps_lines(self._shard(s))
         for s in sorted(touched | self._unlisted):
-            files[disk.rows_path(self.path, s)] = {"rows": {
-                r.key: r.dump() for r in self._index.rows(source_id=s, include_duplicates=True)}}
+            rows = {r.key: r.dump() for r in self._index.rows(source_id=s,
+                                                               include_duplicates=True)}
+            lines = spans.get(s, self._spans.get(s))
+            files[disk.rows_path(self.path, s)] = {"rows": rows, **({"lines": {
+                k: list(v) for k, v in lines.items()}} if lines is not None else {})}
         files.update(self._reports())
         files[disk.dirty_path(self.path)] = self._dirty()
         files[self.path] = self._main()
