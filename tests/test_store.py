@@ -16,6 +16,7 @@ from aggregator.errors import StoreCorrupt, StoreError, StoreLocked
 from aggregator.models import FeedMeta, Image, SourceState, StoredEntry
 from aggregator.store import Store, open_store
 from aggregator.store.memory import MemoryStore
+from aggregator.stories.order import in_arrival_order
 from aggregator.stories.similarity import MAX_CANDIDATES, current, fingerprints, title_signature
 
 T0 = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
@@ -581,6 +582,8 @@ def test_contract_rows_are_the_listing_without_the_text_and_fetch_gives_the_entr
     for args in ((), ("y",), (None, "b"), ("y", "b")):
         assert store.rows(*args) == [Row.of(e) for e in store.entries(*args)], args
     assert [r.key for r in store.rows(include_duplicates=True)] == ["a:1", "b:1", "b:2", "a:2"]
+    assert store.arrived() == in_arrival_order(store.rows(include_duplicates=True))
+    assert [r.key for r in store.arrived()] == ["a:2", "b:1", "b:2", "a:1"]  # seen, then key
     listed = store.rows()
     changed = replace(first[2], title="changed", content_hash="new")
     store.apply([changed], [], removed=["a:2"])

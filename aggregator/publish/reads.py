@@ -30,7 +30,7 @@ class Reads:
         """Every stored row, copies too, in arrival order (read and sorted once)."""
         with self._lock:
             if self._listing is None:
-                self._listing = in_arrival_order(self.store.rows(include_duplicates=True))
+                self._listing = in_arrival_order(self.store.arrived())
             return self._listing
 
     def shown(self) -> Arrived[Row]:

@@ -102,6 +102,11 @@ class Store(Protocol):
         listing needs, without reading the entries themselves."""
         ...
 
+    def arrived(self) -> list[Row]:
+        """Every row, copies too, in arrival order (stories/order.py: first seen, then
+        published, then key): what a publish cuts its listings from."""
+        ...
+
     def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
         """The entries ``rows`` stand for, as stored now, in the rows' order; a row whose
         entry is gone is left out. Proportional to the answer."""

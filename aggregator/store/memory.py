@@ -12,7 +12,7 @@ from typing import Any
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
 from aggregator.store.rows import Bodies, HeldBodies, Row, dirty_of
-from aggregator.stories.order import newest_first
+from aggregator.stories.order import in_arrival_order, newest_first
 from aggregator.stories.similarity import Bucket, bucket_keys
 
 Item = tuple[datetime, str, int]  # a bucket's: (published, key, title signature)
@@ -94,6 +94,9 @@ class MemoryStore:
              include_duplicates: bool = False) -> list[Row]:
         rows = self._rows
         return [rows[k] for k in self.keys(category, source_id, include_duplicates)]
+
+    def arrived(self) -> list[Row]:
+        return in_arrival_order(self._rows.values())  # one sort, not the listing's first
 
     def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
         return self._read(r.key for r in rows if r.key in self._rows)

@@ -36,7 +36,7 @@ from aggregator.store.codec import (
 )
 from aggregator.store.memory import MAX_EVENTS
 from aggregator.store.rows import Row
-from aggregator.stories.order import NEWEST_FIRST_SQL
+from aggregator.stories.order import NEWEST_FIRST_SQL, in_arrival_order
 from aggregator.stories.retention import TAKEDOWN_LINK, takedown_link
 from aggregator.stories.similarity import bucket_item, bucket_keys
 
@@ -151,6 +151,9 @@ class PostgresStore:
         return [Row.of(entry_from_dict(doc)) for (doc,) in self._rows(
             f"SELECT doc - %s::text[] FROM entries WHERE {where} {ORDER}",
             [list(NOT_IN_ROWS), *params])]
+
+    def arrived(self) -> list[Row]:
+        return in_arrival_order(self.rows(include_duplicates=True))
 
     def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
         found = {e.key: e for e in self._entries("key = ANY(%s)", [[r.key for r in rows]])}

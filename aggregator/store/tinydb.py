@@ -340,6 +340,9 @@ class TinyDBStore:
              include_duplicates: bool = False) -> list[Row]:
         return self._read_entries().rows(category, source_id, include_duplicates)
 
+    def arrived(self) -> list[Row]:
+        return self._read_entries().arrived()
+
     def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
         return self._read_entries().fetch(rows)
 
