@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from aggregator.models import StoredEntry
-from aggregator.render.site.layout import MONTH_PAGE, River, months
+from aggregator.render.site.layout import MONTH_PAGE, MonthPages, River, month_page_of, months
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -36,3 +36,16 @@ def test_a_late_story_changes_only_the_last_part_of_its_month() -> None:
     after = months(river, [*march, *february, late])
     assert late in after[0].entries
     assert [s.entries for s in after[1:]] == [s.entries for s in before[1:]]
+
+
+def test_month_pages_find_each_entrys_part_as_the_whole_table_does() -> None:
+    """A card's link to its article: found by bisecting each month's parts (arrivals that
+    tie on first seen included), the same page the table of every entry names."""
+    entries = [entry(n, MARCH + timedelta(days=n % 45, minutes=n),
+                     MARCH + timedelta(hours=n // 7)) for n in range(3 * MONTH_PAGE + 40)]
+    sheets = months(River("all"), entries, ordered=False)
+    table = month_page_of(River("all"), sheets)
+    found = MonthPages(sheets)
+    assert len(set(table.values())) == 4  # three parts of March, one of April
+    assert {e.key: found.get(e) for e in entries} == table
+    assert found.get(entry(1, MARCH.replace(year=2020), MARCH)) == ""  # a month without pages

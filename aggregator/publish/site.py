@@ -25,11 +25,11 @@ from aggregator.publish.reads import Reads
 from aggregator.publish.sink import Sink
 from aggregator.render.site.i18n import translations, words
 from aggregator.render.site.layout import (
+    MonthPages,
     River,
     Sheet,
     Tree,
     anchor,
-    month_page_of,
     months,
     pages,
 )
@@ -91,7 +91,7 @@ class SiteBuild:
         self._items_for: tuple[str, bool] = ("", False)  # (tree, cards) they were made for
         self._rows: dict[str, list[Row]] = {}  # each tree's entries, when known
         self._months: dict[str, list[Sheet[Row]]] = {}  # each tree's month pages
-        self._month_page: dict[str, dict[str, str]] = {}  # tree -> entry key -> month page
+        self._month_page: dict[str, MonthPages] = {}  # each tree's (month_page)
         self._copy_rows: dict[str, list[Row]] | None = None  # a primary's copies, by key
         self._shown: dict[tuple[str, str], tuple[object, ...]] = {}  # see shown()
         self._escaped: dict[str, tuple[Markup, Markup, Markup]] = {}  # see escaped()
@@ -252,7 +252,7 @@ class SiteBuild:
         if found is None:
             month = self.month_page(tree)
             shown = (sheet.newer, sheet.older, tuple(
-                (e.key, e.content_hash, e.updated, e.via, e.copied_by, month.get(e.key, ""))
+                (e.key, e.content_hash, e.updated, e.via, e.copied_by, month.get(e))
                 for e in sheet.entries))
             found = self._moved[name] = not self.fresh(name, shown) or self.plan.whole
         return found
@@ -283,11 +283,10 @@ class SiteBuild:
             found = self._month_set[tree.prefix] = {s.month for s in self.month_sheets(tree)}
         return found
 
-    def month_page(self, tree: Tree) -> dict[str, str]:
-        """Entry key -> the month page of ``tree`` holding its article."""
+    def month_page(self, tree: Tree) -> MonthPages:
+        """Which month page of ``tree`` holds an entry's article."""
         if tree.prefix not in self._month_page:
-            self._month_page[tree.prefix] = month_page_of(River("all"),
-                                                          self.month_sheets(tree))
+            self._month_page[tree.prefix] = MonthPages(self.month_sheets(tree))
         return self._month_page[tree.prefix]
 
     def source_head(self, tree: Tree, river: River, found: list[Row] | None) -> None:
@@ -546,7 +545,7 @@ class SiteBuild:
                          tuple((c, self.taxonomy.label(c, lang)) for c in e.categories
                                if c in self.taxonomy.order),  # one taken out: no link
                          self.copies(e), anchor(e), e.language or self.home_language,
-                         month=self.month_page(tree).get(e.key, "") if card else "",
+                         month=self.month_page(tree).get(e) if card else "",
                          card=card)
 
     def copies(self, e: StoredEntry) -> tuple[Copy, ...]:

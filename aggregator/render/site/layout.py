@@ -10,6 +10,7 @@ page that is no longer the newest never changes again, so its name is a stable a
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from hashlib import sha1
 from typing import Any, Generic
@@ -17,7 +18,7 @@ from typing import Any, Generic
 from aggregator.models import StoredEntry
 from aggregator.models import month_of as month_of_date
 from aggregator.render.history import by_arrival
-from aggregator.stories.order import L, Listed, in_arrival_order, sorted_newest_first
+from aggregator.stories.order import L, Listed, arrival, in_arrival_order, sorted_newest_first
 
 MONTH_PAGE = 200  # entries on one month page; a busier month continues on "-p2", "-p3"
 
@@ -120,12 +121,17 @@ def months(river: River, entries: list[L], ordered: bool = True) -> list[Sheet[L
     shifted all 364 parts of a month). Each part lists its entries newest first; the
     pages chain from the newest part of the newest month to part 1 of the oldest.
     ``ordered`` False: each part's entries left by arrival (month_page_of needs no more)."""
-    by_month: dict[str, list[L]] = {}
+    by_number: dict[int, list[L]] = {}  # year * 16 + month: no string made per entry
     for e in in_arrival_order(entries):
-        by_month.setdefault(month_of(e), []).append(e)
+        when = e.published
+        number = when.year * 16 + when.month
+        found = by_number.get(number)
+        if found is None:
+            found = by_number[number] = []
+        found.append(e)
     names: list[tuple[str, int, tuple[L, ...]]] = []
-    for month in sorted(by_month, reverse=True):
-        found = by_month[month]
+    for number in sorted(by_number, reverse=True):
+        month, found = f"{number // 16:04d}-{number % 16:02d}", by_number[number]
         chunks = [found[start:start + MONTH_PAGE] for start in range(0, len(found), MONTH_PAGE)]
         for part in range(len(chunks), 0, -1):
             arrived = chunks[part - 1]  # by arrival: enough to say where each entry is
@@ -138,6 +144,30 @@ def months(river: River, entries: list[L], ordered: bool = True) -> list[Sheet[L
                          older=river.month(*names[i + 1][:2]) if i + 1 < len(names) else None,
                          month=month, part=part))
     return out
+
+
+class MonthPages:
+    """Which month page shows an entry, from the month pages as ``months(ordered=False)``
+    lays them out: a month's parts hold consecutive arrivals, so the part is found by
+    bisecting the arrivals that begin them (no table of every entry: a card asks for a
+    few hundred of 80,000)."""
+
+    def __init__(self, month_sheets: list[Sheet[Any]]) -> None:
+        self._parts: dict[str, list[Sheet[Any]]] = {}
+        for sheet in reversed(month_sheets):  # part 1 first
+            if sheet.entries:
+                self._parts.setdefault(sheet.month, []).append(sheet)
+        self._starts = {m: [arrival(p.entries[0]) for p in parts]
+                        for m, parts in self._parts.items()}
+
+    def get(self, e: Listed) -> str:
+        """The name of the month page whose part holds ``e``'s arrival ("" when its month
+        has none)."""
+        month = month_of(e)
+        parts = self._parts.get(month)
+        if parts is None:
+            return ""
+        return parts[max(0, bisect_right(self._starts[month], arrival(e)) - 1)].name
 
 
 def month_page_of(river: River, month_sheets: list[Sheet[Any]]) -> dict[str, str]:
