@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from aggregator.config.taxonomy import primary_language
 from aggregator.models import StoredEntry
 from aggregator.store import Store
+from aggregator.store.bulk import kept_in_bulk
 from aggregator.store.rows import Row
 from aggregator.stories.order import Arrived, in_arrival_order
 
@@ -56,7 +57,8 @@ class Reads:
         """Read every entry now, copies too (a whole build renders each, and names the
         sources of copies)."""
         if not self.read:
-            self.read = {e.key: e for e in self.store.fetch(self.listing())}
+            with kept_in_bulk():  # 80,000 entries: no collection walks them
+                self.read = {e.key: e for e in self.store.fetch(self.listing())}
 
     def __call__(self, rows: Sequence[Row]) -> list[StoredEntry]:
         """The entries of ``rows`` as stored, in their order (one gone since: left out)."""

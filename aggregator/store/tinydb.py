@@ -35,6 +35,7 @@ from aggregator.errors import StoreCorrupt, StoreError, StoreLocked
 from aggregator.files import owner_of, user_name
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
 from aggregator.store import disk
+from aggregator.store.bulk import kept_in_bulk
 from aggregator.store.codec import (
     entry_from_dict,
     entry_to_dict,
@@ -180,13 +181,14 @@ class TinyDBStore:
         if self._legacy:
             sources |= {d["source_id"] for d in self._db.table(ENTRIES).all()}
         rows: list[Row] = []
-        for source_id in sorted(sources):
-            kept = self._kept_rows(source_id)
-            if kept is None:
-                self._unlisted.add(source_id)
-                kept = [Row.of(e) for e in self._bodies.shard(source_id).values()]
-            rows += kept
-        self._index.load(rows=rows)  # at once: its sorted indexes are sorted once
+        with kept_in_bulk():
+            for source_id in sorted(sources):
+                kept = self._kept_rows(source_id)
+                if kept is None:
+                    self._unlisted.add(source_id)
+                    kept = [Row.of(e) for e in self._bodies.shard(source_id).values()]
+                rows += kept
+            self._index.load(rows=rows)  # at once: its sorted indexes are sorted once
         self._entries_read = True
 
     def _kept_rows(self, source_id: str) -> list[Row] | None:

@@ -1,0 +1,51 @@
+"""Rows and a whole build's entries are made with the collector paused and left out of its
+later walks; garbage from before is still collected, and the collector's state comes back."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+from aggregator.store import open_store
+from aggregator.store.bulk import kept_in_bulk
+
+
+class Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the collector frees it
+
+
+def test_what_is_made_in_bulk_is_frozen_and_earlier_garbage_is_not() -> None:
+    garbage = Node()
+    gone = weakref.ref(garbage)
+    del garbage
+    frozen = gc.get_freeze_count()
+    try:
+        with kept_in_bulk():
+            assert not gc.isenabled()
+            made = [(n, str(n)) for n in range(5_000)]
+        assert gc.isenabled()
+        assert gone() is None  # collected before the freeze, not kept by it
+        assert gc.get_freeze_count() >= frozen + len(made)
+        gc.disable()
+        with kept_in_bulk():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_a_stores_rows_are_read_in_bulk(tmp_path: Path) -> None:
+    from test_store_shards import filled
+    path = tmp_path / "store.json"
+    filled(path, sources=5, each=400)
+    store = open_store(path, readonly=True)
+    frozen = gc.get_freeze_count()
+    try:
+        assert len(store.rows()) == 2_000
+        assert gc.get_freeze_count() >= frozen + 2_000  # the rows, out of the walks
+    finally:
+        store.close()
+        gc.unfreeze()
