@@ -49,3 +49,25 @@ def test_a_stores_rows_are_read_in_bulk(tmp_path: Path) -> None:
     finally:
         store.close()
         gc.unfreeze()
+
+
+def test_a_cycle_pauses_the_collector_and_the_service_collects_what_it_froze() -> None:
+    from aggregator.run.heap import collect_kept, collector_paused, keep_stored
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            young = Node()
+            dead_young = weakref.ref(young)
+            del young
+            keep_stored()  # a store write: young garbage collected, the rest frozen
+            assert dead_young() is None
+            kept = Node()  # alive at the freeze, garbage after it
+            keep_stored()
+            dies_later = weakref.ref(kept)
+            del kept
+        assert gc.isenabled() and dies_later() is not None  # frozen: not walked
+        collect_kept()  # the service, after each cycle
+        assert dies_later() is None
+    finally:
+        gc.enable()
+        gc.unfreeze()

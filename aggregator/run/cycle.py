@@ -22,6 +22,7 @@ from aggregator.config import Settings, SourceSettings
 from aggregator.ingest.source import Tools, ingest
 from aggregator.models import CycleReport, SourceResult, SourceState
 from aggregator.outcome import SourceOutcome
+from aggregator.run.heap import collector_paused, keep_stored
 from aggregator.run.outcomes import apply_outcomes
 from aggregator.schedule import held, host_hold, host_holds, host_of
 from aggregator.store import Store
@@ -57,6 +58,14 @@ class Cycle:
         self._holds = host_holds(states.values(), lambda st: host_of(by_id[st.source_id], st)
                                  if st.source_id in by_id else None, now)
         results: dict[str, SourceResult] = {}
+        with collector_paused():  # run/heap.py
+            self._poll(sources, states, now, progress, on_stored, results)
+        return CycleReport(tuple(results[s.id] for s in sources))
+
+    def _poll(self, sources: Sequence[SourceSettings], states: Mapping[str, SourceState],
+              now: datetime, progress: Progress | None, on_stored: Callable[[], object] | None,
+              results: dict[str, SourceResult]) -> None:
+        """The cycle's outcomes, stored as they come (into ``results``)."""
         pending: list[SourceOutcome] = []
         done = failures = new_guess = 0
         last_flush = time.monotonic()
@@ -71,10 +80,10 @@ class Cycle:
             if pending and time.monotonic() - last_flush >= FLUSH_EVERY and done < len(sources):
                 results.update(self._store(pending, now))
                 pending, last_flush = [], time.monotonic()
+                keep_stored()
                 if on_stored:
                     on_stored()
         results.update(self._store(pending, now, self._waiting(sources, states)))
-        return CycleReport(tuple(results[s.id] for s in sources))
 
     def _store(self, pending: list[SourceOutcome], now: datetime,
                 also: Sequence[SourceState] = ()) -> dict[str, SourceResult]:

@@ -23,6 +23,7 @@ from aggregator.errors import AggregatorError, ConfigError
 from aggregator.outcome import cycle_json, report_lines
 from aggregator.run import control
 from aggregator.run.facade import Facade
+from aggregator.run.heap import collect_kept
 from aggregator.run.subscriptions import Answer, Subscriptions
 
 log = logging.getLogger("aggregator.scheduler")
@@ -206,6 +207,7 @@ class Service:
             if request.kind == "poll":
                 report = agg.update(list(request.args.get("sources") or []))
                 agg.publish()
+                collect_kept()
                 if request.args.get("json"):
                     return {"ok": True, "lines": [json.dumps(cycle_json(report, agg.timings),
                                                              ensure_ascii=False, indent=2)]}
@@ -252,6 +254,7 @@ class Service:
             report = self.aggregator.update([s.id for s in due],
                                             on_stored=self.aggregator.publish)
             self.aggregator.publish()
+            collect_kept()  # what the cycle froze and left behind (run/heap.py)
             log.info("cycle: %d source(s), %d new, %d updated, %d failed", len(due),
                      report.new, report.updated, report.failed)
             self.aggregator.metrics.ticked()
