@@ -71,3 +71,22 @@ def test_archives(tmp_path: Path, feed_server: FeedServer) -> None:
     everything = ids(current) + [i for page in pages for i in ids(page)]
     assert sorted(everything) == sorted(stored)  # every entry, once
     assert [len(ids(p)) for p in pages] == [3] * 8 + [1]
+
+
+def test_pages_a_successor_seals_are_left_out() -> None:
+    from aggregator.models import StoredEntry
+    from aggregator.render import FeedSpec
+    from aggregator.render.history import paginate
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    entries = [StoredEntry(key=f"k{n}", source_id="s", entry_id=f"k{n}", title=f"t{n}",
+                           link=None, canonical_link=None, published=when + timedelta(hours=n),
+                           updated=when, first_seen=when + timedelta(hours=n),
+                           content_hash=str(n)) for n in range(14)]
+    spec = FeedSpec(name="all", title="All", feed_id="tag:x", self_url=f"{BASE}all.atom",
+                    alternate_url=BASE, language="en")
+    _, every = paginate(spec, entries, 3, BASE)
+    assert [p.spec.name for p in every] == [f"archive/all/{k}" for k in (1, 2, 3, 4)]
+    on_disk = {"archive/all/2.atom", "archive/all/3.atom"}  # pages 1 and 2 are sealed
+    current, kept = paginate(spec, entries, 3, BASE, on_disk.__contains__)
+    assert [p.spec.name for p in kept] == ["archive/all/3", "archive/all/4"]
+    assert kept == every[2:] and len(current.arrived) == 3  # the same pages, as they were

@@ -337,7 +337,9 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
             continue
         # laid out from rows, in arrival order; read what is rendered
         rows = read.listed(spec.category, spec.only_language, settings.hub.language)
-        current, archives = paginate(spec, rows, limit, settings.hub.base_url)
+        current, archives = paginate(spec, rows, limit, settings.hub.base_url,
+                                     lambda successor: plan.sealed(successor,
+                                                                   also_when_whole=True))
         head = current.spec
         if not _kept(fresh, [f"{spec.name}.{x}" for x in ("atom", "rss", "json")], current,
                      plan):  # a listing the plan touches may not have changed
@@ -346,9 +348,7 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
             out[f"{spec.name}.rss"] = render_rss(spec, shown, settings, taxonomy, names)
             out[f"{spec.name}.json"] = render_json_feed(spec, shown, settings, taxonomy,
                                                         names)
-        for page in archives:
-            if page.frozen and plan.sealed(page.successor, also_when_whole=True):
-                continue  # sealed in an earlier build: never rendered or written again
+        for page in archives:  # the sealed ones left out: never rendered or written again
             if _kept(fresh, [f"{page.spec.name}.atom"], page, plan):
                 continue  # the newest archive page, as it was
             out[f"{page.spec.name}.atom"] = render_atom(page.spec, read(page.entries),

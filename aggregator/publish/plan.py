@@ -46,7 +46,7 @@ def _theme_files(theme: Path | None) -> list[tuple[str, int, int]]:
 class RenderPlan:
     dirty: Dirty | None  # None: everything
     home: str  # the hub's language: entries that name none are in it
-    on_disk: Callable[[str], bool] = lambda name: False
+    on_disk: Callable[[str], bool] = lambda name: False  # by its folder's listing (Sink.present)
 
     @classmethod
     def of(cls, settings: Settings, sink: Sink, dirty: Dirty, full: bool = False
@@ -54,8 +54,7 @@ class RenderPlan:
         """The plan of one publish from the store's markers and the outputs on disk."""
         whole = full or sink.read(BUILD_ID) != build_id(settings) or \
             not sink.exists(FIRST_PAGE)
-        return cls(None if whole else dirty, settings.hub.language,
-                   lambda name: sink.exists(PurePosixPath(name)))
+        return cls(None if whole else dirty, settings.hub.language, sink.present)
 
     @property
     def whole(self) -> bool:

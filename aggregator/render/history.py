@@ -14,6 +14,7 @@ from the arrival order, which shifts later pages; frozen pages keep what they ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Generic
@@ -44,13 +45,20 @@ def by_arrival(entries: list[L], size: int) -> tuple[list[L], list[list[L]]]:
     return current, [older[i:i + size] for i in range(0, len(older), size)]
 
 
-def paginate(spec: FeedSpec, entries: list[L], size: int, base_url: str
+def paginate(spec: FeedSpec, entries: list[L], size: int, base_url: str,
+             sealed: Callable[[str], bool] = lambda successor: False
              ) -> tuple[Page[L], list[Page[L]]]:
-    """The current document and the archive pages (oldest first) of one feed."""
+    """The current document and the archive pages (oldest first) of one feed; a frozen
+    page whose successor ``sealed`` says is on disk is left out (its bytes never change:
+    at 80,000 entries, a feed of every entry has 1,600 pages, and a small publish renders
+    the newest one or two)."""
     current, chunks = by_arrival(entries, size)
     urls = [f"{base_url}archive/{spec.name}/{k}.atom" for k in range(1, len(chunks) + 1)]
     pages = []
     for k, chunk in enumerate(chunks, 1):
+        if len(chunk) == size and k < len(chunks) and sealed(
+                f"archive/{spec.name}/{k + 1}.atom"):
+            continue
         links = [("current", spec.self_url)]
         if k > 1:
             links.append(("prev-archive", urls[k - 2]))
