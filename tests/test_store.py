@@ -590,3 +590,11 @@ def test_contract_rows_are_the_listing_without_the_text_and_fetch_gives_the_entr
     # as stored now, in the rows' order; the removed one left out
     assert store.fetch(listed) == [first[0], changed]
     assert store.fetch([]) == []
+    # arrivals that share a first seen, one entry's publication moved: still by arrival
+    seen = first[0].first_seen
+    same = [replace(entry(f"c:{n}", "c", days=5 - n), first_seen=seen) for n in range(4)]
+    store.apply([*same, replace(first[0], published=first[0].published - timedelta(days=9),
+                                content_hash="moved")], [])
+    assert store.arrived() == in_arrival_order(store.rows(include_duplicates=True))
+    assert [r.key for r in store.arrived()] == ["b:1", "b:2", "a:1", "c:3", "c:2", "c:1",
+                                                "c:0"]  # seen, then published, then key

@@ -12,7 +12,7 @@ from typing import Any
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
 from aggregator.store.rows import Bodies, HeldBodies, Row, dirty_of
-from aggregator.stories.order import in_arrival_order, newest_first
+from aggregator.stories.order import Arrived, newest_first
 from aggregator.stories.similarity import Bucket, bucket_keys
 
 Item = tuple[datetime, str, int]  # a bucket's: (published, key, title signature)
@@ -96,7 +96,18 @@ class MemoryStore:
         return [rows[k] for k in self.keys(category, source_id, include_duplicates)]
 
     def arrived(self) -> list[Row]:
-        return in_arrival_order(self._rows.values())  # one sort, not the listing's first
+        """From the date index, already sorted (published, key): grouped by first seen,
+        whose values are few (one per cycle that stored something), the groups in order.
+        Sorting 80,000 rows by arrival took 0.10-0.19 s of every small publish."""
+        rows = self._rows
+        by_seen: dict[datetime, list[Row]] = {}
+        for _, key in self._by_date:
+            r = rows[key]
+            found = by_seen.get(r.first_seen)
+            if found is None:
+                found = by_seen[r.first_seen] = []
+            found.append(r)
+        return Arrived(r for seen in sorted(by_seen) for r in by_seen[seen])
 
     def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
         return self._read(r.key for r in rows if r.key in self._rows)
