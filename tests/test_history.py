@@ -90,3 +90,17 @@ def test_pages_a_successor_seals_are_left_out() -> None:
     current, kept = paginate(spec, entries, 3, BASE, on_disk.__contains__)
     assert [p.spec.name for p in kept] == ["archive/all/3", "archive/all/4"]
     assert kept == every[2:] and len(current.arrived) == 3  # the same pages, as they were
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 7, 9])
+def test_chunks_are_the_older_arrivals_cut_when_asked(count: int) -> None:
+    from aggregator.render.history import Chunks
+    older = list(range(count))
+    eager = [older[i:i + 3] for i in range(0, count, 3)]
+    chunks = Chunks(older, 3)
+    assert len(chunks) == len(eager) and list(chunks) == eager and chunks[:] == eager
+    assert [chunks.full(i) for i in range(len(chunks))] == [len(c) == 3 for c in eager]
+    if eager:
+        assert chunks[-1] == eager[-1] and chunks[1:] == eager[1:]
+    with pytest.raises(IndexError):
+        chunks[len(eager)]

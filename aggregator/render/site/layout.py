@@ -102,7 +102,7 @@ def pages(river: River, entries: list[L], size: int, depth: int | None = None
     archive = [Sheet(river.page(k), sorted_newest_first(chunks[k - 1]),
                      newer=river.page(k + 1) if k < n else river.head,
                      older=river.page(k - 1) if k > first else None,
-                     sealed=len(chunks[k - 1]) == size and k < n and (k > first or k == 1),
+                     sealed=chunks.full(k - 1) and k < n and (k > first or k == 1),
                      successor=river.page(k + 1) if k < n else None, number=k)
                for k in range(first, n + 1)]
     return head, archive, first
