@@ -8,12 +8,15 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
 from aggregator.store.rows import Bodies, HeldBodies, Row, dirty_of
 from aggregator.stories.order import Arrived, newest_first
 from aggregator.stories.similarity import Bucket, bucket_keys
+
+_FIRST_SEEN = attrgetter("first_seen")  # a stable sort by it keeps (published, key)
 
 Item = tuple[datetime, str, int]  # a bucket's: (published, key, title signature)
 
@@ -96,18 +99,14 @@ class MemoryStore:
         return [rows[k] for k in self.keys(category, source_id, include_duplicates)]
 
     def arrived(self) -> list[Row]:
-        """From the date index, already sorted (published, key): grouped by first seen,
-        whose values are few (one per cycle that stored something), the groups in order.
-        Sorting 80,000 rows by arrival took 0.10-0.19 s of every small publish."""
+        """From the date index, already sorted (published, key): one stable sort by first
+        seen, whose values are few (one per cycle that stored something), gives the arrival
+        order (sorting 80,000 rows by the whole key took 0.10-0.19 s of a small publish;
+        this 0.05 s)."""
         rows = self._rows
-        by_seen: dict[datetime, list[Row]] = {}
-        for _, key in self._by_date:
-            r = rows[key]
-            found = by_seen.get(r.first_seen)
-            if found is None:
-                found = by_seen[r.first_seen] = []
-            found.append(r)
-        return Arrived(r for seen in sorted(by_seen) for r in by_seen[seen])
+        listed = [rows[key] for _, key in self._by_date]
+        listed.sort(key=_FIRST_SEEN)
+        return Arrived(listed)
 
     def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
         return self._read(r.key for r in rows if r.key in self._rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
 from aggregator.models import Dirty, StoredEntry, month_marks
@@ -60,9 +61,16 @@ class Row(NamedTuple):
                    when if updated == published else datetime.fromisoformat(updated),
                    tuple(categories), language, canonical, duplicate_of, story,
                    tuple(fingerprints), int(bits),
-                   when if first_seen == published else datetime.fromisoformat(first_seen),
+                   when if first_seen == published else _arrival(first_seen),
                    content_hash, tuple(via) or (), tuple(copied_by) or (),
                    canonical if link == canonical else link)
+
+
+@lru_cache(maxsize=4096)
+def _arrival(iso: str) -> datetime:
+    """A first-seen time, one object for all the rows of the cycle that stored them (a few
+    values among 80,000 rows: less memory, and grouping by arrival hashes each once)."""
+    return datetime.fromisoformat(iso)
 
 
 def dirty_of(rows: Iterable[Row]) -> Dirty:
