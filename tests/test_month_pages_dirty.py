@@ -34,6 +34,28 @@ def month_pages(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("month/*.html")}
 
 
+Step = tuple[list[StoredEntry], list[str], set[str]]  # written, removed, months looked at
+
+
+def publish_steps(config: Path, first: list[StoredEntry], steps: list[Step],
+                  looked_at: list[str]) -> None:
+    """Store ``first`` and publish; then each step: the root tree's month pages a small
+    publish looked at are the expected ones, and its pages are what a whole build makes."""
+    out = load_settings(config).output.dir
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.store.apply(first, [])
+        agg.publish()
+        for written, removed, expected in steps:
+            looked_at.clear()
+            agg.store.apply(written, [], removed=removed)
+            agg.publish()
+            assert {name.removeprefix("month/").removesuffix(".html") for name in looked_at
+                    if name.startswith("month/")} == expected  # the root tree's
+            small = month_pages(out)
+            agg.publish(full=True)
+            assert month_pages(out) == small  # the small publish's pages are the whole's
+
+
 @pytest.fixture
 def looked_at(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The month pages whose entries a publish looked at (digested, then rendered when
@@ -58,7 +80,6 @@ def test_month_pages_follow_the_changed_months_and_match_a_whole_build(
         tmp_path: Path, looked_at: list[str]) -> None:
     config = write_config(tmp_path, [{"id": "s0", "name": "Source", "kind": "member",
                                       "url": "http://127.0.0.1:9/s.xml"}])
-    out = load_settings(config).output.dir
     months = [1, 2, 3, 4, 5, 6, 7]
     first = [entry(n, m, n) for n, m in enumerate(months)]
     steps: list[tuple[list[StoredEntry], list[str], set[str]]] = [
@@ -73,18 +94,7 @@ def test_month_pages_follow_the_changed_months_and_match_a_whole_build(
                                        "summary": "<p>Retold</p>", "content_hash": "v2"})],
          [], {"2021-01", "2021-02"}),
     ]
-    with Aggregator(load_settings(config), parse_processes=0) as agg:
-        agg.store.apply(first, [])
-        agg.publish()
-        for written, removed, expected in steps:
-            looked_at.clear()
-            agg.store.apply(written, [], removed=removed)
-            agg.publish()
-            assert {name.removeprefix("month/").removesuffix(".html") for name in looked_at
-                    if name.startswith("month/")} == expected  # the root tree's
-            small = month_pages(out)
-            agg.publish(full=True)
-            assert month_pages(out) == small  # the small publish's pages are the whole's
+    publish_steps(config, first, steps, looked_at)
 
 
 def test_marks_an_older_version_kept_name_every_month(tmp_path: Path) -> None:
@@ -127,7 +137,6 @@ def test_a_busy_months_parts_before_the_earliest_change_are_not_looked_at(
     monkeypatch.setattr(layout, "MONTH_PAGE", 2)
     config = write_config(tmp_path, [{"id": "s0", "name": "Source", "kind": "member",
                                       "url": "http://127.0.0.1:9/s.xml"}])
-    out = load_settings(config).output.dir
     march = [entry(n, 3, n) for n in range(7)]  # parts 1-4: arrivals 0-1, 2-3, 4-5, 6
     retold = entry(3, 3, 3)
     steps: list[tuple[list[StoredEntry], list[str], set[str]]] = [
@@ -138,15 +147,5 @@ def test_a_busy_months_parts_before_the_earliest_change_are_not_looked_at(
          {"2021-03-p2", "2021-03-p3", "2021-03-p4", "2021-03-p5"}),
         ([], ["s0:4"], {"2021-03-p2", "2021-03-p3", "2021-03-p4"}),  # the rest move up
     ]
-    with Aggregator(load_settings(config), parse_processes=0) as agg:
-        agg.store.apply([*march, entry(20, 2, 0), entry(21, 4, 0)], [])
-        agg.publish()
-        for written, removed, expected in steps:
-            looked_at.clear()
-            agg.store.apply(written, [], removed=removed)
-            agg.publish()
-            assert {name.removeprefix("month/").removesuffix(".html") for name in looked_at
-                    if name.startswith("month/")} == expected | {"2021-02", "2021-04"}
-            small = month_pages(out)
-            agg.publish(full=True)
-            assert month_pages(out) == small
+    publish_steps(config, [*march, entry(20, 2, 0), entry(21, 4, 0)],
+                  [(w, r, e | {"2021-02", "2021-04"}) for w, r, e in steps], looked_at)

@@ -113,21 +113,6 @@ def read_lines(path: Path, spans: list[tuple[int, int]]) -> list[bytes] | None:
         os.close(fd)
 
 
-def line_documents(keys: list[str], lines: list[bytes]) -> dict[str, Any] | None:
-    """The documents of ``keys`` from their lines as ``dumps`` wrote them ('"<id>":{...}'),
-    key by key; None when a line is not the document of its key."""
-    out = {}
-    for key, line in zip(keys, lines, strict=True):
-        try:
-            doc = orjson.loads(line[line.index(b":") + 1:])
-        except (ValueError, orjson.JSONDecodeError):
-            return None
-        if not isinstance(doc, dict) or doc.get("key") != key:
-            return None
-        out[key] = doc
-    return out
-
-
 def shard_dir(path: Path) -> Path:
     return path.with_name(path.name + ".shards")
 

@@ -136,7 +136,7 @@ class ShardBodies:
         if source_id in self._parsed:
             return None
         raw = self._file(source_id)
-        out = {}
+        lines = []
         for key in keys:
             # a key's field as it is written (keys sorted: "language" or the end follows);
             # quotes inside a string are escaped, so no text can look like it
@@ -144,15 +144,8 @@ class ShardBodies:
             start, end = raw.rfind(b"\n", 0, at) + 1, raw.find(b"\n", at)
             if at < 0 or start == 0 or end < 0:
                 return None
-            line = raw[start:end].rstrip(b",")
-            try:
-                doc = orjson.loads(line[line.index(b":") + 1:])
-            except (ValueError, orjson.JSONDecodeError):
-                return None
-            if not isinstance(doc, dict) or doc.get("key") != key:
-                return None
-            out[key] = doc
-        return out
+            lines.append(raw[start:end])
+        return line_documents(keys, lines)
 
     def _file(self, source_id: str) -> bytes:
         """The shard's file as read (kept, or read now)."""
@@ -204,3 +197,18 @@ class ShardBodies:
         if shard is None:
             shard = self._changing[source_id] = dict(self.shard(source_id))
         return shard
+
+
+def line_documents(keys: list[str], lines: list[bytes]) -> dict[str, Any] | None:
+    """The documents of ``keys`` from their lines as ``disk.dumps`` wrote them ('"<id>":{...}',
+    a trailing comma or not), key by key; None when a line is not the document of its key."""
+    out = {}
+    for key, line in zip(keys, lines, strict=True):
+        try:
+            doc = orjson.loads(line[line.index(b":") + 1:].rstrip(b","))
+        except (ValueError, orjson.JSONDecodeError):
+            return None
+        if not isinstance(doc, dict) or doc.get("key") != key:
+            return None
+        out[key] = doc
+    return out

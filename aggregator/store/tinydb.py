@@ -46,7 +46,7 @@ from aggregator.store.codec import (
 )
 from aggregator.store.memory import MAX_EVENTS, MemoryStore
 from aggregator.store.rows import Row
-from aggregator.store.shards import ShardBodies
+from aggregator.store.shards import ShardBodies, line_documents
 
 log = logging.getLogger("aggregator.store")
 
@@ -222,7 +222,7 @@ class TinyDBStore:
                 2 * len(keys) > len(spans) or not all(k in spans for k in keys):
             return None  # (most of a shard: the file is read whole, in one call)
         lines = disk.read_lines(where, [spans[k] for k in keys])
-        return None if lines is None else disk.line_documents(keys, lines)
+        return None if lines is None else line_documents(keys, lines)
 
     def _read_shard(self, source_id: str) -> bytes:
         """A source's shard file as stored (an unfinished batch's, for a reader; with the
