@@ -12,7 +12,7 @@ from conftest import shipped_categories, write_config
 from aggregator import Aggregator
 from aggregator.config import load_settings
 from aggregator.models import Dirty, FeedMeta, StoredEntry, changed_since, month_marks
-from aggregator.publish import site
+from aggregator.publish import memo
 from aggregator.store import open_store
 
 T0 = datetime(2021, 1, 10, 12, 0, tzinfo=UTC)
@@ -61,18 +61,13 @@ def looked_at(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The month pages whose entries a publish looked at (digested, then rendered when
     they moved)."""
     names: list[str] = []
-    real = site.SiteBuild.__post_init__
+    real = memo.Memo.__call__
 
-    def post_init(self: site.SiteBuild) -> None:
-        real(self)
-        fresh = self.fresh
-
-        def watched(name: str, key: object) -> bool:
-            if key is not site.UNCHANGED and "month/" in name:
-                names.append(name)
-            return fresh(name, key)
-        self.fresh = watched
-    monkeypatch.setattr(site.SiteBuild, "__post_init__", post_init)
+    def watched(self: memo.Memo, name: str, key: object) -> bool:
+        if key is not memo.UNCHANGED and "month/" in name:
+            names.append(name)
+        return real(self, name, key)
+    monkeypatch.setattr(memo.Memo, "__call__", watched)
     return names
 
 

@@ -8,11 +8,11 @@ changed (failed pings are retried at the next publish)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 
 from aggregator.config import Settings
-from aggregator.models import Dirty
+from aggregator.models import Dirty, SourceHealth
 from aggregator.publish.feeds import feed_urls, publish
 from aggregator.publish.health import source_health
 from aggregator.publish.plan import BUILD_ID, RenderPlan, build_id
@@ -23,13 +23,15 @@ from aggregator.store import Store
 
 def publish_dirty(settings: Settings, store: Store, sink: Sink,
                   websub: WebSubPublisher | None, rendered: dict[str, object],
-                  full: bool = False, timings: Mapping[str, float] | None = None
-                  ) -> list[PurePosixPath]:
+                  full: bool = False, timings: Mapping[str, float] | None = None,
+                  health: Sequence[SourceHealth] | None = None) -> list[PurePosixPath]:
     """Render and write what changed (``full``: everything); the changed outputs' names.
-    ``rendered`` remembers what each member page was rendered from, between calls."""
+    ``rendered`` remembers what each member page was rendered from, between calls;
+    ``health``: the sources' as the caller has just read them (None: read here)."""
     dirty = store.dirty()
     plan = RenderPlan.of(settings, sink, dirty, full)
-    changed = publish(settings, store, source_health(settings, store), sink,
+    health = source_health(settings, store) if health is None else health
+    changed = publish(settings, store, health, sink,
                       websub.status() if websub else None, plan, rendered, timings)
     sink.write(BUILD_ID, build_id(settings))
     store.clear_dirty(dirty)

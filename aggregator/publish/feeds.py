@@ -25,6 +25,7 @@ import orjson
 from aggregator.config import Settings
 from aggregator.config.taxonomy import Taxonomy, primary_language
 from aggregator.models import Dirty, SourceHealth
+from aggregator.publish.memo import Memo
 from aggregator.publish.plan import RenderPlan
 from aggregator.publish.reads import Reads
 from aggregator.publish.search import (
@@ -37,7 +38,7 @@ from aggregator.publish.search import (
     with_text,
 )
 from aggregator.publish.sink import Sink
-from aggregator.publish.site import UNCHANGED, Fresh, SiteBuild
+from aggregator.publish.site import SiteBuild
 from aggregator.render import FeedSpec
 from aggregator.render.atom import render_atom, render_rss, render_status_atom
 from aggregator.render.history import Page, paginate
@@ -89,7 +90,7 @@ def language_specs(settings: Settings, taxonomy: Taxonomy) -> list[FeedSpec]:
 
 
 def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth],
-                plan: RenderPlan, fresh: Fresh, out: MutableMapping[str, bytes] | None = None,
+                plan: RenderPlan, fresh: Memo, out: MutableMapping[str, bytes] | None = None,
                 read: Reads | None = None) -> MutableMapping[str, bytes]:
     """The site's pages that ``plan`` touches (publish/site.py), into ``out``; ``read``: the
     entries the feeds already read."""
@@ -304,7 +305,7 @@ def _subscribable(settings: Settings, store: Store) -> dict[str, str]:
     return out
 
 
-def _kept(fresh: Callable[[str, object], bool], names: list[str], page: Page[Row],
+def _kept(fresh: Memo, names: list[str], page: Page[Row],
           plan: RenderPlan) -> bool:
     """Whether a feed document's files are as they were (never in a whole build): its
     links and its entries as they show (the memo keeps the digest of each file)."""
@@ -316,13 +317,14 @@ def _kept(fresh: Callable[[str, object], bool], names: list[str], page: Page[Row
 
 def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHealth],
                    websub: dict[str, Any] | None = None, plan: RenderPlan | None = None,
-                   fresh: Callable[[str, object], bool] = lambda name, key: False,
+                   fresh: Memo | None = None,
                    out: MutableMapping[str, bytes] | None = None,
                    timings: Mapping[str, float] | None = None, read: Reads | None = None
                    ) -> MutableMapping[str, bytes]:
     """Output file name -> bytes, for the outputs ``plan`` touches (None: every one);
     deterministic for a given store. Sealed archive pages are left out (plan.py)."""
     plan = plan or RenderPlan(None, settings.hub.language)
+    fresh = fresh or Memo()
     taxonomy = Taxonomy(settings.categories)
     names = {s.id: s.name for s in settings.sources}
     limit = settings.output.entries_per_feed
@@ -396,21 +398,7 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
         memo.update(_load_memo(sink))
     before = dict(memo)
 
-    digests: dict[int, tuple[object, str]] = {}  # by the key object: one source's pages
-    # in every tree are checked against one key (kept here, so its id is not reused)
-
-    def fresh(name: str, key: object) -> bool:
-        if key is UNCHANGED:  # the caller knows its input did not move: is it there?
-            return name in memo and sink.present(name)
-        known = digests.get(id(key))
-        if known is None or known[0] is not key:
-            known = digests[id(key)] = (key, hashlib.sha256(repr(key).encode(
-                "utf-8")).hexdigest()[:20])
-        digest = known[1]
-        if memo.get(name) == digest and sink.present(name):
-            return True
-        memo[name] = digest
-        return False
+    fresh = Memo(sink, memo)
 
     changed = []
     if plan.whole:  # the settings may have changed: a category taken out goes offline
