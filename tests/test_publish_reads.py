@@ -77,3 +77,38 @@ def test_a_whole_build_reads_every_shard_once(config: Path,
     with Aggregator(load_settings(config), parse_processes=0) as agg:
         agg.publish(full=True)
     assert sorted(read) == sorted(f"s{i}.json" for i in range(SOURCES))
+
+
+def test_every_listing_is_cut_by_category_and_language_in_arrival_order() -> None:
+    """Reads.listed against the rule it implements: a listing holds the shown rows (copies
+    left out) that name its category (None: any) in its language (None: any; a row with no
+    language is in the hub's; a tag counts by its primary language), by arrival."""
+    from aggregator.config.taxonomy import primary_language
+    from aggregator.publish.reads import Reads
+    from aggregator.store.memory import MemoryStore
+    from aggregator.store.rows import Row
+
+    kinds = [(("a",), "en"), (("a", "b"), "fr"), ((), None), (("b", "b"), "en-GB"),
+             (("c",), "pt-BR"), (("a",), None), (("c", "a"), "fr-CA")]
+    entries = []
+    for n in range(60):
+        categories, language = kinds[n * 5 % len(kinds)]
+        when = T0 + timedelta(hours=n % 9)
+        e = replace(entry(n % 4, n), key=f"k{n:02d}", categories=categories,
+                    language=language, published=when, updated=when,
+                    first_seen=T0 + timedelta(days=n % 5))  # arrivals out of date order
+        entries.append(replace(e, duplicate_of="k00") if n % 11 == 3 else e)
+    store = MemoryStore()
+    store.apply(entries, [])
+    reads = Reads(store)
+    rows = sorted((Row.of(e) for e in entries),
+                  key=lambda r: (r.first_seen, r.published, r.key))
+    shown = [r for r in rows if r.duplicate_of is None]
+    assert [r.key for r in reads.listing()] == [r.key for r in rows]
+    assert [r.key for r in reads.shown()] == [r.key for r in shown]
+    for c in (None, "a", "b", "c", "d"):
+        for lang in (None, "en", "fr", "pt", "es"):
+            expected = [r.key for r in shown if (c is None or c in r.categories) and (
+                lang is None or primary_language(r.language or "es") == lang)]
+            assert [r.key for r in reads.listed(c, lang, "es")] == expected, (c, lang)
+    assert reads.listed("b", "en", "es")  # the rule is not met by empty listings alone
