@@ -84,18 +84,26 @@ def remove_orphan_temporaries(root: Path, shallow: tuple[str, ...] = ()) -> int 
 
 
 def _walk_for_temporaries(root: Path, shallow: tuple[str, ...]) -> int:
+    """Temp files of dead writers, and pages they left empty (renamed into place but not
+    synced when the machine stopped: a sealed archive page would stay empty for good, as
+    nothing renders it again while it is there); both removed, how many."""
     removed = 0
     stop = {os.path.join(root, name) for name in shallow}
     for folder, below, names in os.walk(root):
         if folder in stop:
             below.clear()
         for name in names:
+            path = os.path.join(folder, name)
             found = _TEMP.fullmatch(name)
-            if found and not pid_alive(int(found[1])):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, name))
+            with contextlib.suppress(OSError):
+                if (found and not pid_alive(int(found[1]))) or (
+                        name.endswith(_PAGES) and os.stat(path).st_size == 0):
+                    os.unlink(path)
                     removed += 1
     return removed
+
+
+_PAGES = (".html", ".atom", ".rss", ".json", ".opml")  # outputs that are never empty
 
 
 def _fsync_dir(path: Path) -> None:

@@ -111,3 +111,41 @@ def test_a_start_after_writers_that_finished_walks_no_folder(
     monkeypatch.setattr(files.os, "walk", walked)
     with Aggregator(load_settings(config), parse_processes=0):
         pass
+
+
+def test_sealed_pages_a_crash_left_empty_are_written_again(tmp_path: Path) -> None:
+    """A machine that stopped before a batch's sync can leave renamed pages empty; a sealed
+    archive page (its successor on disk) was never rendered again. The start after the
+    crash (a dead writer's mark) takes empty pages away, and the next publish writes them
+    as they were."""
+    from datetime import UTC, datetime, timedelta
+
+    from aggregator.models import StoredEntry
+
+    sources = [{"id": "s0", "name": "Source", "kind": "member", "url": "http://127.0.0.1:9/s"}]
+    config = write_config(tmp_path, sources)
+    config.write_text(config.read_text().replace("entries_per_feed: 50", "entries_per_feed: 3"))
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    entries = [StoredEntry(key=f"s0:{n}", source_id="s0", entry_id=f"{n}", title=f"Story {n}",
+                           link=f"https://s0.example/{n}", canonical_link=None,
+                           published=when + timedelta(hours=n), updated=when,
+                           first_seen=when + timedelta(hours=n), content_hash=str(n),
+                           summary=f"Summary {n}") for n in range(14)]
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.store.apply(entries, [])
+        agg.publish()
+    out = tmp_path / "feeds"
+    pages = [out / "archive" / "all" / "1.atom", out / "page" / "1.html",
+             out / "source" / "s0" / "page" / "2.html"]
+    before = [p.read_bytes() for p in pages]
+    assert all(before)
+    for page in pages:
+        page.write_bytes(b"")  # renamed into place, never synced
+    (out / WRITERS / str(dead_pid())).write_bytes(b"")
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        assert [p.exists() for p in pages] == [False, False, False]
+        agg.store.apply([entries[0].__class__(**{**entries[0].__dict__, "key": "s0:new",
+                                                 "first_seen": when + timedelta(days=9),
+                                                 "content_hash": "new"})], [])
+        agg.publish()
+    assert [p.read_bytes() for p in pages] == before

@@ -36,13 +36,16 @@ def test_a_listing_is_touched_by_its_language_category_and_source(
 
 def test_sealed_pages_and_whole_builds(tmp_path: Path) -> None:
     (tmp_path / "feeds").mkdir()
-    on_disk = {"archive/all/2.atom"}
+    on_disk = {"archive/all/1.atom", "archive/all/2.atom", "archive/all/4.atom"}
     plan = RenderPlan(CHANGED, "en", on_disk.__contains__)
-    assert plan.sealed("archive/all/2.atom") and not plan.sealed("archive/all/3.atom")
-    assert not plan.sealed(None)
+    assert plan.sealed("archive/all/1.atom", "archive/all/2.atom")
+    assert not plan.sealed("archive/all/2.atom", "archive/all/3.atom")
+    assert not plan.sealed("archive/all/3.atom", "archive/all/4.atom")  # gone: rendered
+    assert not plan.sealed("archive/all/2.atom", None)
     whole = RenderPlan(None, "en", on_disk.__contains__)
-    assert not whole.sealed("archive/all/2.atom")  # the site renders everything again
-    assert whole.sealed("archive/all/2.atom", also_when_whole=True)  # Atom archives stay
+    assert not whole.sealed("archive/all/1.atom", "archive/all/2.atom")  # the site: all again
+    assert whole.sealed("archive/all/1.atom", "archive/all/2.atom",
+                        also_when_whole=True)  # Atom archives stay
 
 
 def test_a_new_config_or_an_emptied_output_dir_renders_everything(tmp_path: Path) -> None:

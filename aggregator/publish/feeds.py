@@ -340,8 +340,8 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
         # laid out from rows, in arrival order; read what is rendered
         rows = read.listed(spec.category, spec.only_language, settings.hub.language)
         current, archives = paginate(spec, rows, limit, settings.hub.base_url,
-                                     lambda successor: plan.sealed(successor,
-                                                                   also_when_whole=True))
+                                     lambda page, successor: plan.sealed(
+                                         page, successor, also_when_whole=True))
         head = current.spec
         if not _kept(fresh, [f"{spec.name}.{x}" for x in ("atom", "rss", "json")], current,
                      plan):  # a listing the plan touches may not have changed

@@ -87,8 +87,11 @@ class RenderPlan:
         return (category is None or category in d.categories) and \
             (source is None or source in d.sources)
 
-    def sealed(self, successor: str | None, also_when_whole: bool = False) -> bool:
-        """A sealed page: its successor is on disk, so its bytes never change again."""
+    def sealed(self, page: str, successor: str | None, also_when_whole: bool = False
+               ) -> bool:
+        """A sealed page: its successor is on disk, so its bytes never change again; and it
+        is on disk itself (one that a crash left empty is taken away at the next start:
+        files.remove_orphan_temporaries, then rendered again here)."""
         if self.whole and not also_when_whole:
             return False
-        return successor is not None and self.on_disk(successor)
+        return successor is not None and self.on_disk(successor) and self.on_disk(page)

@@ -214,7 +214,7 @@ class SiteBuild:
         self.head(tree, river, head)
         for sheet in archive:
             if sheet.sealed and sheet.successor and self.plan.sealed(
-                    tree.prefix + sheet.successor):
+                    tree.prefix + sheet.name, tree.prefix + sheet.successor):
                 continue  # sealed in an earlier build: its bytes never change
             if not self.moved(tree, sheet):
                 continue  # as it was

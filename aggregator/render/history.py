@@ -77,18 +77,18 @@ def by_arrival(entries: list[L], size: int) -> tuple[list[L], Chunks[L]]:
 
 
 def paginate(spec: FeedSpec, entries: list[L], size: int, base_url: str,
-             sealed: Callable[[str], bool] = lambda successor: False
+             sealed: Callable[[str, str], bool] = lambda page, successor: False
              ) -> tuple[Page[L], list[Page[L]]]:
     """The current document and the archive pages (oldest first) of one feed; a frozen
-    page whose successor ``sealed`` says is on disk is left out (its bytes never change:
-    at 80,000 entries, a feed of every entry has 1,600 pages, and a small publish renders
-    the newest one or two)."""
+    page that ``sealed(page, successor)`` says is sealed (both on disk) is left out (its
+    bytes never change: at 80,000 entries, a feed of every entry has 1,600 pages, and a
+    small publish renders the newest one or two)."""
     current, chunks = by_arrival(entries, size)
     urls = [f"{base_url}archive/{spec.name}/{k}.atom" for k in range(1, len(chunks) + 1)]
     pages = []
     for k in range(1, len(chunks) + 1):
         if chunks.full(k - 1) and k < len(chunks) and sealed(
-                f"archive/{spec.name}/{k + 1}.atom"):
+                f"archive/{spec.name}/{k}.atom", f"archive/{spec.name}/{k + 1}.atom"):
             continue
         chunk = chunks[k - 1]
         links = [("current", spec.self_url)]
