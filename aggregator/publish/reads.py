@@ -31,7 +31,8 @@ class Reads:
         """Every stored row, copies too, in arrival order (read and sorted once)."""
         with self._lock:
             if self._listing is None:
-                self._listing = in_arrival_order(self.store.arrived())
+                with kept_in_bulk():  # lists of 80,000 rows: no collection walks them again
+                    self._listing = in_arrival_order(self.store.arrived())
             return self._listing
 
     def shown(self) -> Arrived[Row]:
@@ -39,7 +40,8 @@ class Reads:
         listing = self.listing()
         with self._lock:
             if self._shown is None:
-                self._shown = Arrived(r for r in listing if r.duplicate_of is None)
+                with kept_in_bulk():
+                    self._shown = Arrived(r for r in listing if r.duplicate_of is None)
             return self._shown
 
     def listed(self, category: str | None, language: str | None, default: str
@@ -50,7 +52,8 @@ class Reads:
         shown = self.shown()
         with self._lock:
             if self._default != default:
-                self._groups, self._default = _grouped(shown, default), default
+                with kept_in_bulk():
+                    self._groups, self._default = _grouped(shown, default), default
             return self._groups.get((category, language), Arrived())
 
     def everything(self) -> None:

@@ -46,6 +46,7 @@ from aggregator.render.site.pages import (
     render,
 )
 from aggregator.store import Store
+from aggregator.store.bulk import kept_in_bulk
 from aggregator.store.rows import Row
 from aggregator.stories.order import Arrived, in_arrival_order, sorted_newest_first
 
@@ -150,7 +151,9 @@ class SiteBuild:
                       for t in self.trees}  # cut with the feeds'
         found_of = self.found_of
         if self.plan.whole:  # every river: split in one pass
-            split = {t.prefix: self.split(rivers, self._rows[t.prefix]) for t in self.trees}
+            with kept_in_bulk():
+                split = {t.prefix: self.split(rivers, self._rows[t.prefix])
+                         for t in self.trees}
 
             def found_of(tree: Tree, river: River) -> list[Row]:
                 return split[tree.prefix].get(river, [])
@@ -278,7 +281,8 @@ class SiteBuild:
             if rows is None:  # a source's page alone, in a quiet publish
                 rows = self._rows[tree.prefix] = self.entries_of(tree, self.store.rows())
             # each part by arrival: sorted newest first when it is digested or rendered
-            self._months[tree.prefix] = months(River("all"), rows, ordered=False)
+            with kept_in_bulk():  # the tree's rows again, in parts: frozen as the listing
+                self._months[tree.prefix] = months(River("all"), rows, ordered=False)
         return self._months[tree.prefix]
 
     def month_set(self, tree: Tree) -> set[str]:
