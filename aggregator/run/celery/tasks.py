@@ -21,6 +21,7 @@ from aggregator.ingest.fetch import Fetcher
 from aggregator.ingest.parse.pool import ParsePool
 from aggregator.ingest.source import Tools, ingest
 from aggregator.models import SourceState
+from aggregator.run.heap import collect_kept
 from aggregator.run.hosts import HostGate
 from aggregator.run.outcomes import apply_outcomes
 from aggregator.schedule import held, host_hold, poll_url
@@ -132,6 +133,7 @@ def publish_dirty(ctx: Context) -> int:
         changed = dirty.publish_dirty(settings, ctx.store, sink, websub, rendered)
         if websub is not None:
             dirty.ping_hub(settings, ctx.store, sink, websub, changed, rendered)
+        collect_kept()  # what the publish froze (its listings: run/heap.py), as the service
         return len(changed)
 
 
