@@ -15,6 +15,7 @@ publish and bytes within 1.5x).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -48,9 +49,9 @@ class Hub:
         """One poll: its update and publish seconds, and the bytes it wrote."""
         assert self.poll is not None
         before = vs_reader.snapshot(self.folder)
-        run, out = vs_reader.measure(self.poll, self.base, self.folder)
+        _, out = vs_reader.measure(self.poll, self.base, self.folder)
         written = vs_reader.written(before, vs_reader.snapshot(self.folder))
-        timings = __import__("json").loads(out)["timings"]
+        timings = json.loads(out)["timings"]
         return timings["update_s"], timings["publish_s"], sum(b for _, b in written.values())
 
     def change(self) -> None:
