@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -97,9 +97,6 @@ class SiteBuild:
         self._shown: dict[tuple[str, str], tuple[object, ...]] = {}  # see shown()
         self._escaped: dict[str, tuple[str, str, str]] = {}  # see escaped()
         self._moved: dict[str, bool] = {}  # see moved()
-        self._health_keys: dict[str, tuple[object, ...]] = {}  # health_shown, by source:
-        # one key object for its pages in every tree (``fresh`` digests a key once)
-        self._last_success: list[tuple[SourceHealth, datetime | None]] | None = None
         self.entries = self.read or Reads(self.store)
 
     # -- what is in each tree ------------------------------------------------------------
@@ -311,10 +308,9 @@ class SiteBuild:
 
     def health_key(self, source_id: str) -> tuple[object, ...] | None:
         """What a source's page shows of its health (one key object for every tree)."""
-        key = self._health_keys.get(source_id)
-        if key is None and source_id in self.by_health:
-            key = self._health_keys[source_id] = self.health_shown(self.by_health[source_id])
-        return key
+        h = self.by_health.get(source_id)
+        return None if h is None else self.shown(("health", h.id),
+                                                 partial(self.health_shown, h))
 
     def source_head(self, tree: Tree, river: River, found: list[Row] | None) -> None:
         """An untouched source's newest page (``found`` None: its entries read now)."""
@@ -409,19 +405,18 @@ class SiteBuild:
     def status_pages(self) -> None:
         for tree in self.trees:
             self.sources_page(tree)
-            stale = self.fresh.stale((f"{tree.prefix}members/{h.id}.html", self.shown(
-                ("member", h.id), partial(self.member_shown, h))) for h in self.health)
-            for h in self.health:
-                if f"{tree.prefix}members/{h.id}.html" in stale:
-                    self.member_page(tree, h)
+            names = [(h, f"{tree.prefix}members/{h.id}.html") for h in self.health]
+            stale = self.fresh.stale((name, self.shown(("member", h.id), partial(
+                self.member_shown, h))) for h, name in names)
+            for h, name in names:
+                if name in stale:
+                    self.member_page(tree, h, name)
 
     def sources_page(self, tree: Tree) -> None:
         """Every source's health, with the day of its last success (the minute would make
         the page, 0.5 MB at 2,000 sources, change with every poll; status.json has it):
         rendered again only when what it shows moved."""
-        if self._last_success is None:  # read once for every tree
-            self._last_success = [(h, from_iso(h.last_success)) for h in self.health]
-        rows = self._last_success
+        rows = self.last_successes
         shown = self.shown(("sources", ""), lambda: tuple(
             (h.id, h.name, h.kind, h.state, last.date() if last else None, h.entries,
              h.last_error) for h, last in rows))
@@ -434,6 +429,11 @@ class SiteBuild:
             "sources.html", chrome, heading,
             feed_links(f"{tree.prefix}all", self.settings.hub.title_in(tree.only)),
             heading=heading, rows=self.source_rows(tree, chrome.home, rows))
+
+    @cached_property
+    def last_successes(self) -> list[tuple[SourceHealth, datetime | None]]:
+        """Each source's health with the time of its last success (read once, every tree)."""
+        return [(h, from_iso(h.last_success)) for h in self.health]
 
     def source_rows(self, tree: Tree, home: str,
                     rows: list[tuple[SourceHealth, datetime | None]]) -> Markup:
@@ -471,9 +471,8 @@ class SiteBuild:
                                            str(escape(h.last_error or "")))
         return found
 
-    def member_page(self, tree: Tree, h: SourceHealth) -> None:
-        """A member's feed report (status_pages: when what it shows moved)."""
-        name = f"{tree.prefix}members/{h.id}.html"
+    def member_page(self, tree: Tree, h: SourceHealth, name: str) -> None:
+        """A member's feed report, ``name`` (status_pages: when what it shows moved)."""
         state = self.store.source_state(h.id)
         report, read_at = (state.report, state.report_at) if state else ((), None)
         heading = self.gettext(tree)("How the hub reads %(name)s") % {"name": h.name}
