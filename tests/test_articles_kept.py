@@ -1,6 +1,6 @@
-"""Rendered articles are kept per page language up to a bound, and none is dropped before
-the language changes: the site build walks river after river in full, and a cache that
-dropped the least recently used would miss each article just before its next use."""
+"""Rendered cards are kept per page language up to a bound, the least recently used
+dropped first: the site build walks river by river, each in every tree, so a card is
+shown again soon (the same river in another tree of its language) or not for long."""
 
 from __future__ import annotations
 
@@ -20,25 +20,29 @@ def entry(n: int) -> StoredEntry:
                        first_seen=WHEN, content_hash=str(n))
 
 
-def test_the_first_articles_stay_once_the_bound_is_reached(
+def test_past_the_bound_the_least_recently_used_card_goes_first(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "ARTICLES_KEPT", 30)
     kept = pages._Articles()
     stories = [entry(n) for n in range(5)]
-    for n, e in enumerate(stories):  # 10 characters each: the first three fit
+    for n, e in enumerate(stories[:3]):  # 10 characters each: three fit
         assert kept.get("en", (n,), e) is None
-        kept.put((n,), e, f"<p>{n:06d}</p>"[:10])
-    for scan in range(2):  # scan after scan, the same three hit
-        hits = [kept.get("en", (n,), e) is not None for n, e in enumerate(stories)]
-        assert hits == [True, True, True, False, False], scan
+        kept.put("en", (n,), e, f"<p>{n:06d}</p>"[:10])
+    assert kept.get("en", (0,), stories[0]) is not None  # used again: now the most recent
+    kept.put("en", (3,), stories[3], "<p>000003<")  # the fourth pushes out the oldest used
+    hits = [kept.get("en", (n,), e) is not None for n, e in enumerate(stories)]
+    assert hits == [True, False, True, True, False]
+    assert kept.size == 30
 
 
-def test_another_language_or_another_entry_is_not_served_a_kept_article() -> None:
+def test_another_language_or_another_entry_is_not_served_a_kept_card() -> None:
     kept = pages._Articles()
     story = entry(1)
     assert kept.get("en", (1,), story) is None
-    kept.put((1,), story, "<article>en</article>")
+    kept.put("en", (1,), story, "<article>en</article>")
     assert kept.get("en", (1,), story) == "<article>en</article>"
     assert kept.get("en", (1,), entry(1)) is None  # the same key, a newer entry object
     assert kept.get("fr", (1,), story) is None  # a French page: rendered again
-    assert kept.size == 0
+    kept.put("fr", (1,), story, "<article>fr</article>")
+    assert kept.get("en", (1,), story) == "<article>en</article>"  # both kept, side by side
+    assert kept.get("fr", (1,), story) == "<article>fr</article>"

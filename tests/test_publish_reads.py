@@ -79,6 +79,54 @@ def test_a_whole_build_reads_every_shard_once(config: Path,
     assert sorted(read) == sorted(f"s{i}.json" for i in range(SOURCES))
 
 
+def test_a_whole_build_past_what_it_keeps_holds_no_more_and_writes_the_same(
+        config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bigger store's whole build reads page by page, river by river and month part by
+    month part, keeping at most KEEP_READ entries read: the same bytes as one that holds
+    every entry."""
+    from aggregator.publish import feeds, reads
+
+    out = load_settings(config).output.dir
+
+    def pages_gone() -> None:  # every page rendered again, sealed archive pages too
+        for page in [*out.rglob("*.html"), *out.rglob("*.atom")]:
+            page.unlink()
+
+    pages_gone()
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.publish(full=True)  # every entry held: KEEP_READ is more than 96
+    whole = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*"))
+             if p.is_file() and "pagefind" not in p.parts}
+    held: list[int] = []
+    fetched: list[str] = []
+    store_type = type(agg.store)
+    real_call, real_fetch = reads.Reads.__call__, store_type.fetch
+
+    def call(self: reads.Reads, rows: list) -> list:  # type: ignore[type-arg]
+        found = real_call(self, rows)
+        held.append(len(self.read))
+        return found
+
+    def fetch(self: object, rows: list) -> list:  # type: ignore[type-arg]
+        fetched.extend(r.key for r in rows)
+        return real_fetch(self, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feeds, "KEEP_READ", 10)
+    monkeypatch.setattr(reads.Reads, "__call__", call)
+    monkeypatch.setattr(store_type, "fetch", fetch)
+    pages_gone()
+    with Aggregator(load_settings(config), parse_processes=0) as agg:
+        agg.publish(full=True)
+    again = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*"))
+             if p.is_file() and "pagefind" not in p.parts}
+    assert again == whole
+    assert held and max(held) <= 10
+    assert len(set(fetched)) == SOURCES * 8  # every entry read
+    # an entry is on 12 pages (four feeds, three rivers and a month in two trees): read
+    # no more often than that, though 10 entries are fewer than two trees' pages hold
+    assert len(fetched) <= SOURCES * 8 * 12
+
+
 def test_every_listing_is_cut_by_category_and_language_in_arrival_order() -> None:
     """Reads.listed against the rule it implements: a listing holds the shown rows (copies
     left out) that name its category (None: any) in its language (None: any; a row with no

@@ -55,6 +55,8 @@ MEMO = PurePosixPath(".rendered")  # what each health page was rendered from (di
 STATUS_EVENTS = 100  # entries in status.atom
 SEARCH_EVERY = 600.0  # seconds: a big network's search index is rebuilt at most this often
 SEARCH_SMALL = 2000  # stories: an index this small is rebuilt with every publish
+KEEP_READ = 8192  # entries a whole build keeps once read (publish/reads.py): more than a
+# river's pages or the month parts beside one another in every tree show
 SHARDS = "shards.json"  # in pagefind/: the shard folders, newest first, and their digests
 MARKER = "records.sha256"  # in pagefind/: what the whole index was built from, and when
 UI_ASSETS = ("pagefind-ui.js", "pagefind-ui.css")
@@ -96,7 +98,7 @@ def render_site(settings: Settings, store: Store, health: Sequence[SourceHealth]
     entries the feeds already read."""
     out = {} if out is None else out
     build = SiteBuild(settings, store, Taxonomy(settings.categories), health, plan, fresh,
-                      out=out, read=read or Reads(store),
+                      out=out, read=read or Reads(store, KEEP_READ if plan.whole else None),
                       drop=out.drop if isinstance(out, Writing) else lambda name: None)
     out = build.build()
     if not plan.quiet:
@@ -331,9 +333,9 @@ def render_outputs(settings: Settings, store: Store, health: Sequence[SourceHeal
     specs = feed_specs(settings, taxonomy)
     by_language = language_specs(settings, taxonomy)
     out = {} if out is None else out
-    read = read or Reads(store)
+    read = read or Reads(store, KEEP_READ if plan.whole else None)
     if plan.whole:
-        read.everything()
+        read.everything()  # when it fits in what a whole build keeps
     for spec in specs + by_language:
         if not plan.touches(spec.only_language, spec.category):
             continue
@@ -406,9 +408,9 @@ def publish(settings: Settings, store: Store, health: Sequence[SourceHealth], si
     # The search index is built beside the pages: Pagefind runs as its own process, so on
     # a machine with two cores it indexes while this one renders.
     with sink.batch(), ThreadPoolExecutor(1, thread_name_prefix="search") as beside:
-        read = Reads(store)  # the entries both read: each read once
+        read = Reads(store, KEEP_READ if plan.whole else None)  # shared: each read once
         if plan.whole:
-            read.everything()
+            read.everything()  # when it fits in what a whole build keeps
         search = beside.submit(publish_search, settings, store, sink, plan.dirty, read=read)
         writing = Writing(sink)  # in order: an archive page before its successor
         render_outputs(settings, store, health, websub, plan, fresh, writing, timings, read)

@@ -5,7 +5,8 @@ archive page already on disk is not rendered at all (a full build renders everyt
 
 Pages are laid out from the store's rows (store/rows.py: no entry's text is read for that);
 only the entries of the pages rendered are read, so a small change reads a few entries,
-whatever the history (a full build reads them all, once)."""
+whatever the history (a full build reads each for the rivers that show it, in every tree
+at once, and for its month pages: river by river, then month part by part)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property, partial
+from heapq import merge
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -48,7 +50,12 @@ from aggregator.render.site.pages import (
 from aggregator.store import Store
 from aggregator.store.bulk import kept_in_bulk
 from aggregator.store.rows import Row
-from aggregator.stories.order import Arrived, in_arrival_order, sorted_newest_first
+from aggregator.stories.order import (
+    Arrived,
+    arrival,
+    in_arrival_order,
+    sorted_newest_first,
+)
 
 
 def trees(settings: Settings) -> list[Tree]:
@@ -97,6 +104,7 @@ class SiteBuild:
         self._shown: dict[tuple[str, str], tuple[object, ...]] = {}  # see shown()
         self._escaped: dict[str, tuple[str, str, str]] = {}  # see escaped()
         self._moved: dict[str, bool] = {}  # see moved()
+        self._month_work: list[tuple[Tree, River, list[Sheet[Row]], bool]] = []  # river()
         self.entries = self.read or Reads(self.store)
 
     # -- what is in each tree ------------------------------------------------------------
@@ -141,7 +149,7 @@ class SiteBuild:
         self._copy_rows = {}
         for r in sorted((r for r in listing if r.duplicate_of), key=lambda r: r.key):
             self._copy_rows.setdefault(r.duplicate_of or "", []).append(r)
-        if self.plan.whole:  # every page: every entry, read once
+        if self.plan.whole:  # every page: every entry, read at once when few enough
             self.entries.everything()
         rivers = self.rivers(everything)
         self._rows = {t.prefix: self.entries.listed(None, t.only, self.home_language)
@@ -156,14 +164,18 @@ class SiteBuild:
                 return split[tree.prefix].get(river, [])
         else:
             self.prefetch(rivers, found_of)
-        for tree in self.trees:
-            untouched = []
-            for river in rivers:
+        # river by river, each in every tree: an entry is read for its river's pages in all
+        # the trees at once (a whole build keeps few entries read: Reads.keep)
+        untouched: dict[str, list[River]] = {t.prefix: [] for t in self.trees}
+        for river in rivers:
+            for tree in self.trees:
                 if self.touched(tree, river):
                     self.river(tree, river, found_of(tree, river), full=self.plan.whole)
                 elif river.kind == "source":
-                    untouched.append(river)
-            self.source_heads(tree, untouched, found_of if self.plan.whole
+                    untouched[tree.prefix].append(river)
+        self.month_pages()
+        for tree in self.trees:
+            self.source_heads(tree, untouched[tree.prefix], found_of if self.plan.whole
                               else lambda tree, river: None)  # read if its health moved
             self.search_page(tree)
         self.status_pages()
@@ -207,7 +219,7 @@ class SiteBuild:
     def river(self, tree: Tree, river: River, found: list[Row], full: bool) -> None:
         """A river's newest page and its by-arrival pages back to the site's depth, as
         cards; the tree's river of every entry also has the month pages, the archive of
-        record, where each entry's article is."""
+        record, where each entry's article is (month_pages: once every river is done)."""
         self.listed[(tree.prefix, river)] = len(found)
         size = self.settings.output.entries_per_feed
         head, archive, first = pages(river, found, size, self.settings.site.river_depth)
@@ -227,24 +239,44 @@ class SiteBuild:
                 self.drop(f"{tree.prefix}{river.folder}month/")
             self.archive_index(tree, river, archive, [])
             return
+        self._month_work.append((tree, river, archive, full))  # month_pages, next
+
+    def month_pages(self) -> None:
+        """The month pages of the trees whose river of every entry was rendered, then their
+        archive indexes. The trees' pages are taken in one order, newest arrivals first (a
+        month may hold most of the history): the entries read for a part of one tree are
+        the ones the other trees' parts beside it show, so they are read once."""
+        work, self._month_work = self._month_work, []
+        changed = {tree.prefix: None if full else self.plan.months()
+                   for tree, _, _, full in work}
+        trees = [[(sheet.month, arrival(sheet.entries[0]), i, tree, river, full)
+                  for i, sheet in enumerate(self.month_sheets(tree))]
+                 for tree, river, _, full in work]
+        for _, _, i, tree, river, full in merge(*trees, key=lambda t: t[:2], reverse=True):
+            self.month_sheet(tree, river, i, changed[tree.prefix], full)
+        for tree, river, archive, _ in work:
+            self.archive_index(tree, river, archive, self.month_sheets(tree))
+
+    def month_sheet(self, tree: Tree, river: River, i: int,
+                    months: Mapping[str, datetime | None] | None, full: bool) -> None:
+        """Month page ``i`` of ``tree`` (``months``: the months changed; None: every one),
+        unless none of what it shows moved."""
         month_sheets = self.month_sheets(tree)
-        months = None if full else self.plan.months()
-        for i, sheet in enumerate(month_sheets):
-            if months is not None and not near(month_sheets, i, months) and self.fresh(
-                    tree.prefix + sheet.name, UNCHANGED):
-                continue  # no entry of its month changed, nor of a month beside it
-            sheet = replace(sheet, entries=sorted_newest_first(sheet.entries))  # month_sheets
-            shown = (sheet.newer, sheet.older, tuple(
-                (e.key, e.content_hash, e.updated, e.via, e.copied_by) for e in sheet.entries))
-            if self.fresh(tree.prefix + sheet.name, shown) and not full:
-                continue  # a month whose entries did not change: the page on disk holds
-            fmt = words(tree.language)
-            month = fmt.month(sheet.entries[0].published)
-            title = f"{self.title(tree, river)} · {month}"
-            if sheet.part > 1:
-                title += f" ({sheet.part})"
-            self.sheet(tree, river, sheet, title, articles=True)
-        self.archive_index(tree, river, archive, month_sheets)
+        sheet = month_sheets[i]
+        if months is not None and not near(month_sheets, i, months) and self.fresh(
+                tree.prefix + sheet.name, UNCHANGED):
+            return  # no entry of its month changed, nor of a month beside it
+        sheet = replace(sheet, entries=sorted_newest_first(sheet.entries))  # month_sheets
+        shown = (sheet.newer, sheet.older, tuple(
+            (e.key, e.content_hash, e.updated, e.via, e.copied_by) for e in sheet.entries))
+        if self.fresh(tree.prefix + sheet.name, shown) and not full:
+            return  # a month whose entries did not change: the page on disk holds
+        fmt = words(tree.language)
+        month = fmt.month(sheet.entries[0].published)
+        title = f"{self.title(tree, river)} · {month}"
+        if sheet.part > 1:
+            title += f" ({sheet.part})"
+        self.sheet(tree, river, sheet, title, articles=True)
 
     def moved(self, tree: Tree, sheet: Sheet[Row]) -> bool:
         """Whether a river's head or a numbered page not sealed yet is rendered: in a whole

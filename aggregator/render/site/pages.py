@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import html
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,7 @@ class PageEntry:
 TEASER = 280  # characters of text on a card
 
 
+@functools.lru_cache(maxsize=2048)  # a card is made in each tree of its languages in turn
 def teaser(html_text: str) -> str:
     """At most TEASER characters of the text, cut after a whole word, with an ellipsis."""
     text = plain_text(html_text, True)
@@ -211,36 +213,40 @@ def _kept_words(translate: Callable[[str], str]) -> Any:
 
 
 HOME = "\x00home\x00"  # stands for the page's path to its tree root in a kept article
-ARTICLES_KEPT = 64 * 2**20  # characters of rendered articles kept for reuse
+ARTICLES_KEPT = 8 * 2**20  # characters of rendered cards kept for reuse
 
 
 class _Articles:
-    """Rendered cards of one page language by entry: an entry appears on its river,
-    category and source pages of each tree of that language, and is rendered once for all
-    of them (its article is on its month page alone: not kept).
+    """Rendered cards by page language and entry: an entry appears on its river, category
+    and source pages of each tree of a language, and is rendered once for all of them
+    (its article is on its month page alone: not kept).
 
-    Once ARTICLES_KEPT is reached, articles are no longer kept, and none is dropped: the
-    build walks river after river, each in full, and a least-recently-used cache smaller
-    than one river would drop every article just before its next use."""
+    The build walks river by river, each in every tree (publish/site.py), so a card is
+    used again soon or, for the newest entries, on the next rivers: the least recently
+    used go first once ARTICLES_KEPT is reached (each holds its entry: a bound on what a
+    whole build keeps read)."""
 
     def __init__(self) -> None:
-        self.language: object = None
-        self.kept: dict[tuple[object, ...], tuple[StoredEntry, str]] = {}
+        self.kept: OrderedDict[tuple[object, ...], tuple[StoredEntry, str]] = OrderedDict()
         self.size = 0
 
     def get(self, language: object, key: tuple[object, ...], entry: StoredEntry) -> str | None:
-        if language != self.language:  # trees of one language are built one after another
-            self.forget()
-            self.language = language
-        found = self.kept.get(key)
+        found = self.kept.get((language, *key))
         if found is None or found[0] is not entry:  # the same id, another entry: not ours
             return None
+        self.kept.move_to_end((language, *key))
         return found[1]
 
-    def put(self, key: tuple[object, ...], entry: StoredEntry, html: str) -> None:
-        if self.size + len(html) <= ARTICLES_KEPT:
-            self.kept[key] = (entry, html)
-            self.size += len(html)
+    def put(self, language: object, key: tuple[object, ...], entry: StoredEntry, html: str
+            ) -> None:
+        gone = self.kept.pop((language, *key), None)
+        if gone is not None:
+            self.size -= len(gone[1])
+        self.kept[(language, *key)] = (entry, html)
+        self.size += len(html)
+        while self.size > ARTICLES_KEPT and self.kept:
+            _, (_, dropped) = self.kept.popitem(last=False)
+            self.size -= len(dropped)
 
     def forget(self) -> None:
         self.kept.clear()
@@ -272,6 +278,15 @@ def _shipped(env: Environment, name: str) -> bool:
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+def esc(value: object) -> str:
+    """``str(markupsafe.escape(value))``, made without a Markup for a plain string (entry_html
+    escapes a dozen strings an entry, 260,000 entries a build at 2,000 sources)."""
+    if type(value) is not str:
+        return str(escape(value))
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("'", "&#39;").replace('"', "&#34;"))
+
+
 def entry_html(item: PageEntry, context: Context, home: str) -> str:
     """What card.html (``item.card``) or article.html renders for ``item``, made here (a
     template render per entry was a third of a whole build: 100,000 cards and 160,000
@@ -280,36 +295,36 @@ def entry_html(item: PageEntry, context: Context, home: str) -> str:
     page's path to its tree root (HOME in a card kept for several pages)."""
     e, fmt, card = item.entry, context.get("fmt"), item.card
     gettext: Any = context.environment.globals["gettext"]  # _kept_words'
-    title = escape(item.title)
-    out = [f'<article class="card" id="{escape(item.anchor)}" lang="{escape(item.lang)}">\n'
-           if card else f'<article id="{escape(item.anchor)}" lang="{escape(item.lang)}">\n']
+    title = esc(item.title)
+    out = [f'<article class="card" id="{esc(item.anchor)}" lang="{esc(item.lang)}">\n'
+           if card else f'<article id="{esc(item.anchor)}" lang="{esc(item.lang)}">\n']
     image = item.image
     if image:
-        out.append(f'<img class="pic" src="{escape(image.url)}" width="{image.width}" '
+        out.append(f'<img class="pic" src="{esc(image.url)}" width="{image.width}" '
                    f'height="{image.height}" loading="lazy" decoding="async" '
                    f'referrerpolicy="no-referrer" alt="{title}">\n')
-    out.append(f'<h2><a href="{escape(e.link)}">{title}</a></h2>\n' if e.link
+    out.append(f'<h2><a href="{esc(e.link)}">{title}</a></h2>\n' if e.link
                else f"<h2>{title}</h2>\n")
-    home = escape(home)
-    out.append(f'<p class="meta"><a href="{home}source/{escape(e.source_id)}.html">'
-               f"{escape(item.source_name)}</a>")
+    home = esc(home)
+    out.append(f'<p class="meta"><a href="{home}source/{esc(e.source_id)}.html">'
+               f"{esc(item.source_name)}</a>")
     if item.categories:
-        out.append(" · " + ", ".join(f'<a href="{home}category/{escape(cid)}.html">'
-                                     f"{escape(label)}</a>" for cid, label in item.categories))
-    out.append(f' \u2013 <time datetime="{escape(e.published.isoformat())}">'
-               f"{escape(fmt.date(e.published))}</time>")
+        out.append(" · " + ", ".join(f'<a href="{home}category/{esc(cid)}.html">'
+                                     f"{esc(label)}</a>" for cid, label in item.categories))
+    out.append(f' \u2013 <time datetime="{esc(e.published.isoformat())}">'
+               f"{esc(fmt.date(e.published))}</time>")
     if e.language:
-        out.append(f" · <span>{escape(fmt.language_name(e.language))}</span>")
+        out.append(f" · <span>{esc(fmt.language_name(e.language))}</span>")
     out.append("</p>\n")
     # a line of the templates that ends with a block tag has no newline after it
     if card:
         text = item.teaser
         if text:
-            out.append(f'<p class="summary">{escape(text)}</p>\n')
+            out.append(f'<p class="summary">{esc(text)}</p>\n')
         if item.month:
             label = gettext(context, "Full article: %(title)s", title=item.title)
-            out.append(f'<p class="more"><a href="{home}{escape(item.month)}#'
-                       f'{escape(item.anchor)}" aria-label="{label}">'
+            out.append(f'<p class="more"><a href="{home}{esc(item.month)}#'
+                       f'{esc(item.anchor)}" aria-label="{label}">'
                        f'{gettext(context, "Full article")}</a></p>')
     else:
         body = e.summary or e.content
@@ -317,12 +332,12 @@ def entry_html(item: PageEntry, context: Context, home: str) -> str:
             out.append(f'<div class="summary">{body}</div>\n')  # sanitized when stored
         if e.link:
             label = gettext(context, "Read more: %(title)s", title=item.title)
-            out.append(f'<p class="more"><a href="{escape(e.link)}" aria-label="{label}">'
+            out.append(f'<p class="more"><a href="{esc(e.link)}" aria-label="{label}">'
                        "(+)</a></p>")
     if item.copies:
         links = ", ".join(
-            f'<a href="{escape(c.link or (home + "source/" + c.source_id + ".html"))}">'
-            f"{escape(c.name)}</a>" for c in item.copies)
+            f'<a href="{esc(c.link) if c.link else f"{home}source/{esc(c.source_id)}.html"}">'
+            f"{esc(c.name)}</a>" for c in item.copies)
         out.append(f'<p class="also">{gettext(context, "Also published by")} {links}</p>\n')
     out.append("</article>\n")
     return "".join(out)
@@ -345,7 +360,7 @@ def article(context: Context, item: PageEntry) -> Markup:
         html = entry_html(item, context, HOME) if _shipped(context.environment, "card.html") \
             else context.environment.get_template("card.html").render(
                 item=item, HOME=HOME, fmt=context.get("fmt"))
-        _ARTICLES.put(key, item.entry, html)
+        _ARTICLES.put(language, key, item.entry, html)
     return Markup(html.replace(HOME, str(context.get("home"))))
 
 
