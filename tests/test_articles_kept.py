@@ -26,23 +26,36 @@ def test_past_the_bound_the_least_recently_used_card_goes_first(
     kept = pages._Articles()
     stories = [entry(n) for n in range(5)]
     for n, e in enumerate(stories[:3]):  # 10 characters each: three fit
-        assert kept.get("en", (n,), e) is None
-        kept.put("en", (n,), e, f"<p>{n:06d}</p>"[:10])
-    assert kept.get("en", (0,), stories[0]) is not None  # used again: now the most recent
-    kept.put("en", (3,), stories[3], "<p>000003<")  # the fourth pushes out the oldest used
-    hits = [kept.get("en", (n,), e) is not None for n, e in enumerate(stories)]
+        assert kept.get("en", (e.key,)) is None
+        kept.put("en", (e.key,), f"<p>{n:06d}</p>"[:10])
+    assert kept.get("en", ("k0",)) is not None  # used again: now the most recent
+    kept.put("en", ("k3",), "<p>000003<")  # the fourth pushes out the least recently used
+    hits = [kept.get("en", (e.key,)) is not None for e in stories]
     assert hits == [True, False, True, True, False]
     assert kept.size == 30
 
 
-def test_another_language_or_another_entry_is_not_served_a_kept_card() -> None:
-    kept = pages._Articles()
+def test_another_language_or_another_version_is_not_served_a_kept_card() -> None:
+    """pages.article knows a card by its entry's key and content hash (and how the page
+    shows it): a changed entry, or a page in another language, gets its own."""
+    from dataclasses import replace
+
+    from aggregator.render.site.i18n import words
+    from aggregator.render.site.pages import PageEntry, environment
+
+    pages.forget_articles()
     story = entry(1)
-    assert kept.get("en", (1,), story) is None
-    kept.put("en", (1,), story, "<article>en</article>")
-    assert kept.get("en", (1,), story) == "<article>en</article>"
-    assert kept.get("en", (1,), entry(1)) is None  # the same key, a newer entry object
-    assert kept.get("fr", (1,), story) is None  # a French page: rendered again
-    kept.put("fr", (1,), story, "<article>fr</article>")
-    assert kept.get("en", (1,), story) == "<article>en</article>"  # both kept, side by side
-    assert kept.get("fr", (1,), story) == "<article>fr</article>"
+
+    def card(e: StoredEntry, language: str = "en") -> str:
+        env = environment(language)
+        return env.from_string("{{ article(item) }}").render(
+            item=PageEntry(e, "Source", (), card=True), home="../", language=language,
+            fmt=words(language))
+
+    first = card(story)
+    assert "Story 1" in first and card(story) == first
+    retold = replace(story, title="Story retold", content_hash="other")
+    assert "Story retold" in card(retold)  # another version: made again
+    assert "Story 1" in card(story)  # the first still kept beside it
+    french = card(story, "fr")  # the same entry on a French page: its own card
+    assert "mars" in french and "mars" not in first

@@ -59,6 +59,43 @@ def test_contract_lookups(store: Store) -> None:
     assert store.count_by_source() == {"a": 2, "b": 2}
 
 
+def test_contract_lookups_follow_changes_made_before_and_after_they_are_first_asked(
+        store: Store) -> None:
+    """The embedded store makes its lookup indexes when first asked (a process that only
+    publishes never does): changes before that and after it are both found."""
+    story = fingerprints("Heavy floods reach the valley towns after three days of rain",
+                         "The river rose over its banks in the night, officials said.", None)
+    store.apply([entry("a:1", link="https://x.org/1", fingerprints=story),
+                 entry("a:2", link="https://x.org/2")], [])
+    store.apply([replace(entry("a:2", link="https://x.org/3"), story="s3")], [],
+                removed=["a:1"])  # before any lookup
+    low, high = T0 - timedelta(days=1), T0 + timedelta(days=1)
+    assert store.by_canonical("https://x.org/1") == []
+    assert store.by_fingerprint(story[0], low, high) == []
+    assert [e.key for e in store.by_canonical("https://x.org/3")] == ["a:2"]
+    assert [e.key for e in store.by_story("s3")] == ["a:2"]
+    store.apply([entry("b:1", "b", link="https://x.org/1", fingerprints=story)], [],
+                removed=["a:2"])  # after
+    assert [e.key for e in store.by_canonical("https://x.org/1")] == ["b:1"]
+    assert [e.key for e in store.by_fingerprint(story[0], low, high)] == ["b:1"]
+    assert store.by_story("s3") == []
+
+
+def test_a_store_opened_to_publish_never_makes_its_lookup_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    store = open_store(path)
+    store.apply([entry(f"a:{n}", link=f"https://x.org/{n}") for n in range(5)], [])
+    store.close()
+    store = open_store(path)
+    index = store._index  # type: ignore[attr-defined]
+    assert [r.key for r in store.arrived()] and len(store.rows()) == 5
+    assert store.fetch(store.rows())[0].key.startswith("a:")
+    assert index._found is None  # the listing and the entries: no lookup made
+    assert [e.key for e in store.by_canonical("https://x.org/3")] == ["a:3"]
+    assert index._found is not None
+    store.close()
+
+
 def test_contract_takedown_tombstones_are_kept_as_given(store: Store) -> None:
     from aggregator.stories.retention import TAKEDOWN, takedown_link
     store.apply([entry("a:1", link="https://x.org/1"), entry("a:2")], [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -36,12 +37,10 @@ class MemoryStore:
         self._states: dict[str, SourceState] = {}
         self._by_category: dict[str, set[str]] = defaultdict(set)
         self._by_source: dict[str, set[str]] = defaultdict(set)
-        self._by_canonical = _Keys()
         self._copies: dict[str, set[str]] = defaultdict(set)
-        self._by_story = _Keys()
         self._by_date: list[tuple[datetime, str]] = []  # sorted (published, key)
-        # fingerprint -> its bucket; most fingerprints are one entry's: its item alone
-        self._by_print: dict[str, Bucket | Item] = {}
+        self._found: _Lookups | None = None  # see _lookups()
+        self._finding = threading.Lock()  # made once, whichever thread asks first
         self._copies_by_source: dict[str, int] = defaultdict(int)
         self._tombstones: dict[str, datetime] = {}
         self._events: list[SourceEvent] = []
@@ -63,11 +62,24 @@ class MemoryStore:
     def get(self, key: str) -> StoredEntry | None:
         return self._read([key])[0] if key in self._rows else None
 
+    def _lookups(self) -> _Lookups:
+        """The cross-source lookups' indexes (canonical link, story, fingerprint), made when
+        first asked for: a process that only publishes (``build``, ``serve``) never asks,
+        and they were a third of an opened store's indexes (80,000 entries: ~60 MB)."""
+        with self._finding:
+            if self._found is None:
+                found = _Lookups()
+                for row in self._rows.values():
+                    found.add(row, keep_sorted=False)
+                found.sort()
+                self._found = found
+            return self._found
+
     def by_canonical(self, link: str) -> list[StoredEntry]:
-        return self._read(self._by_canonical.sorted(link))
+        return self._read(self._lookups().by_canonical.sorted(link))
 
     def by_story(self, story: str) -> list[StoredEntry]:
-        return self._read(self._by_story.sorted(story))
+        return self._read(self._lookups().by_story.sorted(story))
 
     def published_between(self, low: datetime, high: datetime) -> list[StoredEntry]:
         start = bisect.bisect_left(self._by_date, (low, ""))
@@ -76,7 +88,7 @@ class MemoryStore:
 
     def by_fingerprint(self, fingerprint: str, low: datetime, high: datetime,
                        title_bits: int | None = None) -> list[StoredEntry]:
-        return self._read(bucket_keys(self._bucket(fingerprint), low, high,
+        return self._read(bucket_keys(self._lookups().bucket(fingerprint), low, high,
                                       title_bits))
 
     def is_tombstone(self, key: str) -> bool:
@@ -232,9 +244,8 @@ class MemoryStore:
             self._index(r, keep_sorted=not bulk)
         if bulk:
             self._by_date.sort()
-            for bucket in self._by_print.values():
-                if isinstance(bucket, list):
-                    bucket.sort()
+            if self._found is not None:
+                self._found.sort()
         for s in states:
             self._schedule_state(s)
             self._states[s.source_id] = s
@@ -257,9 +268,8 @@ class MemoryStore:
         if old is not None:
             if not keep_sorted:
                 self._by_date.sort()  # _unindex finds the old one by bisection
-                for bucket in self._by_print.values():
-                    if isinstance(bucket, list):
-                        bucket.sort()
+                if self._found is not None:
+                    self._found.sort()
             self._unindex(old)
         self._rows[e.key] = e
         self._order[e.key] = newest_first(e)
@@ -268,54 +278,79 @@ class MemoryStore:
             self._shown_by_category[c] += e.duplicate_of is None
         self._shown_by_source[e.source_id] += e.duplicate_of is None
         self._by_source[e.source_id].add(e.key)
-        if e.canonical_link:
-            self._by_canonical.add(e.canonical_link, e.key)
         if e.duplicate_of:
             self._copies[e.duplicate_of].add(e.key)
             self._copies_by_source[e.source_id] += 1
-        self._by_story.add(e.story or e.key, e.key)
-        item = (e.published, e.key, e.title_bits)  # one tuple in all of its buckets
         if keep_sorted:
             bisect.insort(self._by_date, (e.published, e.key))
         else:
             self._by_date.append((e.published, e.key))
-        for fp in e.fingerprints:
-            self._file(fp, item, keep_sorted)
+        if self._found is not None:
+            self._found.add(e, keep_sorted)
 
     def _unindex(self, e: Row) -> None:
         for c in e.categories:
             self._by_category[c].discard(e.key)
             self._shown_by_category[c] -= e.duplicate_of is None
         self._shown_by_source[e.source_id] -= e.duplicate_of is None
-        if e.canonical_link:
-            self._by_canonical.discard(e.canonical_link, e.key)
         if e.duplicate_of:
             self._copies[e.duplicate_of].discard(e.key)
             self._copies_by_source[e.source_id] -= 1
-        self._by_story.discard(e.story or e.key, e.key)
         _remove_sorted(self._by_date, (e.published, e.key))
+        if self._found is not None:
+            self._found.discard(e)
+
+
+class _Lookups:
+    """Where the cross-source lookups find entries: by canonical link, by story, by title
+    fingerprint (a bucket of (published, key, title signature) items, sorted)."""
+
+    def __init__(self) -> None:
+        self.by_canonical = _Keys()
+        self.by_story = _Keys()
+        # fingerprint -> its bucket; most fingerprints are one entry's: its item alone
+        self.by_print: dict[str, Bucket | Item] = {}
+
+    def add(self, e: Row, keep_sorted: bool) -> None:
+        if e.canonical_link:
+            self.by_canonical.add(e.canonical_link, e.key)
+        self.by_story.add(e.story or e.key, e.key)
+        item = (e.published, e.key, e.title_bits)  # one tuple in all of its buckets
         for fp in e.fingerprints:
-            bucket = self._bucket(fp)
+            self._file(fp, item, keep_sorted)
+
+    def discard(self, e: Row) -> None:
+        if e.canonical_link:
+            self.by_canonical.discard(e.canonical_link, e.key)
+        self.by_story.discard(e.story or e.key, e.key)
+        for fp in e.fingerprints:
+            bucket = self.bucket(fp)
             _remove_sorted(bucket, (e.published, e.key, e.title_bits))
             if len(bucket) > 1:
-                self._by_print[fp] = bucket
+                self.by_print[fp] = bucket
             elif bucket:
-                self._by_print[fp] = bucket[0]
+                self.by_print[fp] = bucket[0]
             else:
-                self._by_print.pop(fp, None)
+                self.by_print.pop(fp, None)
 
-    def _bucket(self, fingerprint: str) -> Bucket:
-        found = self._by_print.get(fingerprint)
+    def sort(self) -> None:
+        """After adding unsorted (a bulk load)."""
+        for bucket in self.by_print.values():
+            if isinstance(bucket, list):
+                bucket.sort()
+
+    def bucket(self, fingerprint: str) -> Bucket:
+        found = self.by_print.get(fingerprint)
         if found is None:
             return []
         return found if isinstance(found, list) else [found]
 
     def _file(self, fingerprint: str, item: Item, keep_sorted: bool) -> None:
-        found = self._by_print.get(fingerprint)
+        found = self.by_print.get(fingerprint)
         if found is None:
-            self._by_print[fingerprint] = item
+            self.by_print[fingerprint] = item
         elif isinstance(found, tuple):
-            self._by_print[fingerprint] = sorted([found, item]) if keep_sorted else [found, item]
+            self.by_print[fingerprint] = sorted([found, item]) if keep_sorted else [found, item]
         elif keep_sorted:
             bisect.insort(found, item)
         else:

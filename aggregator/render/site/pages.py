@@ -223,29 +223,29 @@ class _Articles:
 
     The build walks river by river, each in every tree (publish/site.py), so a card is
     used again soon or, for the newest entries, on the next rivers: the least recently
-    used go first once ARTICLES_KEPT is reached (each holds its entry: a bound on what a
-    whole build keeps read)."""
+    used go first once ARTICLES_KEPT is reached. A card is known by its entry's key and
+    content hash, not by the entry object: a whole build reads an entry again for each
+    river (publish/reads.py), and the store does not change while it publishes (the
+    cards are forgotten when a build starts)."""
 
     def __init__(self) -> None:
-        self.kept: OrderedDict[tuple[object, ...], tuple[StoredEntry, str]] = OrderedDict()
+        self.kept: OrderedDict[tuple[object, ...], str] = OrderedDict()
         self.size = 0
 
-    def get(self, language: object, key: tuple[object, ...], entry: StoredEntry) -> str | None:
+    def get(self, language: object, key: tuple[object, ...]) -> str | None:
         found = self.kept.get((language, *key))
-        if found is None or found[0] is not entry:  # the same id, another entry: not ours
-            return None
-        self.kept.move_to_end((language, *key))
-        return found[1]
+        if found is not None:
+            self.kept.move_to_end((language, *key))
+        return found
 
-    def put(self, language: object, key: tuple[object, ...], entry: StoredEntry, html: str
-            ) -> None:
+    def put(self, language: object, key: tuple[object, ...], html: str) -> None:
         gone = self.kept.pop((language, *key), None)
         if gone is not None:
-            self.size -= len(gone[1])
-        self.kept[(language, *key)] = (entry, html)
+            self.size -= len(gone)
+        self.kept[(language, *key)] = html
         self.size += len(html)
         while self.size > ARTICLES_KEPT and self.kept:
-            _, (_, dropped) = self.kept.popitem(last=False)
+            _, dropped = self.kept.popitem(last=False)
             self.size -= len(dropped)
 
     def forget(self) -> None:
@@ -353,14 +353,14 @@ def article(context: Context, item: PageEntry) -> Markup:
                       context.environment.get_template("article.html").render(
                           item=item, HOME=home, fmt=context.get("fmt")))
     language = context.get("language")
-    key = (id(item.entry), item.anchor, item.lang, item.source_name, item.categories,
-           item.copies, item.month)
-    html = _ARTICLES.get(language, key, item.entry)
+    key = (item.entry.key, item.entry.content_hash, item.anchor, item.lang,
+           item.source_name, item.categories, item.copies, item.month)
+    html = _ARTICLES.get(language, key)
     if html is None:
         html = entry_html(item, context, HOME) if _shipped(context.environment, "card.html") \
             else context.environment.get_template("card.html").render(
                 item=item, HOME=HOME, fmt=context.get("fmt"))
-        _ARTICLES.put(language, key, item.entry, html)
+        _ARTICLES.put(language, key, html)
     return Markup(html.replace(HOME, str(context.get("home"))))
 
 
