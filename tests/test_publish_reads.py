@@ -107,9 +107,9 @@ def test_a_whole_build_past_what_it_keeps_holds_no_more_and_writes_the_same(
         held.append(len(self.read))
         return found
 
-    def fetch(self: object, rows: list) -> list:  # type: ignore[type-arg]
+    def fetch(self: object, rows: list, once: bool = False) -> list:  # type: ignore[type-arg]
         fetched.extend(r.key for r in rows)
-        return real_fetch(self, rows)  # type: ignore[arg-type]
+        return real_fetch(self, rows, once)  # type: ignore[arg-type]
 
     monkeypatch.setattr(feeds, "KEEP_READ", 10)
     monkeypatch.setattr(reads.Reads, "__call__", call)

@@ -51,3 +51,39 @@ def test_a_retold_story_changes_only_its_shards_digest(monkeypatch: pytest.Monke
     after = [replace(r, text_hash="retold") if r.key == "s:3" else r for r in before]
     old, new = digests(shard_of(before)), digests(shard_of(after))
     assert {sid for sid in new if old[sid] != new[sid]} == {"2026-03-p1"}
+
+
+def test_shards_made_one_at_a_time_are_the_shards_of_every_record(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """publish_search takes the shards from placed_shards, a shard's records at a time: the
+    same shards, records and order as shard_of(placed(...)), in every tree's places."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from test_store import entry
+
+    from aggregator.config.model import CategorySettings
+    from aggregator.config.taxonomy import Taxonomy
+    from aggregator.render.site.layout import River, anchor, month_page_of, months
+    from aggregator.store.rows import Row
+    from aggregator.stories.order import in_arrival_order
+
+    monkeypatch.setattr(search, "SHARD_SIZE", 7)
+    languages = ["en", "fr", "es-MX", None]
+    rows = []
+    for n in range(60):
+        e = entry(f"s{n % 5}:{n}", f"s{n % 5}", days=(n * 7) % 75, categories=("x", "y")[:n % 3])
+        when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n // 4)  # ties in arrival
+        rows.append(Row.of(replace(e, first_seen=when, language=languages[n % 4])))
+    listed = in_arrival_order(rows)
+    taxonomy = Taxonomy([CategorySettings("x", {"en": "X"}), CategorySettings("y", {"en": "Y"})])
+    args = (taxonomy, {"s1": "Source one"}, "en", ["en", "fr", "es"])
+    river = River("all")
+    where = month_page_of(river, months(river, listed))  # every story's page, in a table
+    assert [r.url for r in search.placed(listed, *args)] == [
+        f"{where[e.key]}#{anchor(e)}" for e in listed]
+    whole = shard_of(search.placed(listed, *args))
+    one_by_one = dict(search.placed_shards(listed, *args))
+    assert list(one_by_one) == list(whole) and len(whole) > 5
+    assert one_by_one == whole
+    assert any(r.tree_url.startswith("es/") for group in whole.values() for r in group)

@@ -103,6 +103,27 @@ def test_decoded_entries_kept_are_bounded_whatever_was_read() -> None:
     assert read == [*shards, "s0"] and len(decoded) == 511
 
 
+def test_a_read_for_one_pass_keeps_nothing_for_later_answers() -> None:
+    """fetch(once=True), as a whole build reads: the shards' files and the entries decoded
+    are not kept (the next small publish's are), and the answer is the same."""
+    from aggregator.store.codec import entry_from_dict, entry_to_dict
+    shards = {f"s{s}": [entry(f"s{s}:{n}", f"s{s}", n) for n in range(10)] for s in range(4)}
+    files = {s: disk.dumps({"entries": {str(i): entry_to_dict(e) for i, e in enumerate(found)}})
+             for s, found in shards.items()}
+    read: list[str] = []
+    bodies = ShardBodies(lambda s: (read.append(s), files[s])[1],
+                         lambda s, d: entry_from_dict(d), str)
+    rows = [Row.of(e) for found in shards.values() for e in found]
+    kept = bodies.fetch(rows[:3])  # a small publish's few entries: kept
+    assert bodies._decoded and bodies._files and read == ["s0"]
+    before = (dict(bodies._decoded), dict(bodies._files), dict(bodies._parsed))
+    fresh = ShardBodies(files.__getitem__, lambda s, d: entry_from_dict(d), str)
+    assert bodies.fetch(rows, once=True) == fresh.fetch(rows)
+    assert read == list(shards)  # s0 as kept, the others read once each
+    assert (dict(bodies._decoded), dict(bodies._files), dict(bodies._parsed)) == before
+    assert bodies.fetch(rows[:3]) == kept and read == list(shards)  # still at hand
+
+
 def test_a_store_without_rows_files_is_read_from_its_shards_and_given_them(
         tmp_path: Path) -> None:
     """A store an older version wrote (format 2): its rows come from the shards; the first

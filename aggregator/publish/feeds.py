@@ -32,9 +32,8 @@ from aggregator.publish.search import (
     BUNDLE,
     Record,
     build_index,
-    placed,
+    placed_shards,
     placement_digest,
-    shard_of,
     with_text,
 )
 from aggregator.publish.sink import Sink
@@ -214,16 +213,21 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     language = primary_language(settings.hub.language)
     read = read or Reads(store)
     rows = read.shown()
-    found = placed(rows, Taxonomy(settings.categories),
-                   {s.id: s.name for s in settings.sources}, language,
-                   [primary_language(x) for x in settings.hub.languages])
-    if not found:  # nothing stored yet (a first start): Pagefind refuses an empty index
+    before = _shards_before(sink)
+    digests: dict[str, str] = {}
+    again: dict[str, list[Record]] = {}  # the shards indexed again: their records
+    for sid, group in placed_shards(rows, Taxonomy(settings.categories),
+                                    {s.id: s.name for s in settings.sources}, language,
+                                    [primary_language(x) for x in settings.hub.languages]):
+        digests[sid] = placement_digest(group, language)
+        if before.get(sid) != digests[sid] or not sink.exists(
+                PurePosixPath(f"{BUNDLE}/{sid}/pagefind.js")):
+            again[sid] = group
+    if not digests:  # nothing stored yet (a first start): Pagefind refuses an empty index
         return []
-    shards = shard_of(found)
-    digests = {sid: placement_digest(group, language)
-               for sid, group in shards.items()}  # the whole index's: one of the shards'
+    # the whole index's digest: one of the shards'
     digest = hashlib.sha256(json.dumps(digests, sort_keys=True).encode("ascii")).hexdigest()
-    stamp = f"{digest} {now:.0f} {len(found)}".encode("ascii")
+    stamp = f"{digest} {now:.0f} {len(rows)}".encode("ascii")
     if there and built == digest:
         sink.write(marker, stamp)  # checked: the same stories
         return []
@@ -232,7 +236,7 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     def texts(found: list[Record]) -> list[Record]:
         return with_text(found, {e.key: e for e in read([by_key[r.key] for r in found])})
 
-    written = _index_shards(shards, digests, language, sink, texts)
+    written = _index_shards(list(digests), digests, again, language, sink, texts)
     if written is None:
         return []
     sink.settle()
@@ -241,29 +245,34 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     return written
 
 
-def _index_shards(shards: dict[str, list[Record]], digests: dict[str, str], language: str,
-                  sink: Sink, texts: Callable[[list[Record]], list[Record]]
-                  ) -> list[PurePosixPath] | None:
-    """Index the shards whose records changed, drop the ones gone, and list them all in
-    pagefind/shards.json for the search page (newest first); the files written, or None
-    when Pagefind could not run (logged; the index on disk stays as it was)."""
-    listing = PurePosixPath(f"{BUNDLE}/{SHARDS}")
+def _shards_before(sink: Sink) -> dict[str, str]:
+    """The digest of each shard the index on disk was built from (pagefind/shards.json)."""
     try:
-        before = json.loads(sink.read(listing) or b"{}").get("digests", {})
+        found = json.loads(sink.read(PurePosixPath(f"{BUNDLE}/{SHARDS}")) or b"{}")
+        digests = found.get("digests", {})
     except (ValueError, AttributeError):
-        before = {}
+        return {}
+    return digests if isinstance(digests, dict) else {}
+
+
+def _index_shards(shards: list[str], digests: dict[str, str], again: dict[str, list[Record]],
+                  language: str, sink: Sink, texts: Callable[[list[Record]], list[Record]]
+                  ) -> list[PurePosixPath] | None:
+    """Index the shards ``again`` (their records: the ones whose stories changed), drop the
+    ones gone, and list them all (``shards``, newest first) in pagefind/shards.json for the
+    search page; the files written, or None when Pagefind could not run (logged; the index
+    on disk stays as it was)."""
+    listing = PurePosixPath(f"{BUNDLE}/{SHARDS}")
     written: list[PurePosixPath] = []
-    again = [sid for sid in shards if before.get(sid) != digests[sid] or not sink.exists(
-        PurePosixPath(f"{BUNDLE}/{sid}/pagefind.js"))]
-    whole = texts([r for sid in again for r in shards[sid]])  # their stories, in one read
+    whole = texts([r for group in again.values() for r in group])  # their stories, in one read
     done = 0
-    for sid in again:
-        group, done = whole[done:done + len(shards[sid])], done + len(shards[sid])
+    for sid, group in again.items():
+        mine, done = whole[done:done + len(group)], done + len(group)
         folder = f"{BUNDLE}/{sid}"
-        if not sink.replace_folder(folder, partial(build_index, group, language)):
+        if not sink.replace_folder(folder, partial(build_index, mine, language)):
             return None
         written += sink.names(folder)
-    newest = next(iter(shards))
+    newest = shards[0]
     for asset in UI_ASSETS:  # the same in every bundle: served once, from pagefind/
         data = sink.read(PurePosixPath(f"{BUNDLE}/{newest}/{asset}"))
         if data is not None and sink.write(PurePosixPath(f"{BUNDLE}/{asset}"), data):
@@ -280,7 +289,7 @@ def _index_shards(shards: dict[str, list[Record]], digests: dict[str, str], lang
         else:
             sink.remove(PurePosixPath(f"{BUNDLE}/{top}"))
     sink.settle()  # the listing names shards: they must be there first
-    sink.write(listing, json.dumps({"shards": list(shards), "digests": digests},
+    sink.write(listing, json.dumps({"shards": shards, "digests": digests},
                                    indent=0).encode("utf-8"))
     return [*written, listing]
 

@@ -75,7 +75,8 @@ class Reads:
         read = self.read
         with self._lock:  # the search index reads beside, and may drop what it read
             missing = [r for r in rows if r.key not in read]
-        found = {e.key: e for e in self.store.fetch(missing)} if missing else {}
+        found = {e.key: e for e in self.store.fetch(missing, once=self.keep is not None)
+                 } if missing else {}
         with self._lock:
             out = [e for e in (read.get(r.key) or found.get(r.key) for r in rows)
                    if e is not None]

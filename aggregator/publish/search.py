@@ -17,17 +17,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from aggregator.config.taxonomy import Taxonomy, primary_language
 from aggregator.files import pid_alive
 from aggregator.models import StoredEntry
 from aggregator.render import display_title
 from aggregator.render.site.i18n import words
-from aggregator.render.site.layout import River, anchor, month_page_of, months
+from aggregator.render.site.layout import MonthPages, River, anchor, months
 from aggregator.sanitize import plain_text
 from aggregator.store.rows import Row
 from aggregator.stories.order import Arrived
@@ -53,36 +54,77 @@ class Record:
     text_hash: str = ""  # its entry's content_hash: changes when the title or text does
 
 
+class _Places:
+    """Where each story's record points: its month page in the all-languages tree, and in
+    its language's tree (found by bisecting each tree's month parts: no table of every
+    story), with its filters named in the hub's language."""
+
+    def __init__(self, everything: list[Row] | list[StoredEntry], taxonomy: Taxonomy,
+                 names: dict[str, str], language: str, tree_languages: Sequence[str]
+                 ) -> None:
+        self.taxonomy, self.names, self.language = taxonomy, names, language
+        self.fmt = words(language)
+        self._primary: dict[str | None, str] = {}
+        river = River("all")
+        self.root = MonthPages(months(river, everything, ordered=False))
+        self.trees: dict[str, MonthPages] = {}
+        for lang in dict.fromkeys(tree_languages):
+            mine = [e for e in everything if self.primary(e.language) == lang]
+            self.trees[lang] = MonthPages(months(
+                river, Arrived(mine) if isinstance(everything, Arrived) else mine,
+                ordered=False))  # still in arrival order: not sorted again
+
+    def primary(self, language: str | None) -> str:
+        found = self._primary.get(language)
+        if found is None:
+            found = self._primary[language] = primary_language(language or self.language)
+        return found
+
+    def url(self, e: Row | StoredEntry) -> str:
+        return f"{self.root.get(e)}#{anchor(e)}"
+
+    def record(self, e: Row | StoredEntry, url: str) -> Record:
+        lang, names = self.primary(e.language), self.names
+        tree = self.trees.get(lang)
+        return Record(
+            tree_url=f"{lang}/{tree.get(e)}#{anchor(e)}" if tree is not None else "",
+            source=names.get(e.source_id, e.source_id), url=url, title="", content="",
+            date=e.published.date().isoformat(), arrived=e.first_seen.isoformat(),
+            filters={"category": [self.taxonomy.label(c, self.language)
+                                  for c in e.categories],
+                     "language": [self.fmt.own_name(lang)],
+                     "source": [names.get(e.source_id, e.source_id)]},
+            key=e.key, text_hash=e.content_hash)
+
+
 def placed(everything: Sequence[Row | StoredEntry], taxonomy: Taxonomy, names: dict[str, str],
            language: str, tree_languages: Sequence[str] = ()) -> list[Record]:
     """One record per stored story, without its text (title, content): what the stories'
     rows tell (``with_text`` adds the rest). Categories and sources are named in the hub's
     language; a language by its own name ("Français"), the same from every page's language.
     With ``tree_languages``, each record also knows its page in its language's tree."""
-    river = River("all")
+    listed: Any = everything if isinstance(everything, list) else list(everything)
+    places = _Places(listed, taxonomy, names, language, tree_languages)
+    return [places.record(e, places.url(e)) for e in listed]
+
+
+def placed_shards(everything: Sequence[Row], taxonomy: Taxonomy, names: dict[str, str],
+                  language: str, tree_languages: Sequence[str] = ()
+                  ) -> Iterator[tuple[str, list[Record]]]:
+    """``shard_of(placed(...))``, one shard at a time: a shard's records are made when it
+    is asked for, so the caller keeps only the ones it indexes again (every record at
+    once held 65 MB at 72,000 stories, for a build that indexes none)."""
     listed = everything if isinstance(everything, list) else list(everything)
-    where = month_page_of(river, months(river, listed, ordered=False))
-    fmt = words(language)
-    of: dict[str, str] = {e.key: primary_language(e.language or language) for e in everything}
-    in_tree: dict[str, str] = {}
-    for lang in dict.fromkeys(tree_languages):
-        mine = [e for e in listed if of[e.key] == lang]
-        if isinstance(listed, Arrived):  # still in arrival order: not sorted again
-            mine = Arrived(mine)
-        in_tree.update((k, f"{lang}/{v}") for k, v in
-                       month_page_of(river, months(river, mine, ordered=False)).items())
-    out = []
-    for e in everything:
-        out.append(Record(
-            tree_url=f"{in_tree[e.key]}#{anchor(e)}" if e.key in in_tree else "",
-            source=names.get(e.source_id, e.source_id),
-            url=f"{where[e.key]}#{anchor(e)}", title="", content="",
-            date=e.published.date().isoformat(), arrived=e.first_seen.isoformat(),
-            filters={"category": [taxonomy.label(c, language) for c in e.categories],
-                     "language": [fmt.own_name(primary_language(e.language or language))],
-                     "source": [names.get(e.source_id, e.source_id)]},
-            key=e.key, text_hash=e.content_hash))
-    return out
+    places = _Places(listed, taxonomy, names, language, tree_languages)
+    by_month: dict[str, list[Row]] = {}
+    for e in listed:
+        by_month.setdefault(e.published.date().isoformat()[:7], []).append(e)
+    for month in sorted(by_month, reverse=True):
+        group = sorted((e.first_seen.isoformat(), places.url(e), e) for e in by_month[month]
+                       )  # (arrived, url) as shard_of orders records: the key is unique
+        for number in range((len(group) - 1) // SHARD_SIZE + 1, 0, -1):
+            part = group[(number - 1) * SHARD_SIZE:number * SHARD_SIZE]
+            yield f"{month}-p{number}", [places.record(e, url) for _, url, e in part]
 
 
 def with_text(found: Sequence[Record], entries: Mapping[str, StoredEntry]) -> list[Record]:

@@ -107,9 +107,10 @@ class Store(Protocol):
         published, then key): what a publish cuts its listings from."""
         ...
 
-    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+    def fetch(self, rows: Sequence[Row], once: bool = False) -> list[StoredEntry]:
         """The entries ``rows`` stand for, as stored now, in the rows' order; a row whose
-        entry is gone is left out. Proportional to the answer."""
+        entry is gone is left out. Proportional to the answer. ``once``: read for one pass
+        over the store (a whole build), so what was read is not kept for later answers."""
         ...
 
     def copies_of(self, key: str) -> list[StoredEntry]: ...

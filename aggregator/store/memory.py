@@ -52,9 +52,9 @@ class MemoryStore:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def _read(self, keys: Iterable[str]) -> list[StoredEntry]:
+    def _read(self, keys: Iterable[str], once: bool = False) -> list[StoredEntry]:
         rows = self._rows
-        return self._bodies.fetch([rows[k] for k in keys])
+        return self._bodies.fetch([rows[k] for k in keys], once)
 
     def row(self, key: str) -> Row | None:
         return self._rows.get(key)
@@ -120,8 +120,8 @@ class MemoryStore:
         listed.sort(key=_FIRST_SEEN)
         return Arrived(listed)
 
-    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
-        return self._read(r.key for r in rows if r.key in self._rows)
+    def fetch(self, rows: Sequence[Row], once: bool = False) -> list[StoredEntry]:
+        return self._read((r.key for r in rows if r.key in self._rows), once)
 
     def keys(self, category: str | None = None, source_id: str | None = None,
              include_duplicates: bool = False, limit: int | None = None) -> list[str]:

@@ -155,7 +155,7 @@ class PostgresStore:
     def arrived(self) -> list[Row]:
         return in_arrival_order(self.rows(include_duplicates=True))
 
-    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+    def fetch(self, rows: Sequence[Row], once: bool = False) -> list[StoredEntry]:
         found = {e.key: e for e in self._entries("key = ANY(%s)", [[r.key for r in rows]])}
         return [found[r.key] for r in rows if r.key in found]
 

@@ -85,8 +85,8 @@ def dirty_of(rows: Iterable[Row]) -> Dirty:
 class Bodies(Protocol):
     """Where a store keeps the entries its rows stand for."""
 
-    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
-        """The entries of ``rows``, in their order."""
+    def fetch(self, rows: Sequence[Row], once: bool = False) -> list[StoredEntry]:
+        """The entries of ``rows``, in their order (``once``: nothing kept for later)."""
         ...
 
     def put(self, entry: StoredEntry) -> None: ...
@@ -100,7 +100,7 @@ class HeldBodies:
     def __init__(self) -> None:
         self.held: dict[str, StoredEntry] = {}
 
-    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
+    def fetch(self, rows: Sequence[Row], once: bool = False) -> list[StoredEntry]:
         held = self.held
         return [held[r.key] for r in rows]
 

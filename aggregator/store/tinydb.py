@@ -350,8 +350,8 @@ class TinyDBStore:
     def arrived(self) -> list[Row]:
         return self._read_entries().arrived()
 
-    def fetch(self, rows: Sequence[Row]) -> list[StoredEntry]:
-        return self._read_entries().fetch(rows)
+    def fetch(self, rows: Sequence[Row], once: bool = False) -> list[StoredEntry]:
+        return self._read_entries().fetch(rows, once)
 
     def entries(self, category: str | None = None, source_id: str | None = None,
                 include_duplicates: bool = False, limit: int | None = None
