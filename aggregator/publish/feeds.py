@@ -54,8 +54,9 @@ MEMO = PurePosixPath(".rendered")  # what each health page was rendered from (di
 STATUS_EVENTS = 100  # entries in status.atom
 SEARCH_EVERY = 600.0  # seconds: a big network's search index is rebuilt at most this often
 SEARCH_SMALL = 2000  # stories: an index this small is rebuilt with every publish
-KEEP_READ = 8192  # entries a whole build keeps once read (publish/reads.py): more than a
-# river's pages or the month parts beside one another in every tree show
+KEEP_READ = 2048  # entries a whole build keeps once read (publish/reads.py): a river's
+# pages, or the month parts beside one another in every tree (at N=2000, 2,048 and 8,192
+# read 152,035 and 149,733 entries: each of 72,000 twice, as cards and as articles)
 SHARDS = "shards.json"  # in pagefind/: the shard folders, newest first, and their digests
 MARKER = "records.sha256"  # in pagefind/: what the whole index was built from, and when
 UI_ASSETS = ("pagefind-ui.js", "pagefind-ui.css")

@@ -213,7 +213,8 @@ def _kept_words(translate: Callable[[str], str]) -> Any:
 
 
 HOME = "\x00home\x00"  # stands for the page's path to its tree root in a kept article
-ARTICLES_KEPT = 8 * 2**20  # characters of rendered cards kept for reuse
+ARTICLES_KEPT = 2**20  # characters of rendered cards kept for reuse (a few hundred: the
+# newest entries' cards, on their river, category and source pages of one tree)
 
 
 class _Articles:
