@@ -56,7 +56,8 @@ def test_a_retold_story_changes_only_its_shards_digest(monkeypatch: pytest.Monke
 def test_shards_made_one_at_a_time_are_the_shards_of_every_record(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """publish_search takes the shards from placed_shards, a shard's records at a time: the
-    same shards, records and order as shard_of(placed(...)), in every tree's places."""
+    same shards, records, order and digests as shard_of(placed(...)), in every tree's
+    places."""
     from dataclasses import replace
     from datetime import UTC, datetime, timedelta
 
@@ -76,14 +77,16 @@ def test_shards_made_one_at_a_time_are_the_shards_of_every_record(
         when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n // 4)  # ties in arrival
         rows.append(Row.of(replace(e, first_seen=when, language=languages[n % 4])))
     listed = in_arrival_order(rows)
-    taxonomy = Taxonomy([CategorySettings("x", {"en": "X"}), CategorySettings("y", {"en": "Y"})])
-    args = (taxonomy, {"s1": "Source one"}, "en", ["en", "fr", "es"])
+    taxonomy = Taxonomy([CategorySettings("x", {"en": 'Équité "x"'}),
+                         CategorySettings("y", {"en": "Y"})])
+    args = (taxonomy, {"s1": "Ville de Montréal", "s2": "São Paulo"}, "en", ["en", "fr", "es"])
     river = River("all")
     where = month_page_of(river, months(river, listed))  # every story's page, in a table
     assert [r.url for r in search.placed(listed, *args)] == [
         f"{where[e.key]}#{anchor(e)}" for e in listed]
     whole = shard_of(search.placed(listed, *args))
-    one_by_one = dict(search.placed_shards(listed, *args))
-    assert list(one_by_one) == list(whole) and len(whole) > 5
-    assert one_by_one == whole
+    shards = list(search.placed_shards(listed, *args))
+    assert [s.name for s in shards] == list(whole) and len(whole) > 5
+    assert {s.name: s.records() for s in shards} == whole
+    assert {s.name: s.digest("en") for s in shards} == digests(whole)  # made without records
     assert any(r.tree_url.startswith("es/") for group in whole.values() for r in group)

@@ -33,7 +33,6 @@ from aggregator.publish.search import (
     Record,
     build_index,
     placed_shards,
-    placement_digest,
     with_text,
 )
 from aggregator.publish.sink import Sink
@@ -217,13 +216,14 @@ def publish_search(settings: Settings, store: Store, sink: Sink, dirty: Dirty | 
     before = _shards_before(sink)
     digests: dict[str, str] = {}
     again: dict[str, list[Record]] = {}  # the shards indexed again: their records
-    for sid, group in placed_shards(rows, Taxonomy(settings.categories),
-                                    {s.id: s.name for s in settings.sources}, language,
-                                    [primary_language(x) for x in settings.hub.languages]):
-        digests[sid] = placement_digest(group, language)
+    for shard in placed_shards(rows, Taxonomy(settings.categories),
+                               {s.id: s.name for s in settings.sources}, language,
+                               [primary_language(x) for x in settings.hub.languages]):
+        sid = shard.name
+        digests[sid] = shard.digest(language)
         if before.get(sid) != digests[sid] or not sink.exists(
                 PurePosixPath(f"{BUNDLE}/{sid}/pagefind.js")):
-            again[sid] = group
+            again[sid] = shard.records()
     if not digests:  # nothing stored yet (a first start): Pagefind refuses an empty index
         return []
     # the whole index's digest: one of the shards'

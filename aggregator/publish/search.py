@@ -65,6 +65,7 @@ class _Places:
         self.taxonomy, self.names, self.language = taxonomy, names, language
         self.fmt = words(language)
         self._primary: dict[str | None, str] = {}
+        self._filters: dict[tuple[object, ...], tuple[dict[str, list[str]], str]] = {}
         river = River("all")
         self.root = MonthPages(months(river, everything, ordered=False))
         self.trees: dict[str, MonthPages] = {}
@@ -83,18 +84,38 @@ class _Places:
     def url(self, e: Row | StoredEntry) -> str:
         return f"{self.root.get(e)}#{anchor(e)}"
 
-    def record(self, e: Row | StoredEntry, url: str) -> Record:
-        lang, names = self.primary(e.language), self.names
+    def tree_url(self, e: Row | StoredEntry) -> str:
+        lang = self.primary(e.language)
         tree = self.trees.get(lang)
+        return f"{lang}/{tree.get(e)}#{anchor(e)}" if tree is not None else ""
+
+    def filters(self, e: Row | StoredEntry) -> tuple[dict[str, list[str]], str]:
+        """A record's filters, and them as placement_digest writes them (made once for
+        each kind of story: a few hundred among 80,000)."""
+        kind = (e.categories, e.language, e.source_id)
+        found = self._filters.get(kind)
+        if found is None:
+            source = self.names.get(e.source_id, e.source_id)
+            filters = {"category": [self.taxonomy.label(c, self.language)
+                                    for c in e.categories],
+                       "language": [self.fmt.own_name(self.primary(e.language))],
+                       "source": [source]}
+            found = self._filters[kind] = (filters, json.dumps(filters, sort_keys=True))
+        return found
+
+    def record(self, e: Row | StoredEntry, url: str) -> Record:
+        source = self.names.get(e.source_id, e.source_id)
         return Record(
-            tree_url=f"{lang}/{tree.get(e)}#{anchor(e)}" if tree is not None else "",
-            source=names.get(e.source_id, e.source_id), url=url, title="", content="",
+            tree_url=self.tree_url(e), source=source, url=url, title="", content="",
             date=e.published.date().isoformat(), arrived=e.first_seen.isoformat(),
-            filters={"category": [self.taxonomy.label(c, self.language)
-                                  for c in e.categories],
-                     "language": [self.fmt.own_name(lang)],
-                     "source": [names.get(e.source_id, e.source_id)]},
-            key=e.key, text_hash=e.content_hash)
+            filters=self.filters(e)[0], key=e.key, text_hash=e.content_hash)
+
+    def placement(self, e: Row | StoredEntry, url: str) -> str:
+        """What placement_digest writes of ``record(e, url)``, made without the record."""
+        dumps = json.dumps
+        return (f"[{dumps(url)}, {dumps(e.published.date().isoformat())}, "
+                f"{self.filters(e)[1]}, {dumps(self.tree_url(e))}, "
+                f"{dumps(self.names.get(e.source_id, e.source_id))}, {dumps(e.content_hash)}]")
 
 
 def placed(everything: Sequence[Row | StoredEntry], taxonomy: Taxonomy, names: dict[str, str],
@@ -108,12 +129,30 @@ def placed(everything: Sequence[Row | StoredEntry], taxonomy: Taxonomy, names: d
     return [places.record(e, places.url(e)) for e in listed]
 
 
+class Shard:
+    """One shard of the index, as placed_shards cuts it: its stories' places, their records
+    made only when asked for (a shard not indexed again needs its digest alone)."""
+
+    def __init__(self, name: str, places: _Places, stories: list[tuple[str, Row]]) -> None:
+        self.name, self._places, self._stories = name, places, stories
+
+    def digest(self, language: str) -> str:
+        """placement_digest(self.records(), language)."""
+        h = hashlib.sha256(language.encode())
+        placement = self._places.placement
+        for url, e in self._stories:
+            h.update(placement(e, url).encode("utf-8"))
+        return h.hexdigest()
+
+    def records(self) -> list[Record]:
+        return [self._places.record(e, url) for url, e in self._stories]
+
+
 def placed_shards(everything: Sequence[Row], taxonomy: Taxonomy, names: dict[str, str],
-                  language: str, tree_languages: Sequence[str] = ()
-                  ) -> Iterator[tuple[str, list[Record]]]:
-    """``shard_of(placed(...))``, one shard at a time: a shard's records are made when it
-    is asked for, so the caller keeps only the ones it indexes again (every record at
-    once held 65 MB at 72,000 stories, for a build that indexes none)."""
+                  language: str, tree_languages: Sequence[str] = ()) -> Iterator[Shard]:
+    """``shard_of(placed(...))``, one shard at a time, its records made when asked for: a
+    build whose stories did not change makes none (every record at once held 65 MB at
+    72,000 stories, and making them was a twentieth of a whole build)."""
     listed = everything if isinstance(everything, list) else list(everything)
     places = _Places(listed, taxonomy, names, language, tree_languages)
     by_month: dict[str, list[Row]] = {}
@@ -124,7 +163,7 @@ def placed_shards(everything: Sequence[Row], taxonomy: Taxonomy, names: dict[str
                        )  # (arrived, url) as shard_of orders records: the key is unique
         for number in range((len(group) - 1) // SHARD_SIZE + 1, 0, -1):
             part = group[(number - 1) * SHARD_SIZE:number * SHARD_SIZE]
-            yield f"{month}-p{number}", [places.record(e, url) for _, url, e in part]
+            yield Shard(f"{month}-p{number}", places, [(url, e) for _, url, e in part])
 
 
 def with_text(found: Sequence[Record], entries: Mapping[str, StoredEntry]) -> list[Record]:
