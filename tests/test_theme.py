@@ -57,3 +57,24 @@ def test_no_theme_no_link(tmp_path: Path) -> None:
     assert cli("poll", "--config", str(config)).returncode == 0
     assert "theme.css" not in (tmp_path / "feeds" / "index.html").read_text()
     assert not (tmp_path / "feeds" / "theme.css").exists()
+
+
+def test_a_themes_navigation_is_its_own_and_knows_every_page(tmp_path: Path) -> None:
+    """nav.html is rendered once for many pages (pages.site_nav); a theme's own is told
+    which page it is on, a source's page too (the shipped one marks categories and the
+    hub's own pages only, so source pages share one)."""
+    config = themed(tmp_path)
+    (tmp_path / "theme" / "templates" / "nav.html").write_text(
+        '<nav class="mine" data-current="{{ current }}"><a href="{{ home }}index.html">'
+        "{{ _('Sources') }}</a></nav>\n")
+    assert cli("poll", "--config", str(config)).returncode == 0
+    out = tmp_path / "feeds"
+    assert '<nav class="mine" data-current="source/city"><a href="../index.html">' in (
+        out / "source" / "city.html").read_text()
+    assert '<nav class="mine" data-current="sources"><a href="index.html">' in (
+        out / "sources.html").read_text()
+    assert '<nav class="mine" data-current="source/city"><a href="../index.html">' in (
+        out / "fr" / "source" / "city.html").read_text()  # in another tree too
+    assert '<nav class="mine" data-current=""><a href="index.html">Sources</a>' in (
+        out / "fr" / "index.html").read_text()  # in its language
+    assert 'aria-label="Categories"' not in (out / "index.html").read_text()

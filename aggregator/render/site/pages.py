@@ -151,8 +151,10 @@ def environment(language: str, theme: str | None = None) -> Environment:
                       extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["gettext"] = _kept_words(translations(language).gettext)
+    env.globals["said"] = functools.cache(translations(language).gettext)  # entry_html's
     env.globals["article"] = article
     env.globals["articles"] = articles
+    env.globals["site_nav"] = site_nav
     return env
 
 
@@ -261,6 +263,7 @@ _ARTICLES = _Articles()
 def forget_articles() -> None:
     """A new build starts from nothing kept (entries may have changed in the store)."""
     _ARTICLES.forget()
+    _NAVS.clear()  # a theme's nav.html may have changed since
     _SHIPPED.clear()  # a theme may have gained its own card.html since
 
 
@@ -297,6 +300,8 @@ def entry_html(item: PageEntry, context: Context, home: str) -> str:
     page's path to its tree root (HOME in a card kept for several pages)."""
     e, fmt, card = item.entry, context.get("fmt"), item.card
     gettext: Any = context.environment.globals["gettext"]  # _kept_words'
+    said: Any = context.environment.globals["said"]  # formatted here, with
+    # the title escaped as Jinja's gettext would (Markup's % was a twentieth of a build)
     title = esc(item.title)
     out = [f'<article class="card" id="{esc(item.anchor)}" lang="{esc(item.lang)}">\n'
            if card else f'<article id="{esc(item.anchor)}" lang="{esc(item.lang)}">\n']
@@ -324,7 +329,7 @@ def entry_html(item: PageEntry, context: Context, home: str) -> str:
         if text:
             out.append(f'<p class="summary">{esc(text)}</p>\n')
         if item.month:
-            label = gettext(context, "Full article: %(title)s", title=item.title)
+            label = said("Full article: %(title)s") % {"title": title}
             out.append(f'<p class="more"><a href="{home}{esc(item.month)}#'
                        f'{esc(item.anchor)}" aria-label="{label}">'
                        f'{gettext(context, "Full article")}</a></p>')
@@ -333,7 +338,7 @@ def entry_html(item: PageEntry, context: Context, home: str) -> str:
         if body:
             out.append(f'<div class="summary">{body}</div>\n')  # sanitized when stored
         if e.link:
-            label = gettext(context, "Read more: %(title)s", title=item.title)
+            label = said("Read more: %(title)s") % {"title": title}
             out.append(f'<p class="more"><a href="{esc(e.link)}" aria-label="{label}">'
                        "(+)</a></p>")
     if item.copies:
@@ -364,6 +369,29 @@ def article(context: Context, item: PageEntry) -> Markup:
                 item=item, HOME=HOME, fmt=context.get("fmt"))
         _ARTICLES.put(language, key, html)
     return Markup(html.replace(HOME, str(context.get("home"))))
+
+
+_NAVS: dict[tuple[object, ...], Markup] = {}  # see site_nav
+
+
+@pass_context
+def site_nav(context: Context, categories: tuple[tuple[str, str], ...], home: str,
+             current: str) -> Markup:
+    """nav.html for a page of this environment's language: rendered once for each depth
+    and current page (its 20 categories, escaped and translated for each of 34,000 pages,
+    were a tenth of a whole build), without the line end base.html puts after it."""
+    env = context.environment
+    if not current.startswith("category/") and current not in ("sources", "archive",
+                                                                 "search") \
+            and _shipped(env, "nav.html"):
+        current = ""  # marks nothing in it: 2,000 source pages share one
+    key = (id(env), categories, home, current)
+    found = _NAVS.get(key)
+    if found is None:
+        html = env.get_template("nav.html").render(categories=categories, home=home,
+                                                   current=current)
+        found = _NAVS[key] = Markup(html.removesuffix("\n"))
+    return found
 
 
 @pass_context
