@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from hashlib import sha1
 from typing import Any, Generic
 
@@ -85,7 +86,12 @@ class Sheet(Generic[L]):
 
 def anchor(e: Listed) -> str:
     """A stable fragment id for an entry on any page."""
-    return "e-" + sha1(e.key.encode("utf-8")).hexdigest()[:12]
+    return _anchor(e.key)
+
+
+@lru_cache(maxsize=4096)  # an entry's card and article are made in each of its trees in turn
+def _anchor(key: str) -> str:
+    return "e-" + sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
 def pages(river: River, entries: list[L], size: int, depth: int | None = None
