@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from itertools import islice
+from functools import partial
+from itertools import compress, islice
+from operator import attrgetter, is_
 
 from aggregator.config.taxonomy import primary_language
 from aggregator.models import StoredEntry
@@ -44,8 +46,9 @@ class Reads:
         listing = self.listing()
         with self._lock:
             if self._shown is None:
-                with kept_in_bulk():
-                    self._shown = Arrived(r for r in listing if r.duplicate_of is None)
+                with kept_in_bulk():  # the rows that are no copy, picked in C (80,000 rows)
+                    self._shown = Arrived(compress(listing, map(
+                        partial(is_, None), map(attrgetter("duplicate_of"), listing))))
             return self._shown
 
     def listed(self, category: str | None, language: str | None, default: str

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property, partial
 from heapq import merge
+from operator import attrgetter
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -117,8 +118,8 @@ class SiteBuild:
 
     def rivers(self, everything: list[Row]) -> list[River]:
         """All, each category, each source (configured, or still holding entries)."""
-        sources = dict.fromkeys([s.id for s in self.settings.sources]
-                                + sorted({e.source_id for e in everything}))
+        sources = dict.fromkeys([s.id for s in self.settings.sources] + sorted(
+            set(map(attrgetter("source_id"), everything))))  # in C: 80,000 rows
         return ([River("all")] + [River("category", c) for c in self.taxonomy.ids]
                 + [River("source", s) for s in sources])
 

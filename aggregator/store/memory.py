@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from aggregator.models import Dirty, SourceEvent, SourceState, StoredEntry
@@ -18,6 +18,7 @@ from aggregator.stories.order import Arrived, newest_first
 from aggregator.stories.similarity import Bucket, bucket_keys
 
 _FIRST_SEEN = attrgetter("first_seen")  # a stable sort by it keeps (published, key)
+_KEY_OF = itemgetter(1)  # of a (published, key) pair
 
 Item = tuple[datetime, str, int]  # a bucket's: (published, key, title signature)
 
@@ -115,9 +116,8 @@ class MemoryStore:
         seen, whose values are few (one per cycle that stored something), gives the arrival
         order (sorting 80,000 rows by the whole key took 0.10-0.19 s of a small publish;
         this 0.05 s)."""
-        rows = self._rows
-        listed = [rows[key] for _, key in self._by_date]
-        listed.sort(key=_FIRST_SEEN)
+        listed = list(map(self._rows.__getitem__, map(_KEY_OF, self._by_date)))  # in C:
+        listed.sort(key=_FIRST_SEEN)  # a Python loop over 80,000 pairs was 48 ms
         return Arrived(listed)
 
     def fetch(self, rows: Sequence[Row], once: bool = False) -> list[StoredEntry]:
