@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from html import escape
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ class _Places:
         self.taxonomy, self.names, self.language = taxonomy, names, language
         self.fmt = words(language)
         self._primary: dict[str | None, str] = {}
-        self._filters: dict[tuple[object, ...], tuple[dict[str, list[str]], str]] = {}
+        self._filters: dict[tuple[object, ...], tuple[dict[str, list[str]], str, str]] = {}
         river = River("all")
         self.root = MonthPages(months(river, everything, ordered=False))
         self.trees: dict[str, MonthPages] = {}
@@ -84,14 +85,18 @@ class _Places:
     def url(self, e: Row | StoredEntry) -> str:
         return f"{self.root.get(e)}#{anchor(e)}"
 
-    def tree_url(self, e: Row | StoredEntry) -> str:
+    def tree_url(self, e: Row | StoredEntry, url: str | None = None) -> str:
+        """Its page in its language's tree ("" when that language has none); ``url``: its
+        ``url()``, whose anchor it shares."""
         lang = self.primary(e.language)
         tree = self.trees.get(lang)
-        return f"{lang}/{tree.get(e)}#{anchor(e)}" if tree is not None else ""
+        if tree is None:
+            return ""
+        return f"{lang}/{tree.get(e)}#{url.rpartition('#')[2] if url else anchor(e)}"
 
-    def filters(self, e: Row | StoredEntry) -> tuple[dict[str, list[str]], str]:
-        """A record's filters, and them as placement_digest writes them (made once for
-        each kind of story: a few hundred among 80,000)."""
+    def filters(self, e: Row | StoredEntry) -> tuple[dict[str, list[str]], str, str]:
+        """A record's filters, and them and its source as placement_digest writes them
+        (made once for each kind of story: a few thousand among 80,000)."""
         kind = (e.categories, e.language, e.source_id)
         found = self._filters.get(kind)
         if found is None:
@@ -100,22 +105,23 @@ class _Places:
                                     for c in e.categories],
                        "language": [self.fmt.own_name(self.primary(e.language))],
                        "source": [source]}
-            found = self._filters[kind] = (filters, json.dumps(filters, sort_keys=True))
+            found = self._filters[kind] = (filters, json.dumps(filters, sort_keys=True),
+                                           json.dumps(source))
         return found
 
     def record(self, e: Row | StoredEntry, url: str) -> Record:
         source = self.names.get(e.source_id, e.source_id)
         return Record(
-            tree_url=self.tree_url(e), source=source, url=url, title="", content="",
+            tree_url=self.tree_url(e, url), source=source, url=url, title="", content="",
             date=e.published.date().isoformat(), arrived=e.first_seen.isoformat(),
             filters=self.filters(e)[0], key=e.key, text_hash=e.content_hash)
 
     def placement(self, e: Row | StoredEntry, url: str) -> str:
         """What placement_digest writes of ``record(e, url)``, made without the record."""
-        dumps = json.dumps
-        return (f"[{dumps(url)}, {dumps(e.published.date().isoformat())}, "
-                f"{self.filters(e)[1]}, {dumps(self.tree_url(e))}, "
-                f"{dumps(self.names.get(e.source_id, e.source_id))}, {dumps(e.content_hash)}]")
+        q = encode_basestring_ascii  # json.dumps of a str, without its Python layers
+        _, filters, source = self.filters(e)
+        return (f"[{q(url)}, {q(e.published.date().isoformat())}, {filters}, "
+                f"{q(self.tree_url(e, url))}, {source}, {q(e.content_hash)}]")
 
 
 def placed(everything: Sequence[Row | StoredEntry], taxonomy: Taxonomy, names: dict[str, str],

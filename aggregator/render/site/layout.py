@@ -159,21 +159,25 @@ class MonthPages:
     few hundred of 80,000)."""
 
     def __init__(self, month_sheets: list[Sheet[Any]]) -> None:
-        self._parts: dict[str, list[Sheet[Any]]] = {}
+        parts: dict[str, list[Sheet[Any]]] = {}
         for sheet in reversed(month_sheets):  # part 1 first
             if sheet.entries:
-                self._parts.setdefault(sheet.month, []).append(sheet)
-        self._starts = {m: [arrival(p.entries[0]) for p in parts]
-                        for m, parts in self._parts.items()}
+                parts.setdefault(sheet.month, []).append(sheet)
+        # by year * 16 + month, as months() numbers them: no "YYYY-MM" made per entry (a
+        # build asks 250,000 times)
+        self._parts = {int(m[:4]) * 16 + int(m[5:7]): (
+            [p.name for p in found], [arrival(p.entries[0]) for p in found])
+            for m, found in parts.items()}
 
     def get(self, e: Listed) -> str:
         """The name of the month page whose part holds ``e``'s arrival ("" when its month
         has none)."""
-        month = month_of(e)
-        parts = self._parts.get(month)
-        if parts is None:
+        when = e.published
+        found = self._parts.get(when.year * 16 + when.month)
+        if found is None:
             return ""
-        return parts[max(0, bisect_right(self._starts[month], arrival(e)) - 1)].name
+        names, starts = found
+        return names[max(0, bisect_right(starts, arrival(e)) - 1)]
 
 
 def month_page_of(river: River, month_sheets: list[Sheet[Any]]) -> dict[str, str]:
