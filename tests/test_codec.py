@@ -98,7 +98,7 @@ def test_records_read_back_are_made_as_their_init_makes_them(
     """The decoder puts a frozen record's fields straight into its dict (its __init__ sets
     each through object.__setattr__: a third of decoding an entry); the record is the one
     __init__ makes. A record whose __init__ does more is still made by it."""
-    from aggregator.store.codec import decode, encode
+    from aggregator.store.codec import decode
 
     entries, states = stored
     for record in [*entries, *states]:

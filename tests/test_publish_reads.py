@@ -4,6 +4,7 @@ the history; a whole build reads every entry once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,3 +161,42 @@ def test_every_listing_is_cut_by_category_and_language_in_arrival_order() -> Non
                 lang is None or primary_language(r.language or "es") == lang)]
             assert [r.key for r in reads.listed(c, lang, "es")] == expected, (c, lang)
     assert reads.listed("b", "en", "es")  # the rule is not met by empty listings alone
+
+
+def test_a_bounded_read_shared_by_two_threads_never_loses_an_entry() -> None:
+    """The search index reads beside the pages through one Reads: what one thread reads may
+    push out entries the other has just found held. Every answer still holds every entry
+    asked for (an entry lost there was left out of a feed, and the memo kept it so)."""
+    import threading
+    import time
+
+    from aggregator.publish.reads import Reads
+    from aggregator.store.memory import MemoryStore
+    from aggregator.store.rows import Row
+
+    class OnDisk(MemoryStore):
+        def fetch(self, rows: Sequence[Row], once: bool = False) -> list[StoredEntry]:
+            time.sleep(0.0002)  # as a read from disk does, another thread runs meanwhile
+            return super().fetch(rows, once)
+
+    entries = [replace(entry(n % 6, n), key=f"k{n:03d}") for n in range(300)]
+    store = OnDisk()
+    store.apply(entries, [])
+    rows = [Row.of(e) for e in entries]
+    reads = Reads(store, keep=8)
+    short: list[tuple[int, int]] = []
+
+    def ask(start: int, step: int) -> None:
+        for k in range(400):
+            wanted = rows[(start + k * step) % 290:][:10]
+            got = reads(wanted)
+            if [e.key for e in got] != [r.key for r in wanted]:
+                short.append((len(got), len(wanted)))
+
+    threads = [threading.Thread(target=ask, args=(n * 37, 7 + n)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert short == []
+    assert len(reads.read) <= 8

@@ -301,6 +301,52 @@ def test_a_big_index_is_rebuilt_at_most_every_few_minutes(tmp_path: Path) -> Non
         assert publish_search(agg.settings, agg.store, agg.sink, Dirty(), now=later + 1) == []
 
 
+def test_a_build_indexes_a_pending_shard_before_its_pages_else_beside(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole build renders its pages beside the search index; when the index was left
+    pending and a few shards are indexed again, those go first (publish_search's
+    ``first``), so Pagefind does not run beside pages that hold the memory."""
+    import threading
+
+    from aggregator.publish import feeds, search
+
+    order: list[str] = []
+    real_index, real_site = search.build_index, feeds.render_site
+    pages_began, hold = threading.Event(), [False]
+
+    def build_index(*args: object, **kw: object) -> bool:
+        if hold[0]:  # let the pages begin first if they go beside (else: fails below)
+            pages_began.wait(10)
+        order.append("index")
+        return real_index(*args, **kw)  # type: ignore[arg-type]
+
+    def render_site(*args: object, **kw: object) -> object:
+        order.append("pages")
+        pages_began.set()
+        return real_site(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feeds, "build_index", build_index)
+    monkeypatch.setattr(feeds, "render_site", render_site)
+    with make(tmp_path) as agg:
+        agg.update()
+        agg.publish()
+        marker = agg.settings.output.dir / "pagefind" / "records.sha256"
+        digest, at, size = marker.read_text().split()
+        [story, *_] = agg.store.entries(source_id="sousse")
+        agg.store.apply([replace(story, title="Un titre tout neuf", content_hash="new")], [])
+        marker.write_text(f"{digest} {at} {size} pending")  # a poll left it behind
+        order.clear()
+        agg.publish(full=True)
+        assert order == ["index", "pages"]  # one shard changed: indexed first
+        assert not marker.read_text().endswith("pending")
+        agg.store.apply([replace(story, title="Un autre titre", content_hash="newer")], [])
+        order.clear()
+        pages_began.clear()
+        hold[0] = True
+        agg.publish(full=True)  # not pending: the pages go on at once, beside the index
+        assert order == ["pages", "index"]
+
+
 def test_the_sources_table_escapes_what_sources_say(tmp_path: Path) -> None:
     """The table's rows are made in Python (site.SiteBuild.source_rows): a source's name and
     its server's error text are escaped there as Jinja would."""

@@ -76,18 +76,19 @@ class Reads:
     def __call__(self, rows: Sequence[Row]) -> list[StoredEntry]:
         """The entries of ``rows`` as stored, in their order (one gone since: left out)."""
         read = self.read
-        with self._lock:  # the search index reads beside, and may drop what it read
-            missing = [r for r in rows if r.key not in read]
-        found = {e.key: e for e in self.store.fetch(missing, once=self.keep is not None)
-                 } if missing else {}
-        with self._lock:
-            out = [e for e in (read.get(r.key) or found.get(r.key) for r in rows)
-                   if e is not None]
-            read.update(found)
-            if self.keep is not None and len(read) > self.keep:
-                for key in list(islice(read, len(read) - self.keep)):
-                    del read[key]  # the earliest read (dicts keep their order)
-        return out
+        with self._lock:  # what is held now: the search index reads beside, and may drop
+            # some before this answer is made (they are answered from here, not dropped)
+            found = {r.key: e for r in rows if (e := read.get(r.key)) is not None}
+        missing = [r for r in rows if r.key not in found]
+        if missing:
+            fetched = self.store.fetch(missing, once=self.keep is not None)
+            found.update((e.key, e) for e in fetched)
+            with self._lock:
+                read.update((e.key, e) for e in fetched)
+                if self.keep is not None and len(read) > self.keep:
+                    for key in list(islice(read, len(read) - self.keep)):
+                        del read[key]  # the earliest read (dicts keep their order)
+        return [found[r.key] for r in rows if r.key in found]
 
 
 def _grouped(shown: Arrived[Row], default: str) -> dict[tuple[str | None, str | None],
