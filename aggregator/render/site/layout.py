@@ -17,7 +17,6 @@ from hashlib import sha1
 from typing import Any, Generic
 
 from aggregator.models import StoredEntry
-from aggregator.models import month_of as month_of_date
 from aggregator.render.history import by_arrival
 from aggregator.stories.order import L, Listed, arrival, in_arrival_order, sorted_newest_first
 
@@ -112,11 +111,6 @@ def pages(river: River, entries: list[L], size: int, depth: int | None = None
                      successor=river.page(k + 1) if k < n else None, number=k)
                for k in range(first, n + 1)]
     return head, archive, first
-
-
-def month_of(e: Listed) -> str:
-    """YYYY-MM of its publication (as the store's dirty marks name months)."""
-    return month_of_date(e.published)
 
 
 def months(river: River, entries: list[L], ordered: bool = True) -> list[Sheet[L]]:
