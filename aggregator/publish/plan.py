@@ -27,11 +27,25 @@ FIRST_PAGE = PurePosixPath("index.html")  # missing: the output dir was emptied
 
 
 def build_id(settings: Settings) -> bytes:
-    """What the outputs depend on besides the entries: the version and the settings."""
-    s = settings
-    seen = repr((__version__, s.hub, s.output, s.site, s.categories, s.sources, s.retention,
-                 _theme_files(s.output.theme)))
+    """What the outputs depend on besides the entries: the version, the settings and the
+    theme's files (an edited one rebuilds the pages, in a running service too)."""
+    seen = f"{_settings_seen(settings)}, {_theme_files(settings.output.theme)!r})"
     return hashlib.sha256(seen.encode()).hexdigest().encode() + b"\n"
+
+
+def _settings_seen(settings: Settings) -> str:
+    """The version and the settings as the start of a tuple's repr, made once per settings
+    object (a publish asks twice; at 2,000 sources it is 18 ms)."""
+    kept = _seen.get(id(settings))
+    if kept is None or kept[0] is not settings:
+        s = settings
+        _seen.clear()
+        kept = _seen[id(settings)] = (settings, "(" + ", ".join(map(repr, (
+            __version__, s.hub, s.output, s.site, s.categories, s.sources, s.retention))))
+    return kept[1]
+
+
+_seen: dict[int, tuple[Settings, str]] = {}  # the last settings object's text
 
 
 def _theme_files(theme: Path | None) -> list[tuple[str, int, int]]:
