@@ -105,7 +105,8 @@ class DirectorySink:
         if not self._batched:
             return self.exists(PurePosixPath(name))
         folder, _, base = name.rpartition("/")
-        if name.startswith("/") or ".." in folder.split("/") or base in ("", ".."):
+        if name.startswith("/") or base in ("", "..") or (
+                ".." in folder and ".." in folder.split("/")):  # split only when it may be
             raise ValueError(f"output name outside the output directory: {name}")
         listed = self._listed.get(folder or ".")
         if listed is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cached_property, partial
+from functools import cached_property
 from heapq import merge
 from operator import attrgetter
 from pathlib import PurePosixPath
@@ -332,18 +332,21 @@ class SiteBuild:
                      found_of: Callable[[Tree, River], list[Row] | None]) -> None:
         """Untouched sources' newest pages: rendered again only when their health moved
         (checked in one pass: 2,000 sources in every tree)."""
-        keys = [(river, self.health_key(river.ident)) for river in rivers]
-        stale = self.fresh.stale((tree.prefix + river.head, key) for river, key in keys
-                                 if key is not None)
-        for river, key in keys:
-            if key is None or tree.prefix + river.head in stale:
+        keys = self.health_keys
+        names = [(river, tree.prefix + river.head, keys.get(river.ident)) for river in rivers]
+        stale = self.fresh.stale((name, key) for _, name, key in names if key is not None)
+        for river, name, key in names:
+            if key is None or name in stale:
                 self.source_head(tree, river, found_of(tree, river))
 
     def health_key(self, source_id: str) -> tuple[object, ...] | None:
         """What a source's page shows of its health (one key object for every tree)."""
-        h = self.by_health.get(source_id)
-        return None if h is None else self.shown(("health", h.id),
-                                                 partial(self.health_shown, h))
+        return self.health_keys.get(source_id)
+
+    @cached_property
+    def health_keys(self) -> dict[str, tuple[object, ...]]:
+        """Each source's health_key, made once (2,000 sources' pages in every tree)."""
+        return {h.id: self.health_shown(h) for h in self.health}
 
     def source_head(self, tree: Tree, river: River, found: list[Row] | None) -> None:
         """An untouched source's newest page (``found`` None: its entries read now)."""
@@ -438,12 +441,17 @@ class SiteBuild:
     def status_pages(self) -> None:
         for tree in self.trees:
             self.sources_page(tree)
+            keys = self.member_keys
             names = [(h, f"{tree.prefix}members/{h.id}.html") for h in self.health]
-            stale = self.fresh.stale((name, self.shown(("member", h.id), partial(
-                self.member_shown, h))) for h, name in names)
+            stale = self.fresh.stale((name, keys[h.id]) for h, name in names)
             for h, name in names:
                 if name in stale:
                     self.member_page(tree, h, name)
+
+    @cached_property
+    def member_keys(self) -> dict[str, tuple[object, ...]]:
+        """What each member's report page shows (member_shown), made once for every tree."""
+        return {h.id: self.member_shown(h) for h in self.health}
 
     def sources_page(self, tree: Tree) -> None:
         """Every source's health, with the day of its last success (the minute would make
