@@ -72,3 +72,22 @@ def test_present_follows_the_folder_and_the_sinks_own_writes(tmp_path: Path) -> 
     with sink.batch():  # a new batch lists the folder again
         assert sink.present("members/c.html")
     assert sink.present("members/b.html")  # outside a batch: asked of the file itself
+
+
+def test_a_file_is_written_again_only_when_its_bytes_differ(tmp_path: Path) -> None:
+    """Told by the size first, then by the bytes: same size and other bytes, a shorter or
+    a longer file, and one missing are all written; the same bytes leave the file alone."""
+    from aggregator.files import write_if_changed
+
+    page = tmp_path / "page.html"
+    assert write_if_changed(page, b"abcdef")
+    before = page.stat().st_ino
+    assert not write_if_changed(page, b"abcdef")
+    assert page.stat().st_ino == before  # not replaced
+    for data in (b"abcdeF", b"abcde", b"abcdefg", b""):
+        assert write_if_changed(page, data)
+        assert page.read_bytes() == data
+    big = bytes(range(256)) * 40_000  # 10 MB: read whole to be compared
+    assert write_if_changed(page, big)
+    assert not write_if_changed(page, big)
+    assert write_if_changed(page, big[:-1] + b"x")
