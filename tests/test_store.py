@@ -96,6 +96,30 @@ def test_a_store_opened_to_publish_never_makes_its_lookup_indexes(tmp_path: Path
     store.close()
 
 
+def test_a_store_opened_to_publish_sorts_no_listing_until_asked(tmp_path: Path) -> None:
+    """The newest-first sort keys are made when a listing is first sorted by them, then
+    kept as entries are written, moved and removed; rows read back share their words."""
+    path = tmp_path / "store.json"
+    store = open_store(path)
+    store.apply([entry(f"a:{n}", days=n, categories=("x", "y")) for n in range(6)], [])
+    store.close()
+    store = open_store(path)
+    index = store._index  # type: ignore[attr-defined]
+    arrived = store.arrived()
+    assert [r.key for r in arrived] == [f"a:{n}" for n in range(6)]
+    assert store.fetch(arrived)[0].key == "a:0"
+    assert index._order is None  # arrival order and entries: nothing sorted newest first
+    assert arrived[0].categories is arrived[5].categories  # one tuple for equal words
+    assert arrived[0].source_id is arrived[5].source_id
+    assert [r.key for r in store.rows(source_id="a")] == [f"a:{n}" for n in range(5, -1, -1)]
+    assert index._order is not None
+    store.apply([entry("a:9", days=3), replace(entry("a:5"), title="moved back")], [],
+                removed=["a:4"])
+    assert [r.key for r in store.rows()] == ["a:3", "a:9", "a:2", "a:1", "a:0", "a:5"]
+    assert [r.key for r in store.rows(category="y")] == ["a:3", "a:2", "a:1", "a:0"]
+    store.close()
+
+
 def test_contract_takedown_tombstones_are_kept_as_given(store: Store) -> None:
     from aggregator.stories.retention import TAKEDOWN, takedown_link
     store.apply([entry("a:1", link="https://x.org/1"), entry("a:2")], [])

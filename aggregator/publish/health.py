@@ -23,7 +23,8 @@ def source_health(settings: Settings, store: Store, now: datetime | None = None
     holds = host_holds([st for st in states.values() if st.source_id in by_id],
                        lambda st: host_of(by_id[st.source_id], st), now or utcnow())
     return [_health(s, s.location(base), states.get(s.id), counts.get(s.id, 0),
-                    merged.get(s.id, 0), holds.get(host_of(s, states.get(s.id))))
+                    merged.get(s.id, 0),
+                    holds.get(host_of(s, states.get(s.id))) if holds else None)
             for s in settings.sources]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
+from sys import intern
 from typing import Any, NamedTuple, Protocol
 
 from aggregator.models import Dirty, StoredEntry, month_marks
@@ -57,13 +58,21 @@ class Row(NamedTuple):
         (key, source, published, updated, categories, language, canonical, duplicate_of,
          story, fingerprints, bits, first_seen, content_hash, via, copied_by, link) = raw
         when = datetime.fromisoformat(published)  # the three are often one: one object
-        return cls(key, source, when,
+        return cls(key, intern(source), when,
                    when if updated == published else datetime.fromisoformat(updated),
-                   tuple(categories), language, canonical, duplicate_of, story,
+                   _shared(tuple(categories)), language and intern(language), canonical,
+                   duplicate_of, story,
                    tuple(fingerprints), int(bits),
                    when if first_seen == published else _arrival(first_seen),
                    content_hash, tuple(via) or (), tuple(copied_by) or (),
                    canonical if link == canonical else link)
+
+
+@lru_cache(maxsize=4096)
+def _shared(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """One object for every row with these categories (a few dozen sets among 80,000 rows:
+    8 MB), as ``intern`` makes one of each source id and language (8 MB more)."""
+    return categories
 
 
 @lru_cache(maxsize=4096)
