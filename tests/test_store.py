@@ -96,9 +96,13 @@ def test_a_store_opened_to_publish_never_makes_its_lookup_indexes(tmp_path: Path
     store.close()
 
 
-def test_a_store_opened_to_publish_sorts_no_listing_until_asked(tmp_path: Path) -> None:
-    """The newest-first sort keys are made when a listing is first sorted by them, then
-    kept as entries are written, moved and removed; rows read back share their words."""
+def test_a_store_opened_to_publish_sorts_no_listing_until_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every entry's newest-first sort key is made when a long listing is first sorted
+    (a short one makes its own), then kept as entries are written, moved and removed;
+    rows read back share their words."""
+    from aggregator.store import memory
+
     path = tmp_path / "store.json"
     store = open_store(path)
     store.apply([entry(f"a:{n}", days=n, categories=("x", "y")) for n in range(6)], [])
@@ -112,11 +116,16 @@ def test_a_store_opened_to_publish_sorts_no_listing_until_asked(tmp_path: Path) 
     assert arrived[0].categories is arrived[5].categories  # one tuple for equal words
     assert arrived[0].source_id is arrived[5].source_id
     assert [r.key for r in store.rows(source_id="a")] == [f"a:{n}" for n in range(5, -1, -1)]
+    assert index._order is None  # a short listing: its own keys
+    monkeypatch.setattr(memory, "FEW_TO_SORT", 3)
+    assert [r.key for r in store.rows(category="x")] == [f"a:{n}" for n in range(5, -1, -1)]
     assert index._order is not None
     store.apply([entry("a:9", days=3), replace(entry("a:5"), title="moved back")], [],
                 removed=["a:4"])
     assert [r.key for r in store.rows()] == ["a:3", "a:9", "a:2", "a:1", "a:0", "a:5"]
     assert [r.key for r in store.rows(category="y")] == ["a:3", "a:2", "a:1", "a:0"]
+    assert [r.key for r in store.rows(category="y")[:2]] == [
+        r.key for r in store.entries(category="y", limit=2)]
     store.close()
 
 

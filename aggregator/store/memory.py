@@ -6,7 +6,7 @@ import bisect
 import heapq
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -22,6 +22,7 @@ _DATE = attrgetter("published", "key")  # the order of _by_date
 
 Item = tuple[datetime, str, int]  # a bucket's: (published, key, title signature)
 
+FEW_TO_SORT = 2048  # a listing this short is sorted without making every entry's sort key
 MAX_EVENTS = 500  # health events kept; older ones are dropped
 
 
@@ -60,8 +61,9 @@ class MemoryStore:
         return self._bodies.fetch([rows[k] for k in keys], once)
 
     def _sort_keys(self) -> dict[str, tuple[float, float, str]]:
-        """Each entry's newest_first key, made when a listing is first sorted by it (a
-        whole build never is: 14 MB at 80,000 entries), then kept as entries are written."""
+        """Each entry's newest_first key, made when a listing longer than FEW_TO_SORT is
+        first sorted (a whole build sorts none: 14 MB at 80,000 entries; a poll, a source's
+        few), then kept as entries are written."""
         with self._finding:
             if self._order is None:
                 self._order = {k: newest_first(r) for k, r in self._rows.items()}
@@ -136,17 +138,21 @@ class MemoryStore:
     def keys(self, category: str | None = None, source_id: str | None = None,
              include_duplicates: bool = False, limit: int | None = None) -> list[str]:
         """The keys of ``entries(...)``, in its order, reading no entry."""
-        keys: Iterable[str] = self._rows.keys()
+        keys: Collection[str] = self._rows.keys()
         if source_id is not None:  # the smaller set first: a source's own, not every key
             keys = self._by_source.get(source_id, set())
             if category is not None:
                 keys = keys & self._by_category.get(category, set())
         elif category is not None:
             keys = self._by_category.get(category, set())
+        rows = self._rows
         if not include_duplicates:
-            rows = self._rows
-            keys = (k for k in keys if rows[k].duplicate_of is None)
-        order = self._sort_keys().__getitem__  # computed once per entry
+            keys = [k for k in keys if rows[k].duplicate_of is None]
+        order: Callable[[str], tuple[float, float, str]]
+        if self._order is None and len(keys) <= FEW_TO_SORT:  # a source's: made for these
+            order = lambda k: newest_first(rows[k])  # noqa: E731
+        else:
+            order = self._sort_keys().__getitem__  # made once for every entry
         if limit is not None:  # the newest few: a partial sort
             return heapq.nsmallest(limit, keys, key=order)
         return sorted(keys, key=order)
