@@ -282,6 +282,35 @@ def test_corrupt_store_is_a_clear_error_and_untouched(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
+def test_a_row_that_is_not_valid_names_its_rows_file(tmp_path: Path) -> None:
+    """Rows are made from every source's rows file at once (oldest published first); one
+    that is not valid still names the file it is in, which is left as it was."""
+    import json
+
+    from aggregator.store import disk
+
+    path = tmp_path / "store.json"
+    store = open_store(path)
+    store.apply([entry("a:1"), entry("b:1", source="b", days=1), entry("c:1", source="c")], [])
+    store.close()
+    where = disk.rows_path(path, "b")
+    doc = json.loads(where.read_text())
+    doc["rows"]["b:1"][2] = "not a date"
+    where.write_text(json.dumps(doc))
+    before = where.read_bytes()
+    again = open_store(path)
+    with pytest.raises(StoreCorrupt, match=rf"{where.name}: not a valid store \(ValueError"):
+        again.arrived()
+    again.close()
+    assert where.read_bytes() == before
+    doc["rows"]["b:1"][2] = 20260101  # not even text: the same error, not a sort's
+    where.write_text(json.dumps(doc))
+    again = open_store(path)
+    with pytest.raises(StoreCorrupt, match=rf"{where.name}: not a valid store"):
+        again.arrived()
+    again.close()
+
+
 def test_store_with_wrong_documents_is_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "store.json"
     path.write_text('{"entries": {"1": {"title": "no key"}}}')
