@@ -283,8 +283,8 @@ def test_corrupt_store_is_a_clear_error_and_untouched(tmp_path: Path) -> None:
 
 
 def test_a_row_that_is_not_valid_names_its_rows_file(tmp_path: Path) -> None:
-    """Rows are made from every source's rows file at once (oldest published first); one
-    that is not valid still names the file it is in, which is left as it was."""
+    """Rows are laid out again by date once read (rows.laid_out_by_date); one that is not
+    valid still names the rows file it is in, which is left as it was."""
     import json
 
     from aggregator.store import disk
@@ -303,7 +303,7 @@ def test_a_row_that_is_not_valid_names_its_rows_file(tmp_path: Path) -> None:
         again.arrived()
     again.close()
     assert where.read_bytes() == before
-    doc["rows"]["b:1"][2] = 20260101  # not even text: the same error, not a sort's
+    doc["rows"]["b:1"][2] = 20260101  # not even text: the same error
     where.write_text(json.dumps(doc))
     again = open_store(path)
     with pytest.raises(StoreCorrupt, match=rf"{where.name}: not a valid store"):
@@ -697,3 +697,23 @@ def test_contract_rows_are_the_listing_without_the_text_and_fetch_gives_the_entr
     assert store.arrived() == in_arrival_order(store.rows(include_duplicates=True))
     assert [r.key for r in store.arrived()] == ["b:1", "b:2", "a:1", "c:3", "c:2", "c:1",
                                                 "c:0"]  # seen, then published, then key
+
+
+def test_rows_are_laid_out_by_date_as_the_same_rows() -> None:
+    """Copies in (published, key) order, each with a date of its own that the fields equal
+    to it share, as Row.read made them; nothing else differs."""
+    from aggregator.store.rows import Row, laid_out_by_date
+
+    cycle = T0 + timedelta(days=9)
+    rows = [Row.of(replace(entry(f"a:{n}", days=n % 3), first_seen=cycle if n % 2 else
+                           T0 + timedelta(days=n % 3))) for n in range(7)]
+    rows = [r._replace(updated=r.published, first_seen=r.published if r.first_seen != cycle
+                       else cycle) for r in rows]
+    laid = laid_out_by_date(list(rows))
+    assert laid == sorted(rows, key=lambda r: (r.published, r.key))
+    for r in laid:
+        old = next(o for o in rows if o.key == r.key)
+        assert r is not old and r.published is not old.published
+        assert r.updated is r.published
+        assert (r.first_seen is r.published) == (old.first_seen is old.published)
+        assert r.first_seen is cycle or r.first_seen is r.published

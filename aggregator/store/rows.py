@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from sys import intern
 from typing import Any, NamedTuple, Protocol
 
@@ -66,6 +67,23 @@ class Row(NamedTuple):
                    when if first_seen == published else _arrival(first_seen),
                    content_hash, tuple(via) or (), tuple(copied_by) or (),
                    canonical if link == canonical else link)
+
+
+def laid_out_by_date(rows: list[Row]) -> list[Row]:
+    """``rows`` sorted by (published, key), each made again in that order with its own
+    published date: a publish walks the rows by date and by arrival, several times, and
+    rows read source by source lay scattered in memory, so each pass over 80,000 of them
+    was bound by memory latency (the listing, its cut and a tree's months: 2-4x longer).
+    Copies of the tuples and dates only (17 MB at 80,000 rows), all made before the old
+    ones go: made as each old one went, a copy took its place again."""
+    rows.sort(key=_DATE)
+    return [Row(r[0], r[1], when, when if r[3] is r[2] else r[3], r[4], r[5], r[6], r[7],
+                r[8], r[9], r[10], when if r[11] is r[2] else r[11], r[12], r[13], r[14],
+                r[15])
+            for r in rows for when in (r[2].replace(),)]  # a new date, in this order
+
+
+_DATE = attrgetter("published", "key")
 
 
 @lru_cache(maxsize=4096)

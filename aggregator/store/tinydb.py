@@ -25,7 +25,6 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ from aggregator.store.codec import (
     state_to_dict,
 )
 from aggregator.store.memory import MAX_EVENTS, MemoryStore
-from aggregator.store.rows import Row
+from aggregator.store.rows import Row, laid_out_by_date
 from aggregator.store.shards import ShardBodies, line_documents
 
 log = logging.getLogger("aggregator.store")
@@ -183,22 +182,18 @@ class TinyDBStore:
         if self._legacy:
             sources |= {d["source_id"] for d in self._db.table(ENTRIES).all()}
         rows: list[Row] = []
-        kept: list[tuple[Path, list[list[Any]]]] = []
         with kept_in_bulk():
             for source_id in sorted(sources):
-                raw = self._kept_rows(source_id)
-                if raw is None:
+                kept = self._kept_rows(source_id)
+                if kept is None:
                     self._unlisted.add(source_id)
-                    rows += [Row.of(e) for e in self._bodies.shard(source_id).values()]
-                else:
-                    kept.append((disk.rows_path(self.path, source_id), raw))
-            rows[:0] = _rows_by_date(kept)
-            self._index.load(rows=rows)  # at once: its sorted indexes are sorted once
+                    kept = [Row.of(e) for e in self._bodies.shard(source_id).values()]
+                rows += kept
+            # at once: its sorted indexes are sorted once, the rows laid out by date
+            self._index.load(rows=laid_out_by_date(rows))
         self._entries_read = True
 
-    def _kept_rows(self, source_id: str) -> list[list[Any]] | None:
-        """The source's rows as its rows file keeps them (made into rows by _rows_by_date),
-        None when there are none of this layout."""
+    def _kept_rows(self, source_id: str) -> list[Row] | None:
         if not self._rows_kept or self._legacy:
             return None
         where = disk.rows_path(self.path, source_id)
@@ -210,12 +205,14 @@ class TinyDBStore:
                                 == len(Row._fields)] if isinstance(table, dict) else []
         if not isinstance(table, dict) or len(raw) != len(table):
             return None  # not rows of this layout: made again from the shard
+        with _corrupt_is_clear(where):
+            rows = [Row.read(r) for r in raw]
         spans = doc.get("lines")
         if isinstance(spans, dict) and all(
                 isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v)
                 for v in spans.values()):
             self._spans[source_id] = {k: (v[0], v[1]) for k, v in spans.items()}
-        return raw
+        return rows
 
     def _read_lines(self, source_id: str, keys: list[str]) -> dict[str, Any] | None:
         """The documents of ``keys``, each read alone from its line of the shard's file, as
@@ -506,30 +503,6 @@ class TinyDBStore:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor releases the flock
             self._lock_fd = None
-
-
-def _rows_by_date(kept: list[tuple[Path, list[list[Any]]]]) -> list[Row]:
-    """Every source's kept rows (as each rows file holds them), made oldest published
-    first: a publish walks the rows by date and by arrival, several times, and rows made in
-    that order lie in that order in memory (made source by source, each pass over 80,000
-    rows jumped about memory: the listing, its cut and the month pages took 2-3x longer).
-    A row that is not valid names its file."""
-    raws = [r for _, raw in kept for r in raw]
-    with contextlib.suppress(TypeError):  # a date that is no string: Row.read names it
-        raws.sort(key=_PUBLISHED)  # ISO 8601 in UTC: as text, in time order
-    out = []
-    try:
-        for r in raws:
-            out.append(Row.read(r))
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        bad = raws[len(out)]
-        where = next(w for w, raw in kept if any(x is bad for x in raw))
-        raise StoreCorrupt(f"{where}: not a valid store ({type(e).__name__}: {e}); "
-                           "the file was left untouched") from e
-    return out
-
-
-_PUBLISHED = itemgetter(2)  # of a row as Row.dump writes it
 
 
 @contextlib.contextmanager
