@@ -27,7 +27,7 @@ from aggregator.config import Settings
 from aggregator.config.taxonomy import Taxonomy, primary_language
 from aggregator.models import Dirty, SourceHealth
 from aggregator.publish.memo import Memo
-from aggregator.publish.plan import RenderPlan, build_id
+from aggregator.publish.plan import RenderPlan
 from aggregator.publish.reads import Reads
 from aggregator.publish.search import (
     BUNDLE,
@@ -411,7 +411,9 @@ def render_status_outputs(settings: Settings, store: Store, health: Sequence[Sou
     names = {s.id: s.name for s in settings.sources}
     out = {}
     urls = _subscribable(settings, store)
-    if fresh is None or not fresh("sources.opml", (build_id(settings), tuple(urls.items()))):
+    listed = (settings.hub.title, tuple(urls.items()), tuple(  # what render_sources_opml
+        (s.id, s.kind, s.name, bool(s.scrape), s.language) for s in settings.sources))  # reads
+    if fresh is None or not fresh("sources.opml", listed):
         out["sources.opml"] = render_sources_opml(settings, urls)  # 2,000 sources: 40 ms
     out["status.json"] = render_status(health, websub, store.events(STATUS_EVENTS), timings)
     out["status.atom"] = render_status_atom(store.events(STATUS_EVENTS), settings, names)
